@@ -1,0 +1,588 @@
+// Pixelator upload page: preview in the browser, upload through a presigned POST, follow the status.
+// Plain JavaScript, no framework and no build: served as-is by CloudFront and by the local edge.
+"use strict";
+
+(() => {
+  // ---- settings -------------------------------------------------------------------------------------
+
+  const PIXEL_SIZE_MIN = 2;
+  const PIXEL_SIZE_MAX = 128;
+  const PIXEL_SIZE_DEFAULT = 16;
+  // The preview works on a copy at most this many pixels on its longer side: block means over that copy
+  // are within a level or two of the full-size ones, and a 12 MP photo re-renders in milliseconds.
+  const PREVIEW_WORK_MAX = 1024;
+  // How many files upload at the same time.
+  const PARALLEL_UPLOADS = 3;
+  // Polling: first look soon (small images finish in well under a second), then back off.
+  const POLL_FIRST_MS = 300;
+  const POLL_FACTOR = 1.5;
+  const POLL_MAX_MS = 4000;
+  const POLL_SLOW_NOTICE_MS = 60_000;
+  const POLL_GIVE_UP_MS = 10 * 60_000;
+  // The api path, relative to the page: the page and the api share one origin (CloudFront, local edge).
+  const API_UPLOADS = "api/uploads";
+
+  // ---- words a person understands -------------------------------------------------------------------
+
+  // The processing reasons of a failed status record (pixelate.REASONS), in plain words.
+  const FAILURE_TEXT = {
+    "unsupported-format": "This file is not an image we can read. Try a JPEG, PNG, GIF, WebP, HEIC, AVIF, TIFF or BMP image.",
+    "corrupt": "This image is damaged or incomplete, so it could not be opened. Try saving or exporting it again.",
+    "too-large": "This image is too large for the service. Try a smaller or lower-resolution copy.",
+    "empty": "This file is empty: there is nothing in it to pixelate.",
+    "too-many-frames": "This animation or multi-page file has too many frames for the service.",
+    "invalid-option": `The pixel size or method was not accepted. Pick a pixel size from ${PIXEL_SIZE_MIN} to ${PIXEL_SIZE_MAX}.`,
+  };
+
+  // Error codes of POST /api/uploads (4xx), in plain words; an unknown code shows the api's own message.
+  const API_ERROR_TEXT = {
+    "unsupported-type": "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.",
+    "unsupported-format": "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.",
+    "invalid-content-type": "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.",
+    "too-large": "This file is too large to upload. Try a smaller or lower-resolution copy.",
+    "empty": "This file is empty: there is nothing in it to pixelate.",
+    "invalid-option": `The pixel size or method was not accepted. Pick a pixel size from ${PIXEL_SIZE_MIN} to ${PIXEL_SIZE_MAX}.`,
+  };
+
+  // S3's XML error codes for a refused presigned POST.
+  const STORAGE_ERROR_TEXT = {
+    EntityTooLarge: FAILURE_TEXT["too-large"],
+    EntityTooSmall: FAILURE_TEXT.empty,
+    AccessDenied: "The upload was refused, perhaps because the upload link expired. Please try again.",
+  };
+
+  // Content types for files the browser leaves untyped (HEIC on many systems, for one).
+  const TYPE_BY_EXTENSION = {
+    jpg: "image/jpeg", jpeg: "image/jpeg", png: "image/png", gif: "image/gif", webp: "image/webp",
+    heic: "image/heic", heif: "image/heif", avif: "image/avif", tif: "image/tiff", tiff: "image/tiff",
+    bmp: "image/bmp", psd: "image/vnd.adobe.photoshop", mpo: "image/jpeg",
+  };
+
+  const EXTENSION_BY_TYPE = {
+    "image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
+    "image/avif": "avif", "image/heic": "heic", "image/tiff": "tiff", "image/bmp": "bmp",
+  };
+
+  // ---- small pure helpers ---------------------------------------------------------------------------
+
+  function clampPixelSize(value) {
+    const n = Math.round(Number(value));
+    if (!Number.isFinite(n)) return PIXEL_SIZE_DEFAULT;
+    return Math.min(PIXEL_SIZE_MAX, Math.max(PIXEL_SIZE_MIN, n));
+  }
+
+  function contentTypeOf(file) {
+    if (file.type) return file.type;
+    const ext = (file.name.split(".").pop() || "").toLowerCase();
+    return TYPE_BY_EXTENSION[ext] || "application/octet-stream";
+  }
+
+  function formatBytes(bytes) {
+    if (!Number.isFinite(bytes)) return "";
+    if (bytes < 1024) return `${bytes} bytes`;
+    if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(0)} KB`;
+    return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+  }
+
+  function plural(n, one, many) {
+    return `${n} ${n === 1 ? one : many}`;
+  }
+
+  function downloadName(filename, pixelSize, contentType) {
+    const stem = filename.replace(/\.[^.]*$/, "") || "image";
+    const ext = EXTENSION_BY_TYPE[contentType] || (filename.includes(".") ? filename.split(".").pop() : "img");
+    return `${stem}-pixelated-${pixelSize}.${ext}`;
+  }
+
+  function describeFailure(record) {
+    const words = FAILURE_TEXT[record.reason];
+    if (words) return words;
+    return record.message || "Something went wrong while pixelating this image.";
+  }
+
+  function describeApiError(status, body) {
+    const code = body && typeof body.error === "string" ? body.error : "";
+    if (API_ERROR_TEXT[code]) return API_ERROR_TEXT[code];
+    if (body && typeof body.message === "string" && body.message) return body.message;
+    if (status === 413) return API_ERROR_TEXT["too-large"];
+    if (status === 415) return API_ERROR_TEXT["unsupported-type"];
+    return `The service refused this upload (HTTP ${status}). Please try again.`;
+  }
+
+  function describeStorageError(status, xmlText) {
+    const code = (/<Code>([^<]+)<\/Code>/.exec(xmlText || "") || [])[1];
+    if (code && STORAGE_ERROR_TEXT[code]) return STORAGE_ERROR_TEXT[code];
+    if (status === 0) return "The upload did not get through. Check your connection and try again.";
+    return `The upload was refused by storage (HTTP ${status}${code ? `, ${code}` : ""}). Please try again.`;
+  }
+
+  function sleep(ms) {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  // Block edges of a grid of `size`-pixel blocks over `length` pixels, anchored at 0, the last block
+  // partial: the server's grid (pixelate/ops.py), so the preview shows exactly the blocks it will make.
+  function blockEdges(length, size) {
+    const edges = [];
+    for (let start = 0; start < length; start += size) edges.push(start);
+    edges.push(length);
+    return edges;
+  }
+
+  // The same edges on a copy scaled by `scale`: every block keeps at least one pixel of the copy.
+  function scaledEdges(edges, scale, scaledLength) {
+    return edges.map((e, i) => {
+      if (i === edges.length - 1) return scaledLength;
+      return Math.min(scaledLength - 1, Math.floor(e * scale));
+    });
+  }
+
+  // One colour per block, the way the server computes it: "average" is the alpha-weighted mean of the
+  // block (transparent pixels lend no colour), "nearest" is the pixel at the block's centre.
+  // `source` is ImageData of the (possibly scaled) copy; returns ImageData of cols × rows.
+  function blockColours(source, xEdges, yEdges, method) {
+    const cols = xEdges.length - 1;
+    const rows = yEdges.length - 1;
+    const out = new ImageData(cols, rows);
+    const src = source.data;
+    const width = source.width;
+    const dst = out.data;
+    for (let by = 0; by < rows; by++) {
+      const y0 = yEdges[by];
+      const y1 = Math.max(y0 + 1, yEdges[by + 1]);
+      for (let bx = 0; bx < cols; bx++) {
+        const x0 = xEdges[bx];
+        const x1 = Math.max(x0 + 1, xEdges[bx + 1]);
+        const o = (by * cols + bx) * 4;
+        if (method === "nearest") {
+          const i = ((y0 + ((y1 - y0) >> 1)) * width + (x0 + ((x1 - x0) >> 1))) * 4;
+          dst[o] = src[i]; dst[o + 1] = src[i + 1]; dst[o + 2] = src[i + 2]; dst[o + 3] = src[i + 3];
+          continue;
+        }
+        let r = 0, g = 0, b = 0, a = 0;
+        for (let y = y0; y < y1; y++) {
+          let i = (y * width + x0) * 4;
+          for (let x = x0; x < x1; x++, i += 4) {
+            const alpha = src[i + 3];
+            r += src[i] * alpha; g += src[i + 1] * alpha; b += src[i + 2] * alpha; a += alpha;
+          }
+        }
+        const count = (x1 - x0) * (y1 - y0);
+        if (a > 0) {
+          dst[o] = Math.round(r / a); dst[o + 1] = Math.round(g / a); dst[o + 2] = Math.round(b / a);
+        }
+        dst[o + 3] = Math.round(a / count);
+      }
+    }
+    return out;
+  }
+
+  // ---- preview --------------------------------------------------------------------------------------
+
+  // Decodes the file once into a working copy (ImageData) for previews. The browser applies EXIF
+  // orientation when drawing an image, as the server does, so the preview is upright like the result.
+  async function loadWorkingCopy(img) {
+    const width = img.naturalWidth;
+    const height = img.naturalHeight;
+    const scale = Math.min(1, PREVIEW_WORK_MAX / Math.max(width, height));
+    const w = Math.max(1, Math.round(width * scale));
+    const h = Math.max(1, Math.round(height * scale));
+    const canvas = document.createElement("canvas");
+    canvas.width = w;
+    canvas.height = h;
+    const ctx = canvas.getContext("2d", { willReadFrequently: true });
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(img, 0, 0, w, h);
+    return { width, height, scaleX: w / width, scaleY: h / height, data: ctx.getImageData(0, 0, w, h) };
+  }
+
+  function drawPreview(canvas, work, pixelSize, method) {
+    const xEdges = blockEdges(work.width, pixelSize);
+    const yEdges = blockEdges(work.height, pixelSize);
+    const blocks = blockColours(
+      work.data,
+      scaledEdges(xEdges, work.scaleX, work.data.width),
+      scaledEdges(yEdges, work.scaleY, work.data.height),
+      method,
+    );
+    // The canvas keeps the photo's aspect ratio at a size fit for the screen; CSS scales it down further.
+    const displayScale = Math.min(1, (720 * (window.devicePixelRatio || 1)) / Math.max(work.width, work.height));
+    canvas.width = Math.max(1, Math.round(work.width * displayScale));
+    canvas.height = Math.max(1, Math.round(work.height * displayScale));
+    const small = document.createElement("canvas");
+    small.width = blocks.width;
+    small.height = blocks.height;
+    small.getContext("2d").putImageData(blocks, 0, 0);
+    const ctx = canvas.getContext("2d");
+    ctx.clearRect(0, 0, canvas.width, canvas.height);
+    // Sharp block edges: each block pixel becomes a pixelSize square; the partial last blocks are cut
+    // off at the canvas edge, exactly as the server cuts them at the image edge.
+    ctx.imageSmoothingEnabled = false;
+    const blockOnScreen = pixelSize * displayScale;
+    ctx.drawImage(small, 0, 0, blocks.width * blockOnScreen, blocks.height * blockOnScreen);
+  }
+
+  // ---- network --------------------------------------------------------------------------------------
+
+  async function readJson(response) {
+    try {
+      return await response.json();
+    } catch {
+      return null;
+    }
+  }
+
+  async function requestUpload(file, options) {
+    let response;
+    try {
+      response = await fetch(API_UPLOADS, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({
+          filename: file.name,
+          content_type: contentTypeOf(file),
+          size: file.size,
+          pixel_size: options.pixelSize,
+          method: options.method,
+        }),
+      });
+    } catch {
+      throw new Error("Could not reach the service. Check your connection and try again.");
+    }
+    const body = await readJson(response);
+    if (!response.ok) throw new Error(describeApiError(response.status, body));
+    if (!body || !body.id || !body.upload || !body.upload.url) {
+      throw new Error("The service gave an answer this page does not understand. Please try again later.");
+    }
+    return body;
+  }
+
+  // The presigned POST: every signed field first, the file last (S3 ignores fields after the file).
+  // XMLHttpRequest rather than fetch, because only it reports upload progress.
+  function postToStorage(upload, file, onProgress) {
+    return new Promise((resolve, reject) => {
+      const form = new FormData();
+      for (const [name, value] of Object.entries(upload.fields || {})) form.append(name, value);
+      form.append("file", file, file.name);
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", upload.url);
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded / event.total);
+      };
+      xhr.onload = () => {
+        if (xhr.status >= 200 && xhr.status < 300) resolve();
+        else reject(new Error(describeStorageError(xhr.status, xhr.responseText)));
+      };
+      xhr.onerror = () => reject(new Error(describeStorageError(0, "")));
+      xhr.ontimeout = () => reject(new Error("The upload took too long. Check your connection and try again."));
+      xhr.send(form);
+    });
+  }
+
+  // Follows GET /api/uploads/{id} until the record is final. A 404 means "no status yet"; server errors
+  // are retried like a missing status, since the record will still come.
+  async function followStatus(id, onSlow) {
+    const url = `${API_UPLOADS}/${encodeURIComponent(id)}`;
+    const started = Date.now();
+    let delay = POLL_FIRST_MS;
+    let warned = false;
+    for (;;) {
+      await sleep(delay);
+      delay = Math.min(POLL_MAX_MS, delay * POLL_FACTOR);
+      const waited = Date.now() - started;
+      if (waited > POLL_GIVE_UP_MS) {
+        throw new Error("The service has not finished this image after ten minutes. Please try again later.");
+      }
+      if (!warned && waited > POLL_SLOW_NOTICE_MS) {
+        warned = true;
+        onSlow();
+      }
+      let response;
+      try {
+        response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+      } catch {
+        continue; // offline for a moment: keep trying until the give-up time
+      }
+      if (response.status === 404 || response.status >= 500) continue;
+      const body = await readJson(response);
+      if (!response.ok) throw new Error(describeApiError(response.status, body));
+      if (body && (body.state === "done" || body.state === "failed")) return body;
+    }
+  }
+
+  // ---- the page -------------------------------------------------------------------------------------
+
+  const form = document.getElementById("upload-form");
+  const fileInput = document.getElementById("file-input");
+  const dropzone = document.getElementById("dropzone");
+  const slider = document.getElementById("pixel-size");
+  const sliderValue = document.getElementById("pixel-size-value");
+  const uploadButton = document.getElementById("upload-button");
+  const clearButton = document.getElementById("clear-button");
+  const fileList = document.getElementById("file-list");
+  const emptyNote = document.getElementById("empty-note");
+  const cardTemplate = document.getElementById("file-card");
+
+  /** Every file on the page: {file, card, parts, work, state, objectUrl}. */
+  const entries = [];
+  let renderQueued = false;
+
+  function currentOptions() {
+    const checked = form.querySelector('input[name="method"]:checked');
+    return { pixelSize: clampPixelSize(slider.value), method: checked ? checked.value : "average" };
+  }
+
+  function describeOptions(options) {
+    return `${options.pixelSize} px, ${options.method}`;
+  }
+
+  function refreshControls() {
+    const pending = entries.filter((e) => e.state === "pending").length;
+    uploadButton.disabled = pending === 0;
+    uploadButton.textContent = pending > 1 ? `Pixelate ${plural(pending, "image", "images")}` : "Pixelate";
+    clearButton.hidden = !entries.some((e) => e.state === "done" || e.state === "failed");
+    emptyNote.hidden = entries.length > 0;
+  }
+
+  function setState(entry, state, text) {
+    entry.state = state;
+    entry.card.dataset.state = state;
+    entry.parts.state.textContent = text;
+    entry.parts.remove.hidden = !(state === "pending" || state === "done" || state === "failed");
+    refreshControls();
+  }
+
+  function setProgress(entry, fraction) {
+    entry.parts.progress.value = Math.round(fraction * 100);
+  }
+
+  function showError(entry, text) {
+    const slot = entry.parts.errorSlot;
+    slot.replaceChildren();
+    const message = document.createElement("p");
+    message.className = "error";
+    message.setAttribute("role", "alert");
+    message.dataset.testid = "error";
+    message.textContent = text;
+    slot.append(message);
+  }
+
+  function renderPreview(entry) {
+    if (!entry.work || entry.state !== "pending") return;
+    const options = currentOptions();
+    drawPreview(entry.parts.preview, entry.work, options.pixelSize, options.method);
+    const label = `Preview of ${entry.file.name} pixelated at ${describeOptions(options)}`;
+    entry.parts.preview.setAttribute("aria-label", label);
+    entry.parts.resultCaption.textContent = `Preview (${describeOptions(options)})`;
+  }
+
+  // Slider and method changes re-render on the next frame only, however fast the input events come.
+  function queueRender() {
+    if (renderQueued) return;
+    renderQueued = true;
+    requestAnimationFrame(() => {
+      renderQueued = false;
+      for (const entry of entries) renderPreview(entry);
+    });
+  }
+
+  function buildCard(file) {
+    const card = cardTemplate.content.firstElementChild.cloneNode(true);
+    const parts = {
+      title: card.querySelector(".card-title"),
+      meta: card.querySelector(".card-meta"),
+      progress: card.querySelector(".progress"),
+      state: card.querySelector(".state"),
+      errorSlot: card.querySelector(".error-slot"),
+      original: card.querySelector(".original-image"),
+      originalFigure: card.querySelector(".picture.original"),
+      preview: card.querySelector(".preview"),
+      resultFigure: card.querySelector(".picture.result"),
+      resultCaption: card.querySelector(".result-caption"),
+      downloadRow: card.querySelector(".download-row"),
+      download: card.querySelector(".download"),
+      remove: card.querySelector(".remove"),
+    };
+    parts.title.textContent = file.name;
+    parts.meta.textContent = formatBytes(file.size);
+    parts.progress.setAttribute("aria-label", `Upload progress of ${file.name}`);
+    parts.remove.setAttribute("aria-label", `Remove ${file.name}`);
+    return { card, parts };
+  }
+
+  function addFile(file) {
+    const { card, parts } = buildCard(file);
+    const entry = { file, card, parts, work: null, state: "pending", objectUrl: URL.createObjectURL(file) };
+    entries.push(entry);
+    fileList.append(card);
+    setState(entry, "pending", "Ready to upload");
+    parts.remove.addEventListener("click", () => removeEntry(entry));
+
+    parts.original.alt = `Original: ${file.name}`;
+    parts.original.addEventListener("load", async () => {
+      const { naturalWidth: w, naturalHeight: h } = parts.original;
+      parts.meta.textContent = `${w} × ${h} pixels, ${formatBytes(file.size)}`;
+      try {
+        entry.work = await loadWorkingCopy(parts.original);
+        renderPreview(entry);
+      } catch {
+        parts.resultCaption.textContent = "No preview";
+      }
+    }, { once: true });
+    parts.original.addEventListener("error", () => {
+      // The browser cannot show this file; the server has the last word (it reads HEIC, TIFF, PSD…).
+      parts.original.hidden = true;
+      parts.preview.hidden = true;
+      parts.originalFigure.querySelector("figcaption").textContent = "No preview in this browser";
+      parts.resultCaption.textContent = "The service will try to pixelate it after upload";
+    }, { once: true });
+    parts.original.src = entry.objectUrl;
+  }
+
+  function removeEntry(entry) {
+    const index = entries.indexOf(entry);
+    if (index >= 0) entries.splice(index, 1);
+    entry.card.remove();
+    URL.revokeObjectURL(entry.objectUrl);
+    refreshControls();
+    fileInput.focus();
+  }
+
+  function addFiles(fileListLike) {
+    for (const file of Array.from(fileListLike || [])) addFile(file);
+    refreshControls();
+  }
+
+  function showResult(entry, record, options) {
+    const { parts } = entry;
+    const image = document.createElement("img");
+    image.className = "result-image";
+    image.dataset.testid = "result-image";
+    image.alt = `${entry.file.name} pixelated at ${describeOptions(options)}`;
+    image.width = record.output ? record.output.width : parts.preview.width;
+    image.height = record.output ? record.output.height : parts.preview.height;
+    image.decoding = "async";
+    return new Promise((resolve) => {
+      image.addEventListener("load", () => {
+        parts.preview.replaceWith(image);
+        parts.resultCaption.textContent = `Pixelated (${describeOptions(options)})`;
+        const output = record.output || {};
+        parts.download.href = record.image_url;
+        parts.download.download = downloadName(entry.file.name, options.pixelSize, output.content_type);
+        parts.download.textContent = `Download the pixelated ${entry.file.name}`;
+        parts.downloadRow.hidden = false;
+        const size = output.width ? `${output.width} × ${output.height} pixels, ` : "";
+        setState(entry, "done", `Done: ${size}${formatBytes(output.bytes)}`);
+        resolve();
+      }, { once: true });
+      image.addEventListener("error", () => {
+        setState(entry, "failed", "Failed");
+        showError(entry, "The pixelated image was made but could not be loaded. Please reload the page and try again.");
+        resolve();
+      }, { once: true });
+      image.src = record.image_url;
+    });
+  }
+
+  async function process(entry, options) {
+    const { parts } = entry;
+    parts.errorSlot.replaceChildren();
+    try {
+      setState(entry, "requesting", "Preparing the upload…");
+      const slot = await requestUpload(entry.file, options);
+      setState(entry, "uploading", "Uploading… 0%");
+      await postToStorage(slot.upload, entry.file, (fraction) => {
+        setProgress(entry, fraction);
+        entry.parts.state.textContent = `Uploading… ${Math.round(fraction * 100)}%`;
+      });
+      setProgress(entry, 1);
+      setState(entry, "processing", "Uploaded. Pixelating…");
+      const record = await followStatus(slot.id, () => {
+        parts.state.textContent = "Still pixelating: this is taking longer than usual…";
+      });
+      if (record.state === "done" && record.image_url) {
+        await showResult(entry, record, options);
+      } else {
+        setState(entry, "failed", "Failed");
+        showError(entry, record.state === "done"
+          ? "The image was pixelated but the service gave no address for it. Please try again."
+          : describeFailure(record));
+      }
+    } catch (error) {
+      setState(entry, "failed", "Failed");
+      showError(entry, error.message || String(error));
+    }
+  }
+
+  // Uploads pending files, a few at a time, each with the options shown when the button was pressed.
+  async function uploadPending() {
+    const options = currentOptions();
+    const queue = entries.filter((e) => e.state === "pending");
+    for (const entry of queue) setState(entry, "queued", "Waiting to upload…");
+    const workers = Array.from({ length: Math.min(PARALLEL_UPLOADS, queue.length) }, async () => {
+      while (queue.length) await process(queue.shift(), options);
+    });
+    await Promise.all(workers);
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------------------
+
+  function showSliderValue() {
+    const value = clampPixelSize(slider.value);
+    sliderValue.textContent = `${value} px`;
+    slider.setAttribute("aria-valuetext", `${value} pixels`);
+  }
+
+  slider.addEventListener("input", () => {
+    showSliderValue();
+    queueRender();
+  });
+  form.addEventListener("change", (event) => {
+    if (event.target.name === "method") queueRender();
+  });
+
+  fileInput.addEventListener("change", () => {
+    addFiles(fileInput.files);
+    fileInput.value = ""; // so choosing the same file again adds it again
+  });
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    uploadPending();
+  });
+
+  clearButton.addEventListener("click", () => {
+    for (const entry of entries.filter((e) => e.state === "done" || e.state === "failed")) removeEntry(entry);
+  });
+
+  // Files may be dropped anywhere on the page; the drop zone lights up while something is dragged over.
+  let dragDepth = 0;
+  const hasFiles = (event) => Array.from(event.dataTransfer ? event.dataTransfer.types : []).includes("Files");
+  window.addEventListener("dragenter", (event) => {
+    if (!hasFiles(event)) return;
+    dragDepth += 1;
+    dropzone.classList.add("dragging");
+  });
+  window.addEventListener("dragleave", () => {
+    dragDepth = Math.max(0, dragDepth - 1);
+    if (dragDepth === 0) dropzone.classList.remove("dragging");
+  });
+  window.addEventListener("dragover", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault(); // allow the drop (and keep the browser from opening the file instead)
+    event.dataTransfer.dropEffect = "copy";
+  });
+  window.addEventListener("drop", (event) => {
+    if (!hasFiles(event)) return;
+    event.preventDefault();
+    dragDepth = 0;
+    dropzone.classList.remove("dragging");
+    addFiles(event.dataTransfer.files);
+  });
+
+  slider.min = String(PIXEL_SIZE_MIN);
+  slider.max = String(PIXEL_SIZE_MAX);
+  showSliderValue();
+  refreshControls();
+})();
