@@ -374,6 +374,9 @@
     drawPreview(entry.parts.preview, entry.work, options.pixelSize, options.method);
     const label = `Preview of ${entry.file.name} pixelated at ${describeOptions(options)}`;
     entry.parts.preview.setAttribute("aria-label", label);
+    // What the canvas shows now, for tests and styles: the size and method it was drawn with.
+    entry.parts.preview.dataset.pixelSize = String(options.pixelSize);
+    entry.parts.preview.dataset.method = options.method;
     entry.parts.resultCaption.textContent = `Preview (${describeOptions(options)})`;
   }
 
