@@ -1,0 +1,288 @@
+"""The pixelation core: bytes in, pixelated bytes out, or a classified rejection.
+
+Order matters for hostile input: options, size in bytes and format (from magic bytes) are checked first;
+then the header is parsed and dimensions and frame counts checked; only then is any pixel decoded.
+"""
+from __future__ import annotations
+
+import io
+import re
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image
+
+from pixelate import encode, ops
+from pixelate.errors import PixelateError
+from pixelate.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, MAX_PIXEL_SIZE, METHODS, MIN_PIXEL_SIZE, Limits
+from pixelate.sniff import load_plugin, sniff_format
+
+ORIENTATION = 0x0112
+# What EXIF orientations swap width and height.
+_TRANSPOSING = {5, 6, 7, 8}
+
+
+@dataclass(frozen=True)
+class Result:
+    """A pixelated image: encoded bytes and what a caller needs to store and serve them."""
+
+    data: bytes
+    content_type: str
+    format: str
+    width: int
+    height: int
+    frames: int
+
+
+def validate_options(size: object, method: object) -> tuple[int, str]:
+    """The pixel size as an int in range and the method as a known name, or ``invalid-option``."""
+    if isinstance(size, bool) or not isinstance(size, (int, str)):
+        raise PixelateError("invalid-option", f"The pixel size must be a whole number, not {size!r}.")
+    try:
+        value = int(str(size).strip())
+    except ValueError:
+        raise PixelateError("invalid-option", f"The pixel size must be a whole number, not {size!r}.") from None
+    if not MIN_PIXEL_SIZE <= value <= MAX_PIXEL_SIZE:
+        raise PixelateError(
+            "invalid-option", f"The pixel size must be between {MIN_PIXEL_SIZE} and {MAX_PIXEL_SIZE}, not {value}."
+        )
+    name = str(method).strip().lower() if isinstance(method, str) else method
+    if name not in METHODS:
+        raise PixelateError("invalid-option", f"The method must be one of {', '.join(METHODS)}, not {method!r}.")
+    return value, name
+
+
+def pixelate_bytes(
+    data: bytes,
+    size: int = DEFAULT_PIXEL_SIZE,
+    method: str = DEFAULT_METHOD,
+    limits: Limits | None = None,
+    *,
+    fast: bool = True,
+) -> Result:
+    """Pixelate an encoded image with ``size``×``size`` blocks; raise :class:`PixelateError` on bad input.
+
+    ``fast=False`` skips the JPEG DCT-domain fast path (tests compare the two paths).
+    """
+    limits = limits or DEFAULT_LIMITS
+    size, method = validate_options(size, method)
+    data = bytes(data) if not isinstance(data, bytes) else data
+    if not data:
+        raise PixelateError("empty", "The file is empty.")
+    if len(data) > limits.max_bytes:
+        raise PixelateError(
+            "too-large", f"The file is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes."
+        )
+    fmt = sniff_format(data)
+    if fast and fmt == "JPEG":
+        from pixelate import jpeg_dc
+
+        result = jpeg_dc.pixelate_jpeg(data, size, method, limits)
+        if result is not None:
+            return result
+    image = open_checked(data, fmt, limits)
+    return pixelate_image(image, size, method)
+
+
+def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
+    """Open ``data`` with only the decoder of its sniffed format, and check the header against ``limits``."""
+    formats = load_plugin(fmt)
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between its own limit and twice that; our limits are checked below.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=formats)
+    except Image.DecompressionBombError as exc:
+        raise PixelateError("too-large", _too_large_message(exc, limits)) from None
+    except Image.UnidentifiedImageError:
+        raise PixelateError("corrupt", f"The file starts like a {fmt} image but its header is damaged.") from None
+    except Exception as exc:  # Pillow raises many types for malformed headers
+        raise PixelateError("corrupt", f"The {fmt} file is damaged and cannot be read ({_brief(exc)}).") from None
+    check_header(image, limits)
+    return image
+
+
+def check_header(image: Image.Image, limits: Limits) -> None:
+    """Reject an image whose header claims more pixels or frames than ``limits`` allow, before decoding."""
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise PixelateError("corrupt", "The image header gives no size.")
+    if width * height > limits.max_pixels:
+        raise PixelateError(
+            "too-large",
+            f"The image is {width}×{height} ({width * height / 1e6:.1f} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+        )
+    try:
+        frames = frame_count(image)
+    except Exception as exc:
+        raise PixelateError("corrupt", f"The frames of the image cannot be read ({_brief(exc)}).") from None
+    if frames > limits.max_frames:
+        raise PixelateError("too-many-frames", f"The image has {frames} frames; the limit is {limits.max_frames}.")
+    if frames * width * height > limits.max_total_pixels:
+        raise PixelateError(
+            "too-many-frames",
+            f"The {frames} frames hold {frames * width * height / 1e6:.0f} megapixels in all; "
+            f"the limit is {limits.max_total_pixels / 1e6:.0f}.",
+        )
+
+
+def frame_count(image: Image.Image) -> int:
+    """How many frames the output keeps: MPO is one picture (the others are previews or the other eye)."""
+    if image.format == "MPO":
+        return 1
+    return getattr(image, "n_frames", 1)
+
+
+def pixelate_image(image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: str = DEFAULT_METHOD) -> Result:
+    """Pixelate an opened (not yet decoded) image, every frame of it, and encode it in its output format."""
+    size, method = validate_options(size, method)
+    in_format = image.format or "PNG"
+    out_format = encode.output_format(in_format)
+    orientation = _orientation(image)
+    icc_profile = image.info.get("icc_profile")
+    if image.mode == "CMYK":
+        icc_profile = None  # frames are converted to sRGB below: a CMYK profile would no longer describe them
+    count = frame_count(image)
+    loop = image.info.get("loop")
+    frames, durations = [], []
+    for index in range(count):
+        if index:
+            _decoding(image.seek, index)
+        durations.append(float(image.info.get("duration") or 0))
+        frames.append(_pixelate_frame(image, size, method, orientation, use_draft=count == 1))
+    if count > 1 and out_format in ("GIF", "PNG", "WEBP"):
+        frames, durations = merge_repeated_frames(frames, durations)
+    animation = encode.Animation(durations=durations, loop=loop) if count > 1 else None
+    data = encode.encode(frames, out_format, icc_profile, animation)
+    width, height = frames[0].size
+    return Result(data, encode.CONTENT_TYPES[out_format], out_format, width, height, len(frames))
+
+
+def merge_repeated_frames(frames: list[Image.Image], durations: list[float]) -> tuple[list[Image.Image], list[float]]:
+    """Fold each frame identical to the one before into it, adding its duration.
+
+    Coarse blocks often make consecutive frames identical; Pillow's GIF and APNG writers fold those anyway,
+    so folding them here keeps the reported frame count true and the total duration unchanged.
+    """
+    kept, kept_durations = [frames[0]], [durations[0]]
+    for frame, duration in zip(frames[1:], durations[1:]):
+        if frame.mode == kept[-1].mode and frame.size == kept[-1].size and frame.tobytes() == kept[-1].tobytes():
+            kept_durations[-1] += duration
+        else:
+            kept.append(frame)
+            kept_durations.append(duration)
+    return kept, kept_durations
+
+
+def _pixelate_frame(image: Image.Image, size: int, method: str, orientation: int, use_draft: bool) -> Image.Image:
+    """Decode the current frame, turn it upright, and pixelate it."""
+    scale = _draft_scale(image, size, method, orientation) if use_draft else 1
+    full_size = image.size
+    if scale > 1:
+        # JPEG: let libjpeg decode at 1/scale in the DCT domain: each decoded pixel is already the mean of a
+        # scale×scale cell, so the block means barely change (well under a level) and decoding is several
+        # times faster. The grid stays aligned because scale divides size (and, when flipped, the sides).
+        image.draft(image.mode, (full_size[0] // scale, full_size[1] // scale))
+    _decoding(image.load)
+    frame = _transpose(image if use_draft else image.copy(), orientation)
+    if frame.mode == "CMYK":
+        frame = cmyk_to_rgb(frame, image.info.get("icc_profile"))
+    if scale > 1:
+        small = ops.block_means(ops.working_mode(frame), size // scale)
+        return ops.enlarge_blocks(small, size, _upright_size(full_size, orientation))
+    return ops.pixelate(frame, size, method)
+
+
+def cmyk_to_rgb(frame: Image.Image, icc_profile: bytes | None) -> Image.Image:
+    """Print colours to screen colours before averaging: through the file's ICC profile when it has one.
+
+    Averaging in CMYK and converting afterwards gives darker blocks than the eye averages (the conversion
+    is not linear), and browsers disagree on CMYK JPEGs: sRGB output looks the same everywhere.
+    """
+    if icc_profile:
+        try:
+            from PIL import ImageCms
+
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            return ImageCms.profileToProfile(frame, source, ImageCms.createProfile("sRGB"), outputMode="RGB")
+        except Exception:  # a broken profile: fall back to the plain conversion below
+            pass
+    return frame.convert("RGB")
+
+
+def _decoding(step, *args):
+    """Run a decoding step; what goes wrong while decoding is the file's fault: ``corrupt`` or ``too-large``."""
+    try:
+        return step(*args)
+    except (MemoryError, Image.DecompressionBombError):
+        raise PixelateError("too-large", "The image is too large to decode.") from None
+    except Exception as exc:  # Pillow raises OSError, SyntaxError, ValueError, EOFError, struct.error ...
+        raise PixelateError("corrupt", f"The image is damaged or truncated ({_brief(exc)}).") from None
+
+
+def _draft_scale(image: Image.Image, size: int, method: str, orientation: int) -> int:
+    """The largest JPEG DCT scale (8, 4, 2) that divides ``size`` and keeps the grid aligned, or 1."""
+    if image.format not in ("JPEG", "MPO") or method != "average" or image.mode not in ("RGB", "L"):
+        return 1
+    width, height = image.size
+    for scale in (8, 4, 2):
+        if size % scale:
+            continue
+        # Orientations other than 1 put the source's right or bottom edge at the displayed top-left:
+        # then the partial DCT cell would land at the grid's origin unless the side divides evenly.
+        if orientation != 1 and (width % scale or height % scale):
+            continue
+        if width // scale and height // scale:
+            return scale
+    return 1
+
+
+def _orientation(image: Image.Image) -> int:
+    try:
+        value = image.getexif().get(ORIENTATION, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and 1 <= value <= 8 else 1
+
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _transpose(frame: Image.Image, orientation: int) -> Image.Image:
+    """The frame as displayed (what ``ImageOps.exif_transpose`` does, for every frame of a file)."""
+    method = _TRANSPOSE.get(orientation)
+    if method is None:
+        return frame
+    turned = frame.transpose(method)
+    turned.info = dict(frame.info)  # keep palette transparency with the turned pixels
+    return turned
+
+
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation in _TRANSPOSING else size
+
+
+def _too_large_message(exc: Exception, limits: Limits) -> str:
+    claimed = re.search(r"\((\d+) pixels\)", str(exc))
+    what = f"{int(claimed.group(1)) / 1e6:,.0f} megapixels" if claimed else "enormous dimensions"
+    return (
+        f"The image claims {what}; the limit is {limits.max_pixels / 1e6:.0f} megapixels. "
+        "It was refused before decoding."
+    )
+
+
+def _brief(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 160 else text[:157] + "..."
+
+
+__all__ = ["Result", "pixelate_bytes", "pixelate_image", "validate_options", "open_checked", "check_header"]

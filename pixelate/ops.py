@@ -1,0 +1,146 @@
+"""Image operations, in the manner of ``PIL.ImageOps``: each a small pure function from image to image.
+
+The pixel grid is exact: ``size``×``size`` blocks anchored at the top-left, partial blocks at the right and
+bottom edges, and the output has the input's size. No I/O happens here.
+"""
+from __future__ import annotations
+
+import math
+
+from PIL import Image, ImageOps
+
+# Modes whose block mean Pillow's reduce() computes directly, and the premultiplied twin of each alpha mode:
+# averaging premultiplied values weights every pixel by its alpha, so transparent pixels lend no colour.
+_REDUCIBLE = {"L", "LA", "RGB", "RGBA", "CMYK", "I", "F"}
+_PREMULTIPLIED = {"RGBA": "RGBa", "LA": "La"}
+
+
+def grid_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """Blocks across and down: partial blocks count, and an image smaller than a block is one block."""
+    return max(1, math.ceil(width / size)), max(1, math.ceil(height / size))
+
+
+def working_mode(image: Image.Image) -> Image.Image:
+    """The image in a mode that block arithmetic is exact in, with transparency as an alpha channel.
+
+    Palette, 1-bit and 16-bit images are widened rather than crushed: ``1`` becomes ``L``, ``P`` becomes
+    ``RGB``/``RGBA``, ``I;16`` becomes ``I`` (or ``LA`` when a transparent grey is set, since that needs alpha).
+    """
+    mode = image.mode
+    has_trns = "transparency" in image.info
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I") and has_trns:
+        wide = image.convert("I") if mode != "I" else image
+        wide.info["transparency"] = image.info["transparency"]
+        return wide
+    if mode in _REDUCIBLE and not has_trns:
+        return image
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N"):
+        return image.convert("I")
+    if mode == "1":
+        return image.convert("LA") if has_trns else image.convert("L")
+    if mode == "L" and has_trns:
+        return image.convert("LA")
+    if mode in ("P", "PA", "RGB") and (has_trns or mode == "PA" or image.has_transparency_data):
+        return image.convert("RGBA")
+    if mode == "La":
+        return image.convert("LA")
+    if mode in ("RGBa", "RGBX", "YCbCr", "LAB", "HSV", "P"):
+        return image.convert("RGBA" if mode == "RGBa" else "RGB")
+    return image.convert("RGBA" if image.has_transparency_data else "RGB")
+
+
+def _masked_block_means(image: Image.Image, size: int) -> Image.Image:
+    """Block means of a 32-bit grey image with one transparent value (16-bit PNG ``tRNS``).
+
+    Only opaque pixels count; a block that is mostly transparent stays transparent. An opaque block whose
+    mean happens to equal the transparent value is nudged by one level so it does not vanish.
+    """
+    from PIL import ImageMath  # only 16-bit grey with transparency needs it
+
+    transparent = int(image.info["transparency"])
+    values = image.convert("F")
+    opaque = ImageMath.lambda_eval(lambda a: a["convert"](a["v"] != transparent, "F"), v=values)
+    sums = ImageMath.lambda_eval(lambda a: a["v"] * a["m"], v=values, m=opaque).reduce(size)
+    counts = opaque.reduce(size)  # the opaque fraction of each block
+    nudge = transparent - 1 if transparent > 0 else 1
+    means = ImageMath.lambda_eval(
+        lambda a: a["convert"](
+            (a["c"] < 0.5) * transparent
+            + (a["c"] >= 0.5) * a["max"](a["s"] / a["max"](a["c"], 1e-9), 0),
+            "I",
+        ),
+        s=sums,
+        c=counts,
+    )
+    means = means.point(lambda v: v)  # materialise as a plain "I" image
+    means = _avoid_value(means, counts, transparent, nudge)
+    means.info["transparency"] = transparent
+    return means
+
+
+def _avoid_value(means: Image.Image, counts: Image.Image, value: int, replacement: int) -> Image.Image:
+    """Replace ``value`` by ``replacement`` in blocks that are opaque (count ≥ 0.5)."""
+    from PIL import ImageMath
+
+    return ImageMath.lambda_eval(
+        lambda a: a["convert"](
+            a["m"] + (a["m"] == value) * (a["c"] >= 0.5) * (replacement - value), "I"
+        ),
+        m=means,
+        c=counts,
+    )
+
+
+def block_means(image: Image.Image, size: int) -> Image.Image:
+    """One pixel per block: the block's mean colour (alpha-weighted when the image has alpha)."""
+    if image.mode == "I" and "transparency" in image.info:
+        return _masked_block_means(image, size)
+    premultiplied = _PREMULTIPLIED.get(image.mode)
+    source = image.convert(premultiplied) if premultiplied else image
+    small = source.reduce(size) if size > 1 else source
+    return small.convert(image.mode) if premultiplied else small
+
+
+def block_samples(image: Image.Image, size: int) -> Image.Image:
+    """One pixel per block: the pixel at the block's centre (the classic nearest-neighbour look)."""
+    width, height = image.size
+    cols, rows = grid_size(width, height, size)
+    small = Image.new(image.mode, (cols, rows))
+    full_cols, full_rows = width // size, height // size
+    # Full blocks are sampled in one resize; the partial right column and bottom row (whose centres differ)
+    # are each sampled from their own strip.
+    for x0, x1, nx in _spans(width, size, full_cols):
+        for y0, y1, ny in _spans(height, size, full_rows):
+            part = image.resize((nx, ny), Image.Resampling.NEAREST, box=(x0, y0, x1, y1))
+            small.paste(part, (x0 // size, y0 // size))
+    return small
+
+
+def _spans(length: int, size: int, full: int) -> list[tuple[int, int, int]]:
+    """(start, end, blocks) for the run of full blocks and for the partial block after it, if any."""
+    spans = []
+    if full:
+        spans.append((0, full * size, full))
+    if length > full * size:
+        spans.append((full * size, length, 1))
+    return spans
+
+
+def enlarge_blocks(small: Image.Image, size: int, output_size: tuple[int, int]) -> Image.Image:
+    """Blow each pixel of ``small`` up to a ``size``×``size`` block and cut the result to ``output_size``."""
+    width, height = output_size
+    # The box makes the scale exactly 1/size, so output pixel x reads small pixel x // size; block
+    # boundaries are never nearer than 0.5/size to an integer, so float rounding cannot shift the grid.
+    return small.resize(output_size, Image.Resampling.NEAREST, box=(0, 0, width / size, height / size))
+
+
+def pixelate(image: Image.Image, size: int, method: str = "average") -> Image.Image:
+    """Pixelate ``image`` with ``size``×``size`` blocks; ``method`` is ``average`` or ``nearest``."""
+    work = working_mode(image)
+    small = block_means(work, size) if method == "average" else block_samples(work, size)
+    return enlarge_blocks(small, size, image.size)
+
+
+def upright(image: Image.Image) -> Image.Image:
+    """The image as displayed: its EXIF orientation applied (``ImageOps.exif_transpose``)."""
+    return ImageOps.exif_transpose(image)
