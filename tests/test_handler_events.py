@@ -1,0 +1,109 @@
+"""Events → jobs, and object metadata → options: pure parsing, no AWS."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pixelate import PixelateError
+from pixelate.jobs import (
+    Job,
+    UnrecognisedEvent,
+    describe_options,
+    event_kind,
+    jobs_from_event,
+    jobs_from_message,
+    options_from_metadata,
+    parse_method,
+    parse_pixel_size,
+)
+
+KEYS = [
+    "plain.png",
+    "with space/a b.png",
+    "ünïcödé/日本 語.png",
+    "100%/a%20b%2F.png",
+    "a+b/c+d.png",
+    "deep/1/2/3/4/5/6/7/8/9/x.png",
+]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_shape_gives_the_decoded_key(events, key):
+    s3 = events.s3("src-bucket", key, etag="abc", size=7)
+    expected = [Job("src-bucket", key, "abc", 7)]
+    assert jobs_from_event(s3) == expected
+    assert jobs_from_message(json.dumps(s3)) == expected
+    assert jobs_from_event(events.sns(s3)) == expected
+    assert jobs_from_message(json.dumps(events.sns_envelope(s3))) == expected
+    assert jobs_from_event(events.eventbridge("src-bucket", key, etag="abc", size=7)) == expected
+    assert jobs_from_message(json.dumps(events.eventbridge("src-bucket", key, etag="abc", size=7))) == expected
+
+
+def test_event_kinds(events):
+    s3 = events.s3("b", "k")
+    assert event_kind(events.sqs(s3)) == "sqs"
+    assert event_kind(s3) == "s3"
+    assert event_kind(events.sns(s3)) == "sns"
+    assert event_kind(events.eventbridge("b", "k")) == "eventbridge"
+    assert event_kind(events.s3_test_event("b")) == "s3-test"
+    assert event_kind({"hello": 1}) == event_kind([]) == "unknown"
+
+
+def test_test_events_and_other_event_types_give_no_job(events):
+    assert jobs_from_message(json.dumps(events.s3_test_event("b"))) == []
+    assert jobs_from_event(events.s3("b", "k", event_name="ObjectRemoved:Delete")) == []
+    assert jobs_from_event(events.eventbridge("b", "k", detail_type="Object Deleted")) == []
+    assert jobs_from_event(events.sns(events.s3_test_event("b"))) == []
+
+
+def test_several_records_in_one_notification(events):
+    assert [job.key for job in jobs_from_event(events.s3("b", "one", "two"))] == ["one", "two"]
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", json.dumps({"Records": [{"eventSource": "aws:kinesis"}]}), "{}"])
+def test_unrecognised_bodies_raise(body):
+    with pytest.raises(UnrecognisedEvent):
+        jobs_from_message(body)
+
+
+def test_an_sqs_batch_is_not_a_direct_event(events):
+    with pytest.raises(ValueError):
+        jobs_from_event(events.sqs(events.s3("b", "k")))
+
+
+def test_etag_quotes_are_dropped(events):
+    assert jobs_from_event(events.s3("b", "k", etag='"abc"'))[0].etag == "abc"
+
+
+# --- options ---
+
+
+def test_options_default_and_case_insensitive_keys():
+    assert options_from_metadata({}, 16, "average") == {"pixel_size": 16, "method": "average"}
+    assert options_from_metadata({"Pixel-Size": "8", "METHOD": " Nearest "}, 16, "average") == {"pixel_size": 8, "method": "nearest"}
+
+
+@pytest.mark.parametrize("value", ["abc", "1", "513", "16.5", "-4", "+8", "", "１６", "0x10", True, 8.0, None])
+def test_invalid_pixel_sizes(value):
+    with pytest.raises(PixelateError) as caught:
+        parse_pixel_size(value)
+    assert caught.value.reason == "invalid-option"
+
+
+@pytest.mark.parametrize("value,expected", [("2", 2), ("512", 512), (" 32 ", 32), (64, 64)])
+def test_valid_pixel_sizes(value, expected):
+    assert parse_pixel_size(value) == expected
+
+
+@pytest.mark.parametrize("value", ["blur", "", None, 3])
+def test_invalid_methods(value):
+    with pytest.raises(PixelateError) as caught:
+        parse_method(value)
+    assert caught.value.reason == "invalid-option"
+
+
+def test_describe_options_keeps_what_can_be_told():
+    assert describe_options({"pixel-size": "abc"}, 16, "average") == {"pixel_size": None, "method": "average"}
+    assert describe_options({"pixel-size": "1000", "method": "blur"}, 16, "average") == {"pixel_size": 1000, "method": "blur"}
+    assert describe_options({"pixel-size": "8"}, 16, "average") == {"pixel_size": 8, "method": "average"}
