@@ -1,0 +1,147 @@
+"""The benchmark's inputs: photo-like images made deterministically from the sample photos.
+
+A phone photo is large, smooth at the pixel level and a little noisy. Upscaling a real photo with bicubic
+interpolation and adding mild Gaussian sensor noise gives files whose size and decode cost sit where
+phone JPEGs do (quality 90), without shipping megabytes of test data. Files are generated once and cached
+(``PIXELATE_BENCH_CACHE``, default a folder in the temp dir); the same seed always gives the same bytes.
+"""
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+SAMPLES = Path(__file__).resolve().parents[2] / "samples"
+#: bump when the recipe changes so stale cached files are not reused
+RECIPE_VERSION = 1
+NOISE_SIGMA = 2.5
+JPEG_QUALITY = 90
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One input of the benchmark: a name, the encoded bytes and what they hold."""
+
+    name: str
+    kind: str  # "jpeg", "png", "gif"
+    width: int
+    height: int
+    frames: int
+    data: bytes
+
+    @property
+    def megapixels(self) -> float:
+        return self.width * self.height * self.frames / 1e6
+
+
+#: name -> (kind, width, height); sizes of common cameras (4:3 phone sensors, 3:2 for 24 MP)
+JPEG_SIZES = {
+    "jpeg-2mp": (1632, 1224),
+    "jpeg-12mp": (4032, 3024),
+    "jpeg-24mp": (6000, 4000),
+}
+PNG_SIZE = ("png-12mp-alpha", 4032, 3024)
+GIF_SIZE = ("gif-anim", 480, 360, 24)
+
+
+def cache_dir() -> Path:
+    path = Path(os.environ.get("PIXELATE_BENCH_CACHE") or Path(tempfile.gettempdir()) / "pixelate-bench")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _cached(name: str, suffix: str, make) -> bytes:
+    path = cache_dir() / f"{name}-v{RECIPE_VERSION}.{suffix}"
+    if path.exists():
+        return path.read_bytes()
+    data = make()
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)  # atomic: parallel runs never read half a file
+    return data
+
+
+def _crop_to_aspect(im, width: int, height: int):
+    """Centre crop of ``im`` with the aspect ratio width:height."""
+    w, h = im.size
+    if w * height > h * width:  # too wide
+        new_w = h * width // height
+        left = (w - new_w) // 2
+        return im.crop((left, 0, left + new_w, h))
+    new_h = w * height // width
+    top = (h - new_h) // 2
+    return im.crop((0, top, w, top + new_h))
+
+
+def photo_like(width: int, height: int, seed: int = 0, sample: str = "coffee.png"):
+    """An RGB Pillow image of a real photo upscaled (bicubic) to width×height with mild sensor noise."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(SAMPLES / sample) as src:
+        base = _crop_to_aspect(src.convert("RGB"), width, height).resize((width, height), Image.Resampling.BICUBIC)
+    rng = np.random.default_rng(seed)
+    pixels = np.asarray(base, dtype=np.float32)
+    pixels += rng.standard_normal(pixels.shape, dtype=np.float32) * NOISE_SIGMA
+    return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), "RGB")
+
+
+def photo_jpeg(width: int, height: int, seed: int = 0, quality: int = JPEG_QUALITY, sample: str = "coffee.png") -> bytes:
+    buf = io.BytesIO()
+    photo_like(width, height, seed, sample).save(buf, "JPEG", quality=quality)
+    return buf.getvalue()
+
+
+def alpha_png(width: int, height: int, seed: int = 1) -> bytes:
+    """A photo with a soft radial alpha mask (transparent corners), saved as a PNG."""
+    from PIL import Image, ImageDraw, ImageFilter
+
+    im = photo_like(width, height, seed, sample="astronaut.png")
+    mask = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(mask).ellipse((width // 10, height // 10, width * 9 // 10, height * 9 // 10), fill=255)
+    mask = mask.resize((width // 16, height // 16), Image.Resampling.BOX).filter(ImageFilter.GaussianBlur(4))
+    im.putalpha(mask.resize((width, height), Image.Resampling.BILINEAR))
+    buf = io.BytesIO()
+    im.save(buf, "PNG")  # Pillow's defaults, as a phone or an editor would write it
+    return buf.getvalue()
+
+
+def animated_gif(width: int, height: int, frames: int, seed: int = 2) -> bytes:
+    """A short pan across a photo: every frame different, adaptive palette per frame."""
+    from PIL import Image
+
+    big = photo_like(width * 2, height * 2, seed, sample="chelsea.png")
+    shots = []
+    for i in range(frames):
+        left = (width * i) // frames
+        top = (height * i) // (2 * frames)
+        frame = big.crop((left, top, left + width, top + height))
+        shots.append(frame.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE))
+    buf = io.BytesIO()
+    shots[0].save(buf, "GIF", save_all=True, append_images=shots[1:], duration=80, loop=0)
+    return buf.getvalue()
+
+
+def jpeg_workload(name: str) -> Workload:
+    width, height = JPEG_SIZES[name]
+    data = _cached(name, "jpg", lambda: photo_jpeg(width, height))
+    return Workload(name, "jpeg", width, height, 1, data)
+
+
+def png_workload() -> Workload:
+    name, width, height = PNG_SIZE
+    return Workload(name, "png", width, height, 1, _cached(name, "png", lambda: alpha_png(width, height)))
+
+
+def gif_workload() -> Workload:
+    name, width, height, frames = GIF_SIZE
+    return Workload(name, "gif", width, height, frames, _cached(name, "gif", lambda: animated_gif(width, height, frames)))
+
+
+def all_workloads(quick: bool = False) -> list[Workload]:
+    """Every input of a full run; ``quick`` keeps one small JPEG and the GIF (for CI)."""
+    if quick:
+        return [jpeg_workload("jpeg-2mp"), gif_workload()]
+    return [*(jpeg_workload(n) for n in JPEG_SIZES), png_workload(), gif_workload()]
