@@ -1,0 +1,419 @@
+"""Deploy and destroy the stack of ``cloudformation.yaml``, on AWS or on the local stack (moto's server).
+
+The functions other parts call:
+
+``deploy_local(endpoint_url, region="us-east-1", stack_name="pixelator", parameters=None) -> dict``
+    Upload a source-only code zip to an artifacts bucket outside the stack, create (or update) the stack on
+    moto's CloudFormation with ``Environment=local``, then apply what moto ignores (:mod:`.emulate`). Returns
+    the stack outputs plus ``EndpointUrl``, ``Region`` and ``Emulation`` (a list of dicts: logical_id,
+    resource_type, status, detail). ``DistributionUrl`` and ``ApiUrl`` are absent: the local edge adds them.
+``destroy_local(endpoint_url, region="us-east-1", stack_name="pixelator") -> None``
+    Empty the stack's buckets, delete the stack and the artifacts bucket.
+``deploy_aws(stack_name="pixelator", region=None, profile=None, parameters=None, build_dir="build/lambda") -> dict``
+    Build the Lambda package for the template's ``Runtime`` and ``Architecture``, upload it
+    (content-addressed key), create or update the stack through a change set with waiters, and upload the
+    page (``pixelate/web/*``) to ``site/`` in the processed bucket, which CloudFront serves at ``/``.
+    Returns the outputs plus ``Region``.
+``destroy_aws(stack_name="pixelator", region=None, profile=None) -> None``
+    Empty the buckets (all versions), delete the stack, then the artifacts bucket.
+``write_stack_file(outputs, folder=".") -> Path`` / ``read_stack_file(folder=".") -> dict | None``
+    ``.pixelate/stack.json``: the outputs, a flat map of names to strings (``Emulation`` is left out).
+``local_endpoint(folder=".") -> (url, server or None)``
+    The running local stack's moto URL from ``.pixelate/stack.json`` when it answers; otherwise a moto server
+    started for this run (the caller stops it with ``server.stop()``).
+
+``parameters`` are template parameters by name (``{"DefaultPixelSize": 32}``); ``CodeBucket``, ``CodeKey``
+and ``Environment`` are set by the deploy functions.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Mapping
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+
+from pixelate.deploy import emulate as emulation
+from pixelate.deploy.package import PackageSpec, build_package, source_zip
+from pixelate.deploy.template import load_template, parameter_defaults, template_text
+
+STACK_FILE = Path(".pixelate") / "stack.json"
+#: Credentials moto accepts (any will do); never real ones, which must not travel to a local server.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+#: Outputs the template has only on AWS (behind the IsAws condition): the local edge provides them.
+EDGE_OUTPUTS = ("DistributionUrl", "ApiUrl")
+#: CloudFormation takes a template body up to this size; above it, the template goes by S3 URL.
+MAX_TEMPLATE_BODY = 51_200
+CAPABILITIES = ["CAPABILITY_IAM"]
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+SITE_PREFIX = "site/"
+
+
+class DeployError(RuntimeError):
+    """The stack could not be deployed or destroyed; the message says why."""
+
+
+# ------------------------------------------------------------------ pure helpers
+
+def stack_parameters(template: Mapping, values: Mapping[str, Any]) -> list[dict[str, str]]:
+    """CloudFormation's ``Parameters`` list for ``values`` (names checked against the template)."""
+    known = template.get("Parameters", {})
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise DeployError(f"unknown template parameters: {', '.join(unknown)} (known: {', '.join(known)})")
+    return [{"ParameterKey": k, "ParameterValue": _parameter_text(v)} for k, v in values.items()]
+
+
+def _parameter_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def effective_parameters(template: Mapping, values: Mapping[str, Any]) -> dict[str, str]:
+    """Every parameter's value as the stack sees it: the template's defaults, overridden by ``values``."""
+    return {**parameter_defaults(template), **{k: _parameter_text(v) for k, v in values.items()}}
+
+
+def code_key(zip_path: Path) -> str:
+    """A content-addressed key: a new build changes the key, so CloudFormation updates the functions."""
+    digest = hashlib.sha256(Path(zip_path).read_bytes()).hexdigest()[:16]
+    return f"lambda/pixelate-{digest}.zip"
+
+
+def artifacts_bucket_name(stack_name: str, account_id: str, region: str) -> str:
+    return f"{stack_name}-artifacts-{account_id}-{region}".lower()
+
+
+def outputs_of(stack: Mapping) -> dict[str, str]:
+    """A described stack's outputs by name. ``DistributionUrl``/``ApiUrl`` may be absent (local target)."""
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def is_no_change(reason: str) -> bool:
+    return "didn't contain changes" in reason or "No updates are to be performed" in reason
+
+
+# ------------------------------------------------------------------ sessions and buckets
+
+def local_session(region: str = "us-east-1") -> boto3.Session:
+    return boto3.Session(region_name=region, **LOCAL_CREDENTIALS)
+
+
+def aws_session(region: str | None = None, profile: str | None = None) -> boto3.Session:
+    session = boto3.Session(profile_name=profile, region_name=region)
+    if not session.region_name:
+        raise DeployError("no region: pass region= or set one in the profile / AWS_REGION")
+    return session
+
+
+def ensure_private_bucket(s3, name: str, region: str) -> None:
+    """Create ``name`` if it does not exist: private, encrypted (the code and template go there)."""
+    try:
+        s3.head_bucket(Bucket=name)
+        return
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+            raise
+    create = {"Bucket": name}
+    if region != "us-east-1":
+        create["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**create)
+    s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+
+
+def upload_if_missing(s3, bucket: str, key: str, path: Path) -> None:
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+    except ClientError:
+        s3.upload_file(str(path), bucket, key)
+
+
+def empty_bucket(s3, bucket: str) -> int:
+    """Delete every object version and delete marker (a bucket must be empty to be deleted)."""
+    deleted = 0
+    try:
+        pages = s3.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for page in pages:
+            keys = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                    for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+            for start in range(0, len(keys), 1000):
+                s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000], "Quiet": True})
+                deleted += len(keys[start:start + 1000])
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+    return deleted
+
+
+def delete_bucket(s3, bucket: str) -> None:
+    empty_bucket(s3, bucket)
+    try:
+        s3.delete_bucket(Bucket=bucket)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchBucket":
+            raise
+
+
+# ------------------------------------------------------------------ the stack
+
+def describe_stack(cfn, stack_name: str) -> dict | None:
+    try:
+        return cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except ClientError as error:
+        if "does not exist" in str(error):
+            return None
+        raise
+
+
+def physical_ids(cfn, stack_name: str) -> dict[str, str]:
+    resources = cfn.describe_stack_resources(StackName=stack_name)["StackResources"]
+    # moto lists the resource types it ignores without ids: they have no physical counterpart
+    return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources if r.get("LogicalResourceId")}
+
+
+def _wait(cfn, waiter: str, delay: int, **kwargs) -> None:
+    try:
+        cfn.get_waiter(waiter).wait(WaiterConfig={"Delay": delay, "MaxAttempts": 720}, **kwargs)
+    except WaiterError as error:
+        stack = describe_stack(cfn, kwargs.get("StackName", "")) if "StackName" in kwargs else None
+        status = stack.get("StackStatus") if stack else "?"
+        raise DeployError(f"{waiter} failed: stack status {status}: {error}") from error
+
+
+def _delete_failed_first_attempt(cfn, stack_name: str, delay: int) -> dict | None:
+    """A stack whose creation rolled back cannot be updated: delete it so it can be created again."""
+    stack = describe_stack(cfn, stack_name)
+    if stack and stack["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "REVIEW_IN_PROGRESS"):
+        cfn.delete_stack(StackName=stack_name)
+        _wait(cfn, "stack_delete_complete", delay, StackName=stack_name)
+        return None
+    return stack
+
+
+def create_or_update_stack(cfn, stack_name: str, template: Mapping[str, str], parameters: list[dict],
+                           delay: int = 1) -> str:
+    """Create or update directly (``create_stack``/``update_stack``): the local target's way, because moto's
+    change sets do not compute outputs. Returns ``created``, ``updated`` or ``unchanged``."""
+    stack = _delete_failed_first_attempt(cfn, stack_name, delay)
+    request = {"StackName": stack_name, "Parameters": parameters, "Capabilities": CAPABILITIES, **template}
+    if stack is None:
+        cfn.create_stack(**request)
+        _wait(cfn, "stack_create_complete", delay, StackName=stack_name)
+        return "created"
+    try:
+        cfn.update_stack(**request)
+    except ClientError as error:
+        if is_no_change(str(error)):
+            return "unchanged"
+        raise
+    _wait(cfn, "stack_update_complete", delay, StackName=stack_name)
+    return "updated"
+
+
+def deploy_change_set(cfn, stack_name: str, template: Mapping[str, str], parameters: list[dict],
+                      delay: int = 5) -> str:
+    """Create or update through a change set, with waiters (the AWS way: a reviewable, atomic step).
+    Returns ``created``, ``updated`` or ``unchanged``."""
+    stack = _delete_failed_first_attempt(cfn, stack_name, delay)
+    change_set_type = "CREATE" if stack is None else "UPDATE"
+    name = f"pixelate-{hashlib.sha256(json.dumps([template, parameters], sort_keys=True).encode()).hexdigest()[:12]}"
+    try:
+        cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)  # a leftover of an interrupted run
+    except ClientError:
+        pass
+    cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=change_set_type,
+                          Parameters=parameters, Capabilities=CAPABILITIES, **template)
+    try:
+        cfn.get_waiter("change_set_create_complete").wait(
+            StackName=stack_name, ChangeSetName=name, WaiterConfig={"Delay": delay, "MaxAttempts": 120})
+    except WaiterError as error:
+        described = cfn.describe_change_set(StackName=stack_name, ChangeSetName=name)
+        reason = described.get("StatusReason", "")
+        if is_no_change(reason):
+            cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)
+            return "unchanged"
+        raise DeployError(f"change set {name} failed: {reason or error}") from error
+    cfn.execute_change_set(StackName=stack_name, ChangeSetName=name)
+    waiter = "stack_create_complete" if change_set_type == "CREATE" else "stack_update_complete"
+    _wait(cfn, waiter, delay, StackName=stack_name)
+    return "created" if change_set_type == "CREATE" else "updated"
+
+
+def delete_stack(cfn, s3, stack_name: str, delay: int) -> None:
+    """Empty the stack's buckets (CloudFormation cannot delete a bucket with objects), then delete it."""
+    if describe_stack(cfn, stack_name) is None:
+        return
+    for logical_id, physical in physical_ids(cfn, stack_name).items():
+        if logical_id.endswith("Bucket") and not physical.startswith(("arn:", "http")):
+            empty_bucket(s3, physical)
+    cfn.delete_stack(StackName=stack_name)
+    _wait(cfn, "stack_delete_complete", delay, StackName=stack_name)
+
+
+def template_argument(s3, bucket: str, region: str, body: str) -> dict[str, str]:
+    """``TemplateBody`` when it fits, else ``TemplateURL`` of a copy uploaded next to the code."""
+    if len(body.encode()) <= MAX_TEMPLATE_BODY:
+        return {"TemplateBody": body}
+    key = f"templates/cloudformation-{hashlib.sha256(body.encode()).hexdigest()[:16]}.yaml"
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+    return {"TemplateURL": f"https://{bucket}.s3.{region}.amazonaws.com/{key}"}
+
+
+# ------------------------------------------------------------------ local target
+
+def _local_clients(endpoint_url: str, region: str):
+    session = local_session(region)
+    return {name: session.client(name, endpoint_url=endpoint_url)
+            for name in ("cloudformation", "s3", "sqs", "sns", "sts")}
+
+
+def deploy_local(endpoint_url: str, region: str = "us-east-1", stack_name: str = "pixelator",
+                 parameters: Mapping[str, Any] | None = None, template_file: str | Path | None = None,
+                 build_dir: str | Path = "build/lambda") -> dict:
+    """Deploy to moto's server at ``endpoint_url`` (see the module docstring)."""
+    c = _local_clients(endpoint_url, region)
+    template = load_template(template_file)
+    account_id = c["sts"].get_caller_identity()["Account"]
+    bucket = artifacts_bucket_name(stack_name, account_id, region)
+    ensure_private_bucket(c["s3"], bucket, region)
+    zip_path = source_zip(build_dir)
+    key = code_key(zip_path)
+    upload_if_missing(c["s3"], bucket, key, zip_path)
+    values = {**(parameters or {}), "Environment": "local", "CodeBucket": bucket, "CodeKey": key}
+    body = template_text(template_file)
+    action = create_or_update_stack(c["cloudformation"], stack_name, {"TemplateBody": body},
+                                    stack_parameters(template, values))
+    stack = describe_stack(c["cloudformation"], stack_name)
+    ids = physical_ids(c["cloudformation"], stack_name)
+    ctx = emulation.stack_context(template, effective_parameters(template, values), ids, region, account_id,
+                                  stack_name)
+    report = emulation.emulate(template, ctx, c["s3"], c["sqs"], c["sns"])
+    return {
+        **outputs_of(stack),
+        "EndpointUrl": endpoint_url,
+        "Region": region,
+        "StackAction": action,
+        "Emulation": [e.as_dict() for e in report],
+    }
+
+
+def destroy_local(endpoint_url: str, region: str = "us-east-1", stack_name: str = "pixelator") -> None:
+    c = _local_clients(endpoint_url, region)
+    delete_stack(c["cloudformation"], c["s3"], stack_name, delay=1)
+    account_id = c["sts"].get_caller_identity()["Account"]
+    delete_bucket(c["s3"], artifacts_bucket_name(stack_name, account_id, region))
+
+
+# ------------------------------------------------------------------ AWS target
+
+def upload_site(s3, bucket: str, web_dir: Path = WEB_DIR) -> list[str]:
+    """Upload the page (``pixelate/web/*``) to ``site/`` in the processed bucket, CloudFront's default origin."""
+    uploaded = []
+    if not web_dir.is_dir():
+        return uploaded
+    for path in sorted(p for p in web_dir.rglob("*") if p.is_file()):
+        key = SITE_PREFIX + path.relative_to(web_dir).as_posix()
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        cache = "no-cache" if path.suffix == ".html" else "max-age=300"
+        s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type, "CacheControl": cache})
+        uploaded.append(key)
+    return uploaded
+
+
+def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile: str | None = None,
+               parameters: Mapping[str, Any] | None = None, build_dir: str | Path = "build/lambda",
+               template_file: str | Path | None = None) -> dict:
+    """Deploy to AWS (see the module docstring). Needs credentials allowed to create the stack's resources."""
+    session = aws_session(region, profile)
+    region = session.region_name
+    cfn, s3 = session.client("cloudformation"), session.client("s3")
+    template = load_template(template_file)
+    values = dict(parameters or {})
+    effective = effective_parameters(template, values)
+    report = build_package(PackageSpec.from_template_parameters(effective["Runtime"], effective["Architecture"]),
+                           build_dir)
+    if not report.ok:
+        raise DeployError("the Lambda package does not fit its target:\n" + report.summary())
+    account_id = session.client("sts").get_caller_identity()["Account"]
+    bucket = artifacts_bucket_name(stack_name, account_id, region)
+    ensure_private_bucket(s3, bucket, region)
+    key = code_key(report.zip_path)
+    upload_if_missing(s3, bucket, key, report.zip_path)
+    values.update({"Environment": "aws", "CodeBucket": bucket, "CodeKey": key})
+    body = template_text(template_file)
+    action = deploy_change_set(cfn, stack_name, template_argument(s3, bucket, region, body),
+                               stack_parameters(template, values))
+    outputs = outputs_of(describe_stack(cfn, stack_name))
+    site = upload_site(s3, outputs["ProcessedBucket"])
+    if site and action != "created":
+        _invalidate(session, cfn, stack_name)
+    return {**outputs, "Region": region, "StackAction": action, "Package": report.summary()}
+
+
+def _invalidate(session, cfn, stack_name: str) -> None:
+    distribution = physical_ids(cfn, stack_name).get("Distribution")
+    if distribution:
+        session.client("cloudfront").create_invalidation(DistributionId=distribution, InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": hashlib.sha256(
+                str(Path(WEB_DIR).stat().st_mtime).encode()).hexdigest()[:16]})
+
+
+def destroy_aws(stack_name: str = "pixelator", region: str | None = None, profile: str | None = None) -> None:
+    session = aws_session(region, profile)
+    cfn, s3 = session.client("cloudformation"), session.client("s3")
+    delete_stack(cfn, s3, stack_name, delay=10)
+    account_id = session.client("sts").get_caller_identity()["Account"]
+    delete_bucket(s3, artifacts_bucket_name(stack_name, account_id, session.region_name))
+
+
+# ------------------------------------------------------------------ .pixelate/stack.json and the local endpoint
+
+def write_stack_file(outputs: Mapping[str, Any], folder: str | Path = ".") -> Path:
+    """Write the outputs (strings only: the emulation report and other structures stay out)."""
+    path = Path(folder) / STACK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    flat = {k: v for k, v in outputs.items() if isinstance(v, str)}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)  # readers never see half a file
+    return path
+
+
+def read_stack_file(folder: str | Path = ".") -> dict | None:
+    path = Path(folder) / STACK_FILE
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether anything answers HTTP at ``url`` (an HTTP error is an answer)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def local_endpoint(folder: str | Path = ".") -> tuple[str, Any]:
+    """The running local stack's moto URL, or a moto server started for this run: ``(url, server or None)``."""
+    known = (read_stack_file(folder) or {}).get("EndpointUrl")
+    if known and answers(known.rstrip("/") + "/moto-api/"):
+        return known, None
+    from pixelate.local import moto_server  # only the local target needs moto
+
+    server = moto_server.start()
+    return server.url, server
+
