@@ -77,11 +77,16 @@ class HandlerConfig:
         if not bucket:
             # A deployment error, not a property of any image: fail loudly so the messages go to the DLQ.
             raise RuntimeError("PROCESSED_BUCKET is not set")
+        try:
+            # Invalid defaults raise here, on every invocation, for the same reason.
+            default_pixel_size = jobs.parse_pixel_size(env.get("DEFAULT_PIXEL_SIZE") or DEFAULT_PIXEL_SIZE)
+            default_method = jobs.parse_method(env.get("DEFAULT_METHOD") or DEFAULT_METHOD)
+        except PixelateError as error:
+            raise RuntimeError(f"DEFAULT_PIXEL_SIZE or DEFAULT_METHOD: {error.message}") from None
         return cls(
             processed_bucket=bucket,
-            # Invalid defaults raise here, on every invocation, for the same reason.
-            default_pixel_size=jobs.parse_pixel_size(env.get("DEFAULT_PIXEL_SIZE") or DEFAULT_PIXEL_SIZE),
-            default_method=jobs.parse_method(env.get("DEFAULT_METHOD") or DEFAULT_METHOD),
+            default_pixel_size=default_pixel_size,
+            default_method=default_method,
             limits=Limits.from_env(env),
             delete_originals=(env.get("DELETE_ORIGINALS") or "").strip().lower() in ("1", "true", "yes", "on"),
             topic_arn=(env.get("NOTIFICATION_TOPIC_ARN") or "").strip() or None,

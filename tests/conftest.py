@@ -209,6 +209,37 @@ class EventShapes:
             ]
         }
 
+    @staticmethod
+    def http(method: str, path: str, body: str | bytes | None = None, query: dict | None = None, headers: dict | None = None) -> dict:
+        """An API Gateway HTTP API (payload 2.0) request on the ``$default`` stage. A bytes body is sent
+        base64-encoded, as API Gateway sends binary bodies; a str body as text."""
+        import base64
+        from urllib.parse import urlencode
+
+        is_base64 = isinstance(body, bytes)
+        return {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": path,
+            "rawQueryString": urlencode(query or {}),
+            "headers": {"host": "api.example.com", "content-type": "application/json", **(headers or {})},
+            "queryStringParameters": dict(query) if query else None,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "api",
+                "domainName": "api.example.com",
+                "domainPrefix": "api",
+                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "pytest"},
+                "requestId": str(uuid.uuid4()),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "01/Jan/2026:00:00:00 +0000",
+                "timeEpoch": 1767225600000,
+            },
+            "body": base64.b64encode(body).decode() if is_base64 else body,
+            "isBase64Encoded": is_base64,
+        }
+
 
 @pytest.fixture(scope="session")
 def events() -> type[EventShapes]:

@@ -175,3 +175,14 @@ def test_sns_failure_leaves_no_status_so_the_retry_notifies(pipeline, events):
     assert pipeline.status("n.png") is None
     assert run(events.sqs(events.s3(pipeline.originals, "n.png"))) == {"batchItemFailures": []}
     assert len(pipeline.notifications()) == 1
+
+
+@pytest.mark.parametrize("name,value", [("DEFAULT_PIXEL_SIZE", "0"), ("DEFAULT_METHOD", "blur"), ("PROCESSED_BUCKET", "")])
+def test_a_bad_deployment_setting_fails_the_batch_for_the_dlq(pipeline, events, monkeypatch, name, value):
+    """A broken configuration is no property of any image: no failed status, the messages go round to the DLQ."""
+    monkeypatch.setenv(name, value)
+    pipeline.put("cfg.png", HOPPER)
+    assert run(events.sqs(events.s3(pipeline.originals, "cfg.png"), message_ids=["cfg"])) == {
+        "batchItemFailures": [{"itemIdentifier": "cfg"}]
+    }
+    assert pipeline.status("cfg.png") is None
