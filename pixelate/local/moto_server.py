@@ -1,0 +1,121 @@
+"""moto's server in a child process on 127.0.0.1: start it, wait until it answers, stop it.
+
+A child process rather than a thread of ours: moto keeps all its state in module globals and holds the GIL
+while it works, so the runner and the edge stay responsive, and two stacks side by side never share state.
+The child runs ``python -m pixelate.local.moto_server`` which binds the port (0 picks a free one) and tells
+the parent the port it got on its first line of output; it exits when its stdin closes, so it can never
+outlive a parent that was killed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+
+READY_TIMEOUT_S = 30.0
+
+
+@dataclass
+class MotoServer:
+    """A running moto server child: its URL and process."""
+
+    url: str
+    process: subprocess.Popen
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self, timeout: float = 5.0) -> None:
+        stop_process(self.process, timeout)
+
+
+def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = None) -> MotoServer:
+    """Start moto's server on ``host:port`` (0: a free port) and return once it answers HTTP."""
+    child_env = dict(os.environ if env is None else env)
+    # Browsers post to moto directly (presigned POST): keep moto's permissive CORS on.
+    child_env.pop("MOTO_DISABLE_GLOBAL_CORS", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pixelate.local.moto_server", "--host", host, "--port", str(port)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=child_env,
+        text=True,
+    )
+    line = process.stdout.readline()
+    if not line:
+        stop_process(process)
+        raise RuntimeError(f"moto server did not start on {host}:{port} (exit code {process.poll()})")
+    url = json.loads(line)["url"]
+    server = MotoServer(url=url, process=process)
+    try:
+        wait_until_answers(url + "/moto-api/", READY_TIMEOUT_S)
+    except Exception:
+        server.stop()
+        raise
+    return server
+
+
+def wait_until_answers(url: str, timeout: float) -> None:
+    """Poll ``url`` until any HTTP answer arrives, or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # an HTTP error is an answer: the server is up
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {timeout:.0f} s") from None
+            time.sleep(0.05)
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 5.0) -> None:
+    """Ask a child to stop (stdin closed, then SIGTERM), and kill it if it lingers."""
+    if process.poll() is not None:
+        return
+    try:
+        if process.stdin:
+            process.stdin.close()
+        process.terminate()
+        process.wait(timeout)
+    except (subprocess.TimeoutExpired, OSError):
+        process.kill()
+        process.wait()
+
+
+def _serve(host: str, port: int) -> None:
+    import signal
+    import threading
+
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    print(json.dumps({"url": f"http://{bound_host}:{bound_port}"}), flush=True)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # stdin closes when the parent goes away, whichever way it dies.
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    stop.wait()
+    # No graceful shutdown: long polls in flight would hold it up, and the state dies with us anyway.
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="moto's server on loopback, for the local stack")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    _serve(args.host, args.port)

@@ -1,0 +1,253 @@
+"""``LocalStack``: the whole service on this machine, as one object to start and stop.
+
+    with LocalStack(port=0, workers=2) as stack:
+        stack.outputs["OriginalsBucket"], stack.outputs["DistributionUrl"]
+
+Start order, and why: moto's server (the AWS stand-in) → the local edge binds its port (its URL is the
+template's ``PublicBaseUrl``) → the template is deployed through ``pixelate.deploy.stack.deploy_local``,
+the same code as ``deploy.ipynb`` → the runner reads its settings from the deployed function, mapping and
+queue → the edge loads the api function → workers report ready → ``.pixelate/stack.json`` is written.
+Everything runs in child processes of this one; ``stop()`` ends them all within a few seconds and removes
+the file. ``pixelate up``, ``pixelate demo``, the notebooks and the tests all use this class.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable
+
+from pixelate.local import moto_server
+from pixelate.local.edge import Edge, EdgeConfig
+from pixelate.local.runner import BatchReport, Runner, environment_of, aws_client, read_settings, take_over
+
+#: The outputs ``.pixelate/stack.json`` carries (docs/architecture.md), in this order.
+OUTPUT_KEYS = (
+    "EndpointUrl",
+    "Region",
+    "OriginalsBucket",
+    "ProcessedBucket",
+    "JobQueueUrl",
+    "DeadLetterQueueUrl",
+    "NotificationTopicArn",
+    "DistributionUrl",
+    "ApiUrl",
+)
+STACK_FILE = Path(".pixelate") / "stack.json"
+READY_TIMEOUT_S = 120.0
+
+
+def web_folder() -> Path:
+    """The upload page, from the package itself (works installed or not, from any working folder)."""
+    return Path(__file__).resolve().parent.parent / "web"
+
+
+def local_outputs(deployed: dict, endpoint_url: str, region: str, edge_url: str) -> dict:
+    """The stack's outputs as the local stack presents them: moto's outputs plus the edge's URLs."""
+    outputs = {key: deployed.get(key) for key in OUTPUT_KEYS}
+    outputs.update(EndpointUrl=endpoint_url, Region=region, DistributionUrl=edge_url, ApiUrl=edge_url + "/api")
+    missing = [key for key, value in outputs.items() if not value and key != "NotificationTopicArn"]
+    if missing:
+        raise RuntimeError(f"the deployed stack has no {', '.join(missing)} output")
+    return outputs
+
+
+def stack_functions(endpoint_url: str, region: str, stack_name: str) -> list[dict]:
+    """The configuration of every Lambda function the stack created."""
+    cloudformation = aws_client("cloudformation", endpoint_url, region)
+    lambda_ = aws_client("lambda", endpoint_url, region)
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    names = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::Lambda::Function"]
+    return [lambda_.get_function_configuration(FunctionName=name) for name in names]
+
+
+def api_function(functions: list[dict], processing_arn: str) -> dict | None:
+    """The function behind the HTTP API: the stack's function that is not the queue's consumer.
+
+    moto does not create the HTTP API, so its integration cannot be asked; the template has exactly two
+    functions, and the processing one is known from the event source mapping."""
+    others = [f for f in functions if f["FunctionArn"] != processing_arn]
+    if len(others) > 1:
+        others = [f for f in others if f["Handler"].endswith(".api.lambda_handler")] or others[:1]
+    return others[0] if others else None
+
+
+class LocalStack:
+    """moto + the deployed template + the runner + the edge, as child processes of this one."""
+
+    def __init__(
+        self,
+        port: int = 0,
+        workers: int = 2,
+        fault_rate: float = 0.0,
+        folder: str | Path | None = None,
+        moto_port: int = 0,
+        region: str = "us-east-1",
+        stack_name: str = "pixelator",
+        parameters: dict[str, str] | None = None,
+        on_report: Callable[[BatchReport], None] | None = None,
+    ):
+        self.port = port
+        self.workers = workers
+        self.fault_rate = fault_rate
+        self.folder = Path(folder) if folder is not None else None
+        self.moto_port = moto_port
+        self.region = region
+        self.stack_name = stack_name
+        self.parameters = dict(parameters or {})
+        self.on_report = on_report
+        self.outputs: dict = {}
+        self.emulation: object = None
+        self.settings = None
+        self.moto: moto_server.MotoServer | None = None
+        self.edge: Edge | None = None
+        self.runner: Runner | None = None
+        self._ready: set[int] = set()
+        self._ready_event = threading.Event()
+        self._lock = threading.Lock()
+
+    # --- lifecycle ---------------------------------------------------------------------------------------
+
+    def start(self) -> "LocalStack":
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        self.moto = moto_server.start(self.moto_port)
+        self.edge = Edge(self.port, log_path=self._log("edge.log"))
+        edge_url = self.edge.start()
+        deployed = self._deploy(edge_url)
+        self.outputs = local_outputs(deployed, self.moto.url, self.region, edge_url)
+        self.settings = read_settings(self.moto.url, self.region, self.outputs["JobQueueUrl"])
+        take_over(self.settings)
+        api = api_function(stack_functions(self.moto.url, self.region, self.stack_name), self.settings.function.arn)
+        self.edge.configure(EdgeConfig(
+            endpoint_url=self.moto.url,
+            region=self.region,
+            processed_bucket=self.outputs["ProcessedBucket"],
+            web_folder=str(web_folder()),
+            api_handler=api["Handler"] if api else None,
+            api_environment=environment_of(api) if api else {},
+            api_function_name=api["FunctionName"] if api else "api",
+        ))
+        self.runner = Runner(
+            self.settings,
+            workers=self.workers,
+            fault_rate=self.fault_rate,
+            on_report=self._on_report,
+            on_workers_changed=lambda _pids: self.write_stack_file(),
+            log_folder=self._log(""),
+        )
+        self.runner.start()
+        if not self._ready_event.wait(READY_TIMEOUT_S):
+            raise TimeoutError(f"the workers did not start within {READY_TIMEOUT_S:.0f} s")
+        moto_server.wait_until_answers(edge_url + "/_local/health", 30)
+        self.write_stack_file()
+
+    def _log(self, name: str) -> str | None:
+        """Where a child's output goes: ``.pixelate/logs/`` of the folder (nowhere without a folder)."""
+        if self.folder is None:
+            return None
+        logs = self.folder / ".pixelate" / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return str(logs / name)
+
+    def _deploy(self, edge_url: str) -> dict:
+        from pixelate.deploy.stack import deploy_local
+
+        parameters = {"PublicBaseUrl": edge_url, **self.parameters}
+        # The source zip is built in a folder of our own: `pixelate up` leaves nothing in the working folder.
+        with tempfile.TemporaryDirectory(prefix="pixelate-up-") as build_dir:
+            deployed = deploy_local(self.moto.url, region=self.region, stack_name=self.stack_name,
+                                    parameters=parameters, build_dir=build_dir)
+        self.emulation = deployed.get("Emulation") or deployed.get("emulation")
+        return deployed
+
+    def _on_report(self, report: BatchReport) -> None:
+        if report.received == 0:  # a worker's "ready" report
+            with self._lock:
+                self._ready.add(report.worker)
+                if len(self._ready) >= self.workers:
+                    self._ready_event.set()
+            return
+        if self.on_report:
+            self.on_report(report)
+
+    def stop(self) -> None:
+        """Stop every child (workers, edge, moto) and remove the stack file; safe to call twice."""
+        for part in (self.runner, self.edge, self.moto):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    part.stop()
+        if self.stack_file and self.stack_file.exists():
+            with contextlib.suppress(OSError):
+                self.stack_file.unlink()
+                self.stack_file.parent.rmdir()  # only if empty: the deploy notebook may keep files there
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # --- what the stack exposes ----------------------------------------------------------------------------
+
+    @property
+    def stack_file(self) -> Path | None:
+        return self.folder / STACK_FILE if self.folder is not None else None
+
+    @property
+    def page_url(self) -> str:
+        return self.outputs["DistributionUrl"] + "/"
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return self.runner.pids if self.runner else []
+
+    def processes(self) -> dict:
+        return {
+            "Supervisor": os.getpid(),
+            "Moto": self.moto.pid if self.moto else None,
+            "Edge": self.edge.pid if self.edge else None,
+            "Workers": self.worker_pids,
+        }
+
+    def stack_document(self) -> dict:
+        """What ``.pixelate/stack.json`` holds: the outputs, and under ``Local`` the processes and settings."""
+        from pixelate.local.runner import settings_summary
+
+        return {**self.outputs, "Local": {"Processes": self.processes(), "Runner": settings_summary(self.settings)}}
+
+    def write_stack_file(self) -> None:
+        if self.stack_file is None or not self.outputs:
+            return
+        self.stack_file.parent.mkdir(parents=True, exist_ok=True)
+        # Write then rename: a reader never sees half a file.
+        temporary = self.stack_file.with_suffix(f".{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(self.stack_document(), indent=2) + "\n")
+        temporary.replace(self.stack_file)
+
+    def client(self, service: str):
+        """A boto3 client for this stack's moto."""
+        return aws_client(service, self.outputs["EndpointUrl"], self.region)
+
+    def wait_for_status(self, key: str, timeout: float = 60.0) -> dict:
+        """The status record of original ``key`` once it exists (TimeoutError otherwise)."""
+        s3 = self.client("s3")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                body = s3.get_object(Bucket=self.outputs["ProcessedBucket"], Key=f"status/{key}.json")["Body"].read()
+                return json.loads(body)
+            except s3.exceptions.NoSuchKey:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"no status for {key!r} within {timeout:.0f} s") from None
+                time.sleep(0.1)
