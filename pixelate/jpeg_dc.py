@@ -89,7 +89,7 @@ def _decode_block_grid(data: bytes, size: int, limits):
         return None  # MPO and friends: the general path picks the main picture
     if image.mode not in ("RGB", "L") or getattr(image, "bits", 8) != 8:
         return None
-    if image.mode == "RGB" and not _is_ycbcr(image):
+    if image.mode == "RGB" and not (_is_ycbcr(image) and _exact_at_one_eighth(image)):
         return None
     width, height = image.size
     if width * height > limits.max_pixels or width < 8 or height < 8:
@@ -123,6 +123,18 @@ def _is_ycbcr(image) -> bool:
         return False
     ids = tuple(layer[0] for layer in getattr(image, "layer", ()))
     return ids != (ord("R"), ord("G"), ord("B"))
+
+
+def _exact_at_one_eighth(image) -> bool:
+    """Whether libjpeg's 1/8 decode gives every 8×8 cell its own chroma: 4:4:4 and 4:2:0 only.
+
+    With 4:2:0 libjpeg runs a 2×2 inverse DCT on chroma, one value per cell. With 4:2:2 (and 4:4:0,
+    4:1:1) it cannot scale the two directions apart, so it decodes one chroma value per 16×8 and
+    upsamples: the cells' chroma is then measurably wrong (up to ~30 levels on small images, several on
+    photos at block 8). Those files take the general path.
+    """
+    sampling = [(h, v) for _, h, v, _ in getattr(image, "layer", ())]
+    return len(sampling) == 3 and sampling[0] in ((1, 1), (2, 2)) and sampling[1:] == [(1, 1), (1, 1)]
 
 
 def _orientation(image) -> int:
@@ -160,7 +172,9 @@ _TRANSPOSE = _LazyTransposes()
 # ---------------------------------------------------------------------------------------------- the encoder
 
 
-def encode_flat_jpeg(planes: tuple[bytes, ...], width: int, height: int, size: int, icc_profile: bytes | None = None) -> bytes:
+def encode_flat_jpeg(
+    planes: tuple[bytes, ...], width: int, height: int, size: int, icc_profile: bytes | None = None, *, subsample: bool = True
+) -> bytes:
     """A baseline JPEG of width×height made of flat size×size blocks with the given colours.
 
     ``planes``: (Y,) or (Y, Cb, Cr), each ``cols × rows`` bytes (one value per block, row-major), where
@@ -172,7 +186,8 @@ def encode_flat_jpeg(planes: tuple[bytes, ...], width: int, height: int, size: i
     if any(len(p) != cols * rows for p in planes) or len(planes) not in (1, 3):
         raise ValueError("planes do not match the block grid")
     colour = len(planes) == 3
-    mcu = 16 if colour and size % 16 == 0 else 8  # 4:2:0 when an MCU fits in a block, else 4:4:4 / grey
+    # 4:2:0 when an MCU fits in a block (and ``subsample``), else 4:4:4; grey has one component.
+    mcu = 16 if colour and subsample and size % 16 == 0 else 8
     luma_blocks = (mcu // 8) ** 2  # Y blocks per MCU
     per_block = size // mcu  # MCUs along one side of a block
     mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)

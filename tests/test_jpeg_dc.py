@@ -1,0 +1,341 @@
+"""The JPEG fast path: when it applies, when it declines, and that its output is right in every decoder.
+
+"Right" means: within 1.5 levels (mean absolute error per channel) of the exact block mean computed on the
+fully decoded input, and close to what the general path (``pixelate_bytes(..., fast=False)``) gives.
+"""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from pixelate import Limits, PixelateError, jpeg_dc, pixelate_bytes
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+ERROR_BOUND = 1.5  # levels, mean absolute error per channel against the exact block mean
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+# ---- helpers (pure) ------------------------------------------------------------------------------------------
+
+
+def decoded(data: bytes, mode: str = "RGB") -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        return np.asarray(im.convert(mode), dtype=np.float64)
+
+
+def upright_pixels(data: bytes, mode: str = "RGB") -> np.ndarray:
+    """The input fully decoded and turned as displayed (EXIF orientation applied)."""
+    with Image.open(io.BytesIO(data)) as im:
+        turn = _TRANSPOSE.get(im.getexif().get(0x0112, 1))
+        im = im.convert(mode)
+        return np.asarray(im if turn is None else im.transpose(turn), dtype=np.float64)
+
+
+def exact_block_means(pixels: np.ndarray, size: int) -> np.ndarray:
+    """Every pixel replaced by the exact mean of its size×size block (partial blocks at right and bottom)."""
+    height, width = pixels.shape[:2]
+    rows, cols = -(-height // size), -(-width // size)
+    pad = np.pad(pixels, ((0, rows * size - height), (0, cols * size - width)) + ((0, 0),) * (pixels.ndim - 2))
+    ones = np.pad(np.ones((height, width)), ((0, rows * size - height), (0, cols * size - width)))
+    sums = pad.reshape(rows, size, cols, size, *pixels.shape[2:]).sum(axis=(1, 3))
+    counts = ones.reshape(rows, size, cols, size).sum(axis=(1, 3))
+    means = sums / (counts if pixels.ndim == 2 else counts[..., None])
+    return np.repeat(np.repeat(means, size, axis=0), size, axis=1)[:height, :width]
+
+
+def mean_error(a: np.ndarray, b: np.ndarray) -> float:
+    assert a.shape == b.shape
+    return float(np.abs(a - b).mean())
+
+
+def jpeg_bytes(image: Image.Image, **params) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", **params)
+    return out.getvalue()
+
+
+def with_orientation(image: Image.Image, orientation: int, **params) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return jpeg_bytes(image, exif=exif.tobytes(), **params)
+
+
+def smooth_photo(width: int, height: int, seed: int, mode: str = "RGB") -> Image.Image:
+    """A smooth random picture with mild noise: what the fast path meets in photos."""
+    rng = np.random.default_rng(seed)
+    bands = 3 if mode == "RGB" else 1
+    # Away from black and white: a full decode clips each pixel to 0..255, the DC term does not, and
+    # saturated noise is where the two part (by design: the bound is about photos).
+    coarse = rng.integers(40, 216, size=(max(2, height // 32), max(2, width // 32), bands), dtype=np.uint8)
+    base = Image.fromarray(coarse.squeeze(-1) if bands == 1 else coarse, mode).resize((width, height), Image.Resampling.BICUBIC)
+    pixels = np.asarray(base, dtype=np.float64) + rng.normal(0, 2, size=np.asarray(base).shape)
+    return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), mode)
+
+
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
+
+
+def photo_crop(width: int, height: int, seed: int, mode: str = "RGB") -> Image.Image:
+    """A random window of a sample photo, upscaled to width×height (as phone photos are smooth per pixel)."""
+    rng = np.random.default_rng(seed)
+    names = sorted(p.name for p in SAMPLES.glob("*.*") if p.suffix in (".png", ".jpg"))
+    with Image.open(SAMPLES / names[seed % len(names)]) as src:
+        src = src.convert(mode)
+        scale = rng.uniform(1.5, 4)
+        cw, ch = min(src.width, max(4, int(width / scale))), min(src.height, max(4, int(height / scale)))
+        left, top = int(rng.integers(0, src.width - cw + 1)), int(rng.integers(0, src.height - ch + 1))
+        return src.crop((left, top, left + cw, top + ch)).resize((width, height), Image.Resampling.BICUBIC)
+
+
+def check_fast_result(data: bytes, size: int, mode: str = "RGB", bound: float | None = ERROR_BOUND) -> None:
+    """The fast path applies, and its output is upright, within ``bound`` of the exact block mean, and
+    never more than a quarter level further from it than the general path (``bound=None``: only that)."""
+    fast = jpeg_dc.pixelate_jpeg(data, size, "average", None)
+    assert fast is not None
+    general = pixelate_bytes(data, size, fast=False)
+    assert (fast.width, fast.height, fast.format, fast.content_type, fast.frames) == (
+        general.width, general.height, "JPEG", "image/jpeg", 1,
+    )
+    out = decoded(fast.data, mode)
+    assert out.shape[:2] == (fast.height, fast.width)
+    exact = exact_block_means(upright_pixels(data, mode), size)
+    fast_error, general_error = mean_error(out, exact), mean_error(decoded(general.data, mode), exact)
+    if bound is not None:
+        assert fast_error <= bound
+    assert fast_error <= general_error + 0.25
+
+
+# ---- when it applies -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["flower.jpg", "hopper.jpg", "hopper_gray.jpg", "hopper_orientation_6.jpg", "icc_profile_big.jpg", "exif_gps.jpg"])
+@pytest.mark.parametrize("size", [8, 16, 32])
+def test_corpus_jpegs_take_the_fast_path_and_match(name, size):
+    data = (CORPUS / name).read_bytes()
+    mode = "L" if "gray" in name else "RGB"
+    check_fast_result(data, size, mode)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_orientation_is_upright_and_on_the_displayed_grid(orientation):
+    # 96×48 with block 32: the grid only lines up with the displayed top-left if the small grid is turned.
+    data = with_orientation(photo_crop(96, 48, seed=orientation), orientation, quality=95)
+    fast = jpeg_dc.pixelate_jpeg(data, 32, "average", None)
+    assert fast is not None
+    assert (fast.width, fast.height) == ((48, 96) if orientation >= 5 else (96, 48))
+    check_fast_result(data, 32)
+
+
+def test_phone_photo_turned_by_exif_stays_fast():
+    # A 4032×3024 phone photo shot upright: orientation 6. Scaled down 8× in each side to keep the test fast.
+    data = with_orientation(photo_crop(504, 376, seed=6), 6, quality=90)
+    check_fast_result(data, 16)
+
+
+def test_icc_profile_is_kept_and_exif_is_dropped():
+    icc = (CORPUS / "icc_profile_big.jpg").read_bytes()
+    with Image.open(io.BytesIO(icc)) as im:
+        profile = im.info["icc_profile"]
+    assert len(profile) > 65519  # needs several APP2 chunks
+    out = jpeg_dc.pixelate_jpeg(icc, 16, "average", None)
+    with Image.open(io.BytesIO(out.data)) as im:
+        assert im.info.get("icc_profile") == profile
+    gps = jpeg_dc.pixelate_jpeg((CORPUS / "exif_gps.jpg").read_bytes(), 16, "average", None)
+    with Image.open(io.BytesIO(gps.data)) as im:
+        assert "exif" not in im.info and not im.getexif()
+        assert b"Exif" not in gps.data and b"http://ns.adobe.com/xap" not in gps.data
+
+
+JPEG_CASES = dict(
+    cols=st.integers(1, 40),
+    rows=st.integers(1, 40),
+    size=st.sampled_from([8, 16, 24, 32, 48, 64]),
+    grey=st.booleans(),
+    subsampling=st.sampled_from([0, 2]),  # 4:4:4 and 4:2:0 (4:2:2 declines: see below)
+    progressive=st.booleans(),
+    quality=st.integers(75, 100),
+    orientation=st.integers(1, 8),
+    seed=st.integers(0, 2**16),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**JPEG_CASES)
+def test_random_photo_jpegs_are_within_the_bound(cols, rows, size, grey, subsampling, progressive, quality, orientation, seed):
+    mode = "L" if grey else "RGB"
+    image = photo_crop(cols * 8, rows * 8, seed, mode)
+    data = with_orientation(image, orientation, quality=quality, subsampling=subsampling, progressive=progressive)
+    check_fast_result(data, size, mode)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**JPEG_CASES)
+def test_random_colour_fields_are_as_good_as_the_general_path(cols, rows, size, grey, subsampling, progressive, quality, orientation, seed):
+    # Strong colour changes every 32 pixels: the decoders' 4:2:0 chroma upsampling blends block edges in
+    # both paths' output (about 1.5 levels here); the fast path must never do worse than the general one.
+    mode = "L" if grey else "RGB"
+    image = smooth_photo(cols * 8, rows * 8, seed, mode)
+    data = with_orientation(image, orientation, quality=quality, subsampling=subsampling, progressive=progressive)
+    check_fast_result(data, size, mode, bound=None)
+
+
+def test_four_two_two_declines():
+    # libjpeg decodes 4:2:2 chroma at 1/8 as one value per 16×8 and upsamples: cells' colours are off.
+    data = jpeg_bytes(smooth_photo(64, 48, seed=0), quality=75, subsampling=1)
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", None) is None
+
+
+def test_sides_not_whole_cells_are_fast_when_upright():
+    # 1080 rows are 67.5 blocks of 16: the last block row is cut, its cells whole.
+    check_fast_result(jpeg_bytes(photo_crop(200, 1080 // 4 + 2, seed=3), quality=92), 16)
+    check_fast_result(jpeg_bytes(photo_crop(203, 77, seed=4), quality=92), 16)
+
+
+# ---- when it declines ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["pil_sample_cmyk.jpg", "sugarshack.mpo", "truncated_jpeg.jpg", "app13.jpg"])
+def test_declines_what_the_general_path_must_handle(name):
+    assert jpeg_dc.pixelate_jpeg((CORPUS / name).read_bytes(), 16, "average", None) is None
+
+
+def test_declines_options_it_does_not_do():
+    data = (CORPUS / "hopper.jpg").read_bytes()
+    assert jpeg_dc.pixelate_jpeg(data, 16, "nearest", None) is None
+    for size in (2, 10, 12, 20):
+        assert jpeg_dc.pixelate_jpeg(data, size, "average", None) is None
+
+
+def test_declines_over_the_limits_so_the_general_path_rejects():
+    data = (CORPUS / "hopper.jpg").read_bytes()  # 128×128
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", Limits(max_pixels=128 * 128 - 1)) is None
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", Limits(max_bytes=len(data) - 1)) is None
+    with pytest.raises(PixelateError) as info:
+        pixelate_bytes(data, 16, limits=Limits(max_pixels=128 * 128 - 1))
+    assert info.value.reason == "too-large"
+
+
+def test_declines_turned_images_whose_sides_are_not_whole_cells():
+    data = with_orientation(smooth_photo(100, 64, seed=1), 6)
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", None) is None
+
+
+@pytest.mark.parametrize("keep", [0.3, 0.6, 0.9, 0.99])
+def test_truncated_jpeg_never_gives_output(keep):
+    data = jpeg_bytes(smooth_photo(256, 192, seed=9), quality=90, progressive=keep > 0.5)
+    cut = data[: int(len(data) * keep)]
+    assert jpeg_dc.pixelate_jpeg(cut, 16, "average", None) is None
+    with pytest.raises(PixelateError) as info:
+        pixelate_bytes(cut, 16)
+    assert info.value.reason == "corrupt"
+
+
+def test_rgb_coded_jpeg_declines():
+    data = jpeg_bytes(smooth_photo(64, 64, seed=2), keep_rgb=True)
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", None) is None
+
+
+# ---- the writer ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [8, 16, 24, 32, 48])
+@pytest.mark.parametrize("width,height", [(8, 8), (100, 37), (256, 128), (65, 300)])
+def test_flat_writer_gives_exact_block_values(size, width, height):
+    rng = np.random.default_rng(size * 1000 + width)
+    cols, rows = -(-width // size), -(-height // size)
+    planes = tuple(rng.integers(0, 256, cols * rows, dtype=np.uint8).tobytes() for _ in range(3))
+    data = jpeg_dc.encode_flat_jpeg(planes, width, height, size)
+    with Image.open(io.BytesIO(data)) as im:
+        im.draft("YCbCr", None)  # the decoded YCbCr, before any colour conversion
+        assert im.size == (width, height)
+        ycc = np.asarray(im.convert("YCbCr"))
+    expected = np.stack([np.frombuffer(p, np.uint8).reshape(rows, cols) for p in planes], axis=-1)
+    expected = np.repeat(np.repeat(expected, size, 0), size, 1)[:height, :width]
+    # Y is exact everywhere; 4:2:0 chroma is blended by the decoder's upsampling on the blocks' outer ring.
+    assert np.array_equal(ycc[..., 0], expected[..., 0])
+    inner = np.zeros((height, width), bool)
+    for y in range(rows):
+        for x in range(cols):
+            inner[y * size + 1 : (y + 1) * size - 1, x * size + 1 : (x + 1) * size - 1] = True
+    assert np.array_equal(ycc[inner][:, 1:], expected[inner][:, 1:])
+
+
+def test_flat_writer_grey_and_stuffing():
+    # Random grids whose entropy-coded data holds 0xFF bytes, which must be stuffed (0xFF 0x00).
+    cols, rows = 64, 8
+    stuffed = 0
+    for seed in range(30):
+        plane = np.random.default_rng(seed).integers(0, 256, cols * rows, dtype=np.uint8).tobytes()
+        data = jpeg_dc.encode_flat_jpeg((plane,), cols * 8, rows * 8, 8)
+        stuffed += b"\xff\x00" in data[data.index(b"\xff\xda") :]
+        pixels = decoded(data, "L")
+        assert np.array_equal(pixels[::8, ::8].astype(np.uint8).tobytes(), plane)
+    assert stuffed >= 1
+
+
+def test_optimal_huffman_code_is_a_valid_jpeg_code():
+    from collections import Counter
+
+    # Fibonacci frequencies give the deepest tree: the 16-bit cap must kick in.
+    fib = [1, 1]
+    while len(fib) < 17:
+        fib.append(fib[-1] + fib[-2])
+    for freq in (Counter({0: 5}), Counter({i: 1 for i in range(12)}), Counter(dict(enumerate(fib)))):
+        lengths = jpeg_dc._optimal_code(freq)
+        assert set(lengths) == set(freq)
+        assert max(lengths.values()) <= 16
+        assert sum(2.0 ** -n for n in lengths.values()) < 1  # room left: no all-ones code
+        codes = jpeg_dc._canonical_codes(lengths).values()
+        assert all("0" in code for code in codes)
+        assert not any(a != b and b.startswith(a) for a in codes for b in codes)  # prefix-free
+
+
+# ---- every decoder reads it ----------------------------------------------------------------------------------
+
+
+def fast_samples() -> list[bytes]:
+    photo = smooth_photo(320, 240, seed=5)
+    return [
+        jpeg_dc.pixelate_jpeg(jpeg_bytes(photo, quality=90), 16, "average", None).data,  # 4:2:0
+        jpeg_dc.pixelate_jpeg(jpeg_bytes(photo, quality=90), 24, "average", None).data,  # 4:4:4, cut blocks
+        jpeg_dc.pixelate_jpeg(jpeg_bytes(photo.convert("L")), 8, "average", None).data,  # grey
+    ]
+
+
+def test_opencv_and_libvips_decode_it_as_pillow_does():
+    cv2 = pytest.importorskip("cv2")
+    pyvips = pytest.importorskip("pyvips")
+    for data in fast_samples():
+        reference = decoded(data, "RGB").astype(np.uint8)
+        bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+        assert bgr is not None and np.abs(bgr[..., ::-1].astype(int) - reference).max() <= 1
+        image = pyvips.Image.new_from_buffer(data, "", fail=True).colourspace("srgb")
+        vips = np.ndarray(buffer=image.write_to_memory(), dtype=np.uint8, shape=(image.height, image.width, image.bands))
+        assert np.abs(vips[..., :3].astype(int) - reference).max() <= 1
+
+
+def test_the_fast_path_module_is_light():
+    # The Lambda's cold path imports the core; the fast path must not drag numpy in, even when it runs.
+    code = (
+        "import sys, pixelate.jpeg_dc as j; assert 'numpy' not in sys.modules and 'PIL' not in sys.modules;"
+        f"r = j.pixelate_jpeg(open({str(CORPUS / 'hopper.jpg')!r}, 'rb').read(), 16, 'average', None);"
+        "assert r is not None and 'numpy' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
