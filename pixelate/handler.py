@@ -36,6 +36,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from pixelate import aws, jobs, status, store
+# The core (and Pillow) at import: every invocation needs it, and Lambda's init phase is the place to pay for it.
+from pixelate.core import pixelate_bytes
 from pixelate.errors import PixelateError
 from pixelate.limits import DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
 
@@ -177,8 +179,6 @@ def check_size(size: int, limits: Limits) -> None:
 
 
 def pixelate_data(data: bytes, options: dict, limits: Limits):
-    from pixelate import pixelate_bytes
-
     return pixelate_bytes(data, size=options["pixel_size"], method=options["method"], limits=limits)
 
 

@@ -345,3 +345,39 @@ def test_metrics_are_emitted_as_emf(pipeline, events, capsys):
     assert "reason" not in doc  # the reason dimension does not leak onto the other metrics
     [(dims, doc)] = [entry for entry in by_name["ImagesFailed"] if "reason" not in entry[1]]
     assert dims == [["service"]] and doc["ImagesFailed"] == [1]  # the total, for an alarm
+
+
+# --- no files ---
+
+
+def test_nothing_is_written_to_the_filesystem(pipeline, events):
+    """Lambda's /tmp is small and shared by invocations: bytes stay in memory. Any file opened for writing in
+    the handler's thread fails the test (moto's server thread is left alone)."""
+    import builtins
+    import os
+    import threading
+
+    handler_thread = threading.get_ident()
+    real_open, real_os_open = builtins.open, os.open
+    writes = []
+
+    def guarded_open(file, mode="r", *args, **kwargs):
+        if threading.get_ident() == handler_thread and any(c in mode for c in "wax+"):
+            writes.append(file)
+        return real_open(file, mode, *args, **kwargs)
+
+    def guarded_os_open(path, flags, *args, **kwargs):
+        if threading.get_ident() == handler_thread and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            writes.append(path)
+        return real_os_open(path, flags, *args, **kwargs)
+
+    names = ["hopper.jpg", "multipage.tiff", "iss634.gif", "avif_transparency.avif", "broken.png"]
+    for name in names:
+        pipeline.put(name, (Path(__file__).parent / "corpus" / name).read_bytes())
+    with pytest.MonkeyPatch.context() as guard:
+        guard.setattr(builtins, "open", guarded_open)
+        guard.setattr(os, "open", guarded_os_open)
+        response = run(events.sqs(events.s3(pipeline.originals, *names)))
+    assert response == {"batchItemFailures": []}
+    assert writes == []
+    assert [pipeline.status(name)["state"] for name in names] == ["done"] * 4 + ["failed"]
