@@ -43,8 +43,9 @@ EXCLUDED_SUBPACKAGES = ("local", "bench", "web", "deploy")
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 #: ELF e_machine values of the two Lambda architectures.
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
-#: glibc of each Lambda Python runtime's OS: Amazon Linux 2 (3.11) and Amazon Linux 2023 (3.12, 3.13).
-RUNTIME_GLIBC = {"3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34)}
+#: glibc of each Lambda Python runtime's OS: Amazon Linux 2 (3.11, deprecated, kept because a package for it
+#: can be import-tested on this machine's Python) and Amazon Linux 2023 (3.12 and later).
+RUNTIME_GLIBC = {"3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34), "3.14": (2, 34)}
 #: 1980-01-01, the earliest time a zip can hold: a fixed stamp makes the zip reproducible.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 

@@ -226,10 +226,10 @@ def deploy_change_set(cfn, stack_name: str, template: Mapping[str, str], paramet
     stack = _delete_failed_first_attempt(cfn, stack_name, delay)
     change_set_type = "CREATE" if stack is None else "UPDATE"
     name = f"pixelate-{hashlib.sha256(json.dumps([template, parameters], sort_keys=True).encode()).hexdigest()[:12]}"
-    try:
-        cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)  # a leftover of an interrupted run
-    except ClientError:
-        pass
+    if stack is not None:
+        leftovers = cfn.list_change_sets(StackName=stack_name).get("Summaries", [])
+        if any(s["ChangeSetName"] == name for s in leftovers):  # from an interrupted run
+            cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)
     cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=change_set_type,
                           Parameters=parameters, Capabilities=CAPABILITIES, **template)
     try:
