@@ -44,6 +44,10 @@ app = APIGatewayHttpResolver()
 
 #: Largest image ``POST /api/pixelate`` takes or returns (see the module docstring for the arithmetic).
 SYNC_MAX_BYTES = 4 * 1024 * 1024
+#: Most pixels it decodes in a request (per frame, and over all frames): the API function has 256 MB and
+#: API Gateway waits 10 s; a 12 MP phone photo fits, a 50 MP scan goes through POST /api/uploads.
+SYNC_MAX_PIXELS = 16_000_000
+SYNC_MAX_TOTAL_PIXELS = 32_000_000
 #: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
 SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
 #: How long a presigned upload stays valid: long enough for a slow phone upload to start.
@@ -271,8 +275,7 @@ def pixelate_now() -> Response:
         raise ApiError(400, "empty", "send the image as the request body")
     if len(data) > SYNC_MAX_BYTES:
         raise too_large("the image is larger than the synchronous limit")
-    env_limits = Limits.from_env()
-    limits = dataclasses.replace(env_limits, max_bytes=min(env_limits.max_bytes, SYNC_MAX_BYTES))
+    limits = sync_limits(Limits.from_env())
     result = pixelate_bytes(data, size=size, method=method, limits=limits)
     if len(result.data) > SYNC_MAX_OUTPUT_BYTES:
         raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
@@ -281,6 +284,16 @@ def pixelate_now() -> Response:
         content_type=result.content_type,
         body=result.data,  # bytes: Powertools answers them base64-encoded with isBase64Encoded
         headers={"Cache-Control": "no-store", "X-Image-Width": str(result.width), "X-Image-Height": str(result.height)},
+    )
+
+
+def sync_limits(limits: Limits) -> Limits:
+    """The core's limits from the environment, tightened to what a synchronous request can afford."""
+    return dataclasses.replace(
+        limits,
+        max_bytes=min(limits.max_bytes, SYNC_MAX_BYTES),
+        max_pixels=min(limits.max_pixels, SYNC_MAX_PIXELS),
+        max_total_pixels=min(limits.max_total_pixels, SYNC_MAX_TOTAL_PIXELS),
     )
 
 

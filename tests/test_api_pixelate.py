@@ -134,3 +134,14 @@ def test_no_corpus_file_gives_a_5xx(events, name):
 def test_a_bad_deployment_setting_is_not_blamed_on_the_client(events, monkeypatch):
     monkeypatch.setenv("DEFAULT_PIXEL_SIZE", "0")
     assert error_of(call(events, "POST", "/api/pixelate", HOPPER)) == (500, "internal")
+
+
+def test_synchronous_limits_are_tighter_than_the_pipeline(events, monkeypatch):
+    from pixelate.limits import Limits
+
+    limits = api.sync_limits(Limits())
+    assert (limits.max_bytes, limits.max_pixels, limits.max_total_pixels) == (
+        api.SYNC_MAX_BYTES, api.SYNC_MAX_PIXELS, api.SYNC_MAX_TOTAL_PIXELS)
+    assert api.sync_limits(Limits(max_pixels=1000)).max_pixels == 1000
+    monkeypatch.setattr(api, "SYNC_MAX_PIXELS", 128 * 128 - 1)
+    assert error_of(call(events, "POST", "/api/pixelate", HOPPER)) == (413, "too-large")
