@@ -106,7 +106,12 @@ def photo_crop(width: int, height: int, seed: int, mode: str = "RGB") -> Image.I
 
 def check_fast_result(data: bytes, size: int, mode: str = "RGB", bound: float | None = ERROR_BOUND) -> None:
     """The fast path applies, and its output is upright, within ``bound`` of the exact block mean, and
-    never more than a quarter level further from it than the general path (``bound=None``: only that)."""
+    never clearly further from it than the general path (``bound=None``: only that).
+
+    "Clearly": a quarter level, plus rounding noise. Each path rounds each block once (the fast path in
+    YCbCr, which the decoder's conversion to RGB amplifies up to 1.8×); over n blocks that noise shrinks
+    as 1/√n, so one-block images may differ by a level either way.
+    """
     fast = jpeg_dc.pixelate_jpeg(data, size, "average", None)
     assert fast is not None
     general = pixelate_bytes(data, size, fast=False)
@@ -119,7 +124,8 @@ def check_fast_result(data: bytes, size: int, mode: str = "RGB", bound: float | 
     fast_error, general_error = mean_error(out, exact), mean_error(decoded(general.data, mode), exact)
     if bound is not None:
         assert fast_error <= bound
-    assert fast_error <= general_error + 0.25
+    blocks = -(-fast.width // size) * -(-fast.height // size)
+    assert fast_error <= general_error + 0.25 + 1 / blocks**0.5
 
 
 # ---- when it applies -----------------------------------------------------------------------------------------
