@@ -118,11 +118,11 @@ def configured_pixel_size(env) -> int:
 # --- pure request parsing -----------------------------------------------------------------------------------
 
 
-def parse_json_object(body: str | None) -> dict:
+def parse_json_object(body: bytes) -> dict:
     if not body:
         raise ApiError(400, "invalid-json", "the request body must be a JSON object")
     try:
-        value = json.loads(body)
+        value = json.loads(body)  # bytes: json detects UTF-8/16/32; undecodable bytes are a ValueError too
     except ValueError:
         raise ApiError(400, "invalid-json", "the request body is not valid JSON") from None
     if not isinstance(value, dict):
@@ -224,7 +224,9 @@ def decode_body(event_body: str | None, is_base64: bool) -> bytes:
 @app.post("/api/uploads")
 def create_upload() -> Response:
     config = ApiConfig.from_env()
-    request = parse_upload_request(parse_json_object(app.current_event.body), config)
+    event = app.current_event
+    # API Gateway may deliver any body base64-encoded, depending on its content type.
+    request = parse_upload_request(parse_json_object(decode_body(event.body, event.is_base64_encoded)), config)
     upload_id = uuid.uuid4().hex
     key = f"{UPLOAD_PREFIX}{upload_id}/{request.filename}"
     fields, conditions = upload_fields_and_conditions(request, config.max_upload_bytes)

@@ -174,7 +174,12 @@ def test_bad_upload_requests_are_400(service, events, case, request_body, code):
     assert body["error"] == code and body["message"]
 
 
-@pytest.mark.parametrize("raw", [None, "", "{not json", "[1, 2]", '"a string"', "null"])
+def test_a_base64_encoded_json_body_is_read(service, events):
+    status, _, body = call(events, "POST", "/api/uploads", json.dumps(valid_request()).encode())
+    assert status == 201 and body["key"].endswith("/My-Holiday-Photo.jpg")
+
+
+@pytest.mark.parametrize("raw", [None, "", "{not json", "[1, 2]", '"a string"', "null", b"\xff\xfe\x00garbage"])
 def test_malformed_json_is_400(service, events, raw):
     status, _, body = call(events, "POST", "/api/uploads", raw)
     assert (status, body["error"]) == (400, "invalid-json")
