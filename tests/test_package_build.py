@@ -1,0 +1,97 @@
+"""The Lambda package: built from manylinux wheels, checked for the target, importable, reproducible.
+
+The build for python 3.11 x86_64 matches this machine, so the handler can be imported from the unzipped
+package with an isolated interpreter. Wheels are cached in build/lambda between runs (the first run
+downloads ~15 MB from PyPI).
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pixelate.deploy.package import (
+    ELF_MACHINE, EXCLUDED_SUBPACKAGES, PROVIDED_BY_RUNTIME, PackageSpec, build_package, check_binary,
+    check_importable, elf_machine, package_source_files, runtime_requirements, source_zip,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+BUILD = REPO / "build" / "lambda"
+HERE = PackageSpec(python_version=f"{sys.version_info.major}.{sys.version_info.minor}", arch="x86_64")
+
+
+@pytest.fixture(scope="module")
+def built():
+    if subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip() != "x86_64":
+        pytest.skip("the import check needs an x86_64 machine")
+    return build_package(HERE, BUILD)
+
+
+def test_runtime_requirements_leave_out_what_lambda_has():
+    requirements = runtime_requirements()
+    assert any(r.startswith("pillow") for r in requirements)
+    assert not [r for r in requirements if r.split(">")[0].split("=")[0].strip() in PROVIDED_BY_RUNTIME]
+
+
+def test_platforms_follow_the_runtime_glibc():
+    assert PackageSpec("3.11", "x86_64").platforms() == ["manylinux2014_x86_64"] + [
+        f"manylinux_2_{m}_x86_64" for m in range(17, 27)]
+    assert PackageSpec("3.12", "arm64").platforms()[-1] == "manylinux_2_34_aarch64"
+    with pytest.raises(ValueError):
+        PackageSpec("3.12", "mips")
+
+
+def test_lambda_only_source_files():
+    parts = {p.parts[1] for p in package_source_files() if len(p.parts) > 2}
+    assert not parts & set(EXCLUDED_SUBPACKAGES)
+    assert Path("pixelate/handler.py") in package_source_files()
+
+
+@pytest.mark.slow
+def test_package_fits_its_target_and_lambda(built):
+    assert built.ok, built.summary()
+    assert built.binaries and any("_imaging" in b for b in built.binaries)
+    assert built.zip_bytes < 50 * 1024 * 1024  # small enough to upload directly, too
+    names = zipfile.ZipFile(built.zip_path).namelist()
+    assert "pixelate/handler.py" in names and "pixelate/api.py" in names
+    assert not [n for n in names if n.split("/")[0] in PROVIDED_BY_RUNTIME]
+    assert not [n for n in names if n.startswith(tuple(f"pixelate/{s}/" for s in EXCLUDED_SUBPACKAGES))]
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    for binary in built.binaries:
+        assert elf_machine(built.root / binary) == ELF_MACHINE["x86_64"]
+
+
+@pytest.mark.slow
+def test_handler_imports_from_the_package_with_an_isolated_interpreter(built):
+    result = check_importable(built.root, ("pixelate.handler", "pixelate.api", "PIL._imaging", "pillow_heif"))
+    assert result.returncode == 0, result.stderr
+    # and a missing module does fail the check: the isolation is real
+    missing = check_importable(built.root, ("numpy",))
+    assert missing.returncode != 0 and "numpy" in missing.stderr
+
+
+@pytest.mark.slow
+def test_the_zip_is_reproducible(built, tmp_path):
+    again = build_package(HERE, BUILD)
+    assert again.sha256 == built.sha256
+
+
+@pytest.mark.slow
+def test_a_binary_of_the_wrong_target_is_caught(built, tmp_path):
+    imaging = next(built.root / b for b in built.binaries if "_imaging.cpython" in b)
+    assert "ELF machine 62" in check_binary(imaging, PackageSpec(HERE.python_version, "arm64"))
+    other = "3.12" if HERE.python_version != "3.12" else "3.13"
+    assert "built for CPython" in check_binary(imaging, PackageSpec(other, "x86_64"))
+    text = tmp_path / "fake.so"
+    text.write_text("not a binary")
+    assert "not an ELF" in check_binary(text, HERE)
+
+
+def test_source_zip_has_only_the_package(tmp_path):
+    names = zipfile.ZipFile(source_zip(tmp_path)).namelist()
+    assert names and all(n.startswith("pixelate/") and n.endswith(".py") for n in names)
+    assert "pixelate/handler.py" in names
