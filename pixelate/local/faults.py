@@ -6,8 +6,9 @@ for every HTTP request *inside* the client's retry loop: a fault is S3 answering
 is what would follow on AWS. The client's own retries (standard mode, ``pixelate.aws.CLIENT_CONFIG``)
 absorb most faults; a call whose every attempt fails reaches the handler as a transient ``ClientError``,
 which it reports as a batch item failure, so SQS redelivers the message after the visibility timeout and
-moves it to the dead-letter queue after ``maxReceiveCount`` receives. With RATE r and 3 attempts, a call
-fails with probability r**3 (1 in 8000 at 0.05; 1 in 37 at 0.3, where redeliveries become visible).
+moves it to the dead-letter queue after ``maxReceiveCount`` receives. With RATE r and the handler's 4 attempts
+(1 + 3 retries), a call fails with probability r**4: 1 in 160,000 at 0.05, where the client's retries absorb
+everything and the cost is latency; 1 in 12 at 0.5, where SQS redeliveries and, rarely, the DLQ show.
 """
 from __future__ import annotations
 

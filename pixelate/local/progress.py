@@ -34,14 +34,17 @@ class Totals:
         return "  totals: " + " · ".join(parts)
 
 
-def job_line(key: str, record: dict | None) -> str:
-    """One finished job: state, handler time, key, and the reason when it failed."""
+def job_line(key: str, record: dict | None, delivery: int = 1) -> str:
+    """One finished job: state, handler time, key, the reason when it failed, the delivery if not the first."""
     if record is None:
-        return f"  {'?':<7} {'':>8}  {key}  (no status record)"
-    ms = record.get("elapsed_ms")
-    text = f"  {record.get('state', '?'):<7} {(f'{ms:.0f} ms' if isinstance(ms, (int, float)) else ''):>8}  {key}"
-    if record.get("reason"):
-        text += f"  [{record['reason']}] {record.get('message') or ''}".rstrip()
+        text = f"  {'?':<7} {'':>8}  {key}  (no status record)"
+    else:
+        ms = record.get("elapsed_ms")
+        text = f"  {record.get('state', '?'):<7} {(f'{ms:.0f} ms' if isinstance(ms, (int, float)) else ''):>8}  {key}"
+        if record.get("reason"):
+            text += f"  [{record['reason']}] {record.get('message') or ''}".rstrip()
+    if delivery > 1:
+        text += f"  (delivery {delivery})"
     return text
 
 
@@ -69,13 +72,14 @@ class ProgressView:
             self.totals.faults += report.faults_injected
             self.totals.redeliveries += len(report.failed)
             lines = []
-            for _bucket, key in report.deleted:
+            for _bucket, key, delivery in report.deleted:
                 record = self.read_status(key)
                 if record is not None:
                     self.totals.states[key] = record.get("state", "?")
-                lines.append(job_line(key, record))
-            for _bucket, key in report.failed:
-                lines.append(f"  {'retry':<7} {report.ms:>5.0f} ms  {key}  {report.error or 'transient failure, SQS delivers it again'}")
+                lines.append(job_line(key, record, delivery))
+            for _bucket, key, delivery in report.failed:
+                why = report.error or "transient failure: SQS delivers it again after the visibility timeout"
+                lines.append(f"  {'retry':<7} {report.ms:>5.0f} ms  {key}  (delivery {delivery}) {why}")
             self.refresh_dead_letters()
             if not self.quiet and lines:
                 self.out.write("\n".join(lines + [self.totals.line()]) + "\n")

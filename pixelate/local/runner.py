@@ -272,9 +272,8 @@ class BatchReport:
     worker: int
     pid: int
     received: int
-    deleted: list[tuple[str, str]]  # (bucket, key) of the S3 objects whose messages succeeded
-    failed: list[tuple[str, str]]  # ... and of those left for redelivery
-    receive_counts: list[int]
+    deleted: list[tuple[str, str, int]]  # (bucket, key, delivery number) of the jobs whose messages succeeded
+    failed: list[tuple[str, str, int]]  # ... and of those left for redelivery
     ms: float
     error: str | None = None
     faults_injected: int = 0
@@ -309,7 +308,7 @@ def worker_main(settings: RunnerSettings, index: int, fault_rate: float, report:
     sqs = aws_client("sqs", settings.endpoint_url, settings.region)
     batch_limit = min(settings.queue.batch_size, SQS_MAX_RECEIVE)
     injected_before = 0
-    report(BatchReport(worker=index, pid=os.getpid(), received=0, deleted=[], failed=[], receive_counts=[], ms=0))
+    report(BatchReport(worker=index, pid=os.getpid(), received=0, deleted=[], failed=[], ms=0))
     while not stop.is_set():
         messages = sqs.receive_message(
             QueueUrl=settings.queue.url,
@@ -350,12 +349,20 @@ def invoke(handler: Callable, messages: list[dict], settings: RunnerSettings, in
         worker=index,
         pid=os.getpid(),
         received=len(messages),
-        deleted=[ref for message in succeeded for ref in object_refs(message["Body"])],
-        failed=[ref for message in messages if message["MessageId"] in failed for ref in object_refs(message["Body"])],
-        receive_counts=[int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)) for message in messages],
+        deleted=jobs_of([m for m in messages if m["MessageId"] not in failed]),
+        failed=jobs_of([m for m in messages if m["MessageId"] in failed]),
         ms=(time.perf_counter() - started) * 1000,
         error=error,
     )
+
+
+def jobs_of(messages: list[dict]) -> list[tuple[str, str, int]]:
+    """(bucket, key, delivery number) of each S3 object the messages name."""
+    return [
+        (bucket, key, int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1)))
+        for message in messages
+        for bucket, key in object_refs(message["Body"])
+    ]
 
 
 def delete_messages(settings: RunnerSettings, messages: list[dict]) -> None:
