@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 
 def parse_param(text: str) -> tuple[str, str]:
@@ -67,20 +68,17 @@ def run_deploy(args) -> int:
     from pixelate.deploy import stack
     from pixelate.deploy.emulate import Emulated, report_table
 
-    parameters = dict(args.param)
-    if args.target == "aws":
-        result = stack.deploy_aws(args.stack_name, args.region, args.profile, parameters)
-        print(result.pop("Package"))
-    else:
-        known = stack.read_stack_file(args.folder) or {}
-        result = stack.deploy_local(_local_endpoint(args), args.region or "us-east-1", args.stack_name, parameters)
-        # the local edge's URLs, written by `pixelate up`, stay: this deploy does not know them
-        result = {**{k: known[k] for k in stack.EDGE_OUTPUTS if k in known}, **result}
+    endpoint = _local_endpoint(args) if args.target == "local" else None
+    result = stack.deploy(args.target, args.stack_name, args.region, args.profile, dict(args.param),
+                          endpoint, args.folder)
+    if "Package" in result:
+        print(result["Package"])
+    if "Emulation" in result:
         print(report_table([Emulated(**e) for e in result["Emulation"]]))
-    path = stack.write_stack_file(result, args.folder)
-    print(f"\nstack {args.stack_name}: {result['StackAction']}; outputs written to {path}")
+    print(f"\nstack {args.stack_name}: {result['StackAction']}; outputs written to "
+          f"{Path(args.folder) / stack.STACK_FILE}")
     for key, value in result.items():
-        if isinstance(value, str) and key != "StackAction":
+        if isinstance(value, str) and key not in ("StackAction", "Package"):
             print(f"  {key:<22} {value}")
     return 0
 
@@ -88,10 +86,8 @@ def run_deploy(args) -> int:
 def run_destroy(args) -> int:
     from pixelate.deploy import stack
 
-    if args.target == "aws":
-        stack.destroy_aws(args.stack_name, args.region, args.profile)
-    else:
-        stack.destroy_local(_local_endpoint(args), args.region or "us-east-1", args.stack_name)
+    endpoint = _local_endpoint(args) if args.target == "local" else None
+    stack.destroy(args.target, args.stack_name, args.region, args.profile, endpoint)
     print(f"stack {args.stack_name} deleted")
     return 0
 

@@ -18,6 +18,9 @@ The functions other parts call:
     Empty the buckets (all versions), delete the stack, then the artifacts bucket.
 ``write_stack_file(outputs, folder=".") -> Path`` / ``read_stack_file(folder=".") -> dict | None``
     ``.pixelate/stack.json``: the outputs, a flat map of names to strings (``Emulation`` is left out).
+``deploy(target, stack_name, region, profile, parameters, endpoint_url, folder) -> dict`` / ``destroy(...)``
+    Either target, and ``.pixelate/stack.json`` written (locally keeping the edge URLs ``pixelate up`` wrote):
+    what ``pixelate deploy``/``destroy`` and ``deploy.ipynb`` call.
 ``local_endpoint(folder=".") -> (url, server or None)``
     The running local stack's moto URL from ``.pixelate/stack.json`` when it answers; otherwise a moto server
     started for this run (the caller stops it with ``server.stop()``).
@@ -373,6 +376,40 @@ def destroy_aws(stack_name: str = "pixelator", region: str | None = None, profil
     delete_stack(cfn, s3, stack_name, delay=10)
     account_id = session.client("sts").get_caller_identity()["Account"]
     delete_bucket(s3, artifacts_bucket_name(stack_name, account_id, session.region_name))
+
+
+# ------------------------------------------------------------------ either target
+
+def deploy(target: str = "local", stack_name: str = "pixelator", region: str | None = None,
+           profile: str | None = None, parameters: Mapping[str, Any] | None = None,
+           endpoint_url: str | None = None, folder: str | Path = ".", build_dir: str | Path = "build/lambda") -> dict:
+    """Deploy to ``target`` and write ``<folder>/.pixelate/stack.json``; return what the deploy function returned."""
+    if target == "aws":
+        result = deploy_aws(stack_name, region, profile, parameters, build_dir)
+    elif target == "local":
+        if not endpoint_url:
+            raise DeployError("the local target needs the moto endpoint URL (see local_endpoint)")
+        known = read_stack_file(folder) or {}
+        result = deploy_local(endpoint_url, region or "us-east-1", stack_name, parameters, build_dir=build_dir)
+        if known.get("EndpointUrl") == endpoint_url:
+            # the same running local stack: the edge URLs `pixelate up` wrote stay, this deploy cannot know them
+            result = {**{k: known[k] for k in EDGE_OUTPUTS if k in known}, **result}
+    else:
+        raise DeployError(f"target must be 'local' or 'aws', not {target!r}")
+    write_stack_file(result, folder)
+    return result
+
+
+def destroy(target: str = "local", stack_name: str = "pixelator", region: str | None = None,
+            profile: str | None = None, endpoint_url: str | None = None) -> None:
+    if target == "aws":
+        destroy_aws(stack_name, region, profile)
+    elif target == "local":
+        if not endpoint_url:
+            raise DeployError("the local target needs the moto endpoint URL (see local_endpoint)")
+        destroy_local(endpoint_url, region or "us-east-1", stack_name)
+    else:
+        raise DeployError(f"target must be 'local' or 'aws', not {target!r}")
 
 
 # ------------------------------------------------------------------ .pixelate/stack.json and the local endpoint
