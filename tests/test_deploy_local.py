@@ -176,5 +176,53 @@ def test_stack_file_holds_the_flat_outputs(tmp_path, deployed):
     assert path == tmp_path / ".pixelate" / "stack.json"
     written = stack.read_stack_file(tmp_path)
     assert written["JobQueueUrl"] == result["JobQueueUrl"] and written["EndpointUrl"] == result["EndpointUrl"]
-    assert "Emulation" not in written
+    assert "Emulation" not in written and "StackAction" not in written
     assert stack.read_stack_file(tmp_path / "nowhere") is None
+
+
+def test_redeploying_to_the_running_local_stack_keeps_what_up_wrote(tmp_path, deployed, moto_endpoint):
+    name, result = deployed
+    up_wrote = {"EndpointUrl": moto_endpoint, "DistributionUrl": "http://127.0.0.1:9999",
+                "ApiUrl": "http://127.0.0.1:9999/api", "Local": {"Processes": {"Moto": 1}}}
+    stack.write_stack_file(up_wrote, tmp_path)
+    again = stack.deploy("local", name, REGION, endpoint_url=moto_endpoint, folder=tmp_path, build_dir=tmp_path)
+    assert again["DistributionUrl"] == "http://127.0.0.1:9999"
+    written = stack.read_stack_file(tmp_path)
+    assert written["Local"] == up_wrote["Local"] and written["ApiUrl"] == up_wrote["ApiUrl"]
+    assert written["JobQueueUrl"] == result["JobQueueUrl"]
+
+
+def test_the_page_goes_under_site_with_its_content_types(moto_endpoint, tmp_path):
+    # what deploy_aws uploads for CloudFront's default origin (path /site)
+    s3 = _client("s3", moto_endpoint)
+    bucket = f"{_stack_name()}-site"
+    s3.create_bucket(Bucket=bucket)
+    (tmp_path / "index.html").write_text("<!doctype html><title>t</title>")
+    (tmp_path / "app.js").write_text("console.log(1)")
+    assert stack.upload_site(s3, bucket, tmp_path) == ["site/app.js", "site/index.html"]
+    head = s3.head_object(Bucket=bucket, Key="site/index.html")
+    assert head["ContentType"] == "text/html" and head["CacheControl"] == "no-cache"
+    assert s3.head_object(Bucket=bucket, Key="site/app.js")["ContentType"] in ("text/javascript", "application/javascript")
+    assert stack.upload_site(s3, bucket, tmp_path / "missing") == []
+    stack.delete_bucket(s3, bucket)
+
+
+def test_cli_deploy_and_destroy_against_a_given_endpoint(moto_endpoint, tmp_path, capsys, monkeypatch):
+    from pixelate.cli import main
+
+    monkeypatch.chdir(tmp_path)  # the source zip is built under ./build
+    name = _stack_name()
+    assert main(["deploy", "--endpoint-url", moto_endpoint, "--stack-name", name, "--folder", str(tmp_path),
+                 "--param", "DefaultPixelSize=24"]) == 0
+    printed = capsys.readouterr().out
+    assert f"stack {name}: created" in printed and "stood in for by the local stack" in printed
+    assert stack.read_stack_file(tmp_path)["OriginalsBucket"].startswith(f"{name}-originals-")
+    assert main(["destroy", "--endpoint-url", moto_endpoint, "--stack-name", name]) == 0
+    assert stack.describe_stack(_client("cloudformation", moto_endpoint), name) is None
+
+
+def test_cli_local_without_a_running_stack_says_what_to_do(tmp_path, capsys):
+    from pixelate.cli import main
+
+    with pytest.raises(SystemExit, match="pixelate up"):
+        main(["deploy", "--folder", str(tmp_path)])

@@ -171,7 +171,8 @@ def test_distribution_serves_the_page_processed_images_and_the_api(tpl):
     assert origins["site"]["OriginPath"] == "/site" and config["DefaultRootObject"] == "index.html"
     assert all("OriginAccessControlId" in origins[i] for i in ("site", "processed"))
     behaviours = {b["PathPattern"]: b["TargetOriginId"] for b in config["CacheBehaviors"]}
-    assert behaviours == {"pixelated/*": "processed", "api/*": "api"}
+    # the same paths the local edge serves
+    assert behaviours == {"pixelated/*": "processed", "status/*": "processed", "api/*": "api"}
     route = tpl["Resources"]["HttpApiRoute"]["Properties"]["RouteKey"]
     assert re.fullmatch(r"ANY /api/\{proxy\+\}", route)
 

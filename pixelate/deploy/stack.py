@@ -17,7 +17,7 @@ The functions other parts call:
 ``destroy_aws(stack_name="pixelator", region=None, profile=None) -> None``
     Empty the buckets (all versions), delete the stack, then the artifacts bucket.
 ``write_stack_file(outputs, folder=".") -> Path`` / ``read_stack_file(folder=".") -> dict | None``
-    ``.pixelate/stack.json``: the outputs, a flat map of names to strings (``Emulation`` is left out).
+    ``.pixelate/stack.json``: the outputs by name (``Emulation``, ``StackAction``, ``Package`` are left out).
 ``deploy(target, stack_name, region, profile, parameters, endpoint_url, folder) -> dict`` / ``destroy(...)``
     Either target, and ``.pixelate/stack.json`` written (locally keeping the edge URLs ``pixelate up`` wrote):
     what ``pixelate deploy``/``destroy`` and ``deploy.ipynb`` call.
@@ -392,8 +392,9 @@ def deploy(target: str = "local", stack_name: str = "pixelator", region: str | N
         known = read_stack_file(folder) or {}
         result = deploy_local(endpoint_url, region or "us-east-1", stack_name, parameters, build_dir=build_dir)
         if known.get("EndpointUrl") == endpoint_url:
-            # the same running local stack: the edge URLs `pixelate up` wrote stay, this deploy cannot know them
-            result = {**{k: known[k] for k in EDGE_OUTPUTS if k in known}, **result}
+            # the running local stack's file: what `pixelate up` wrote (the edge URLs, its processes) stays
+            write_stack_file({**known, **result}, folder)
+            return {**{k: known[k] for k in EDGE_OUTPUTS if k in known}, **result}
     else:
         raise DeployError(f"target must be 'local' or 'aws', not {target!r}")
     write_stack_file(result, folder)
@@ -414,11 +415,16 @@ def destroy(target: str = "local", stack_name: str = "pixelator", region: str | 
 
 # ------------------------------------------------------------------ .pixelate/stack.json and the local endpoint
 
+#: What a deploy returns beyond the outputs, and the stack file leaves out.
+NOT_IN_STACK_FILE = ("Emulation", "StackAction", "Package")
+
+
 def write_stack_file(outputs: Mapping[str, Any], folder: str | Path = ".") -> Path:
-    """Write the outputs (strings only: the emulation report and other structures stay out)."""
+    """Write the outputs (without the emulation report and the deploy's own notes; other entries, such as
+    the ``Local`` section `pixelate up` adds, are kept)."""
     path = Path(folder) / STACK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    flat = {k: v for k, v in outputs.items() if isinstance(v, str)}
+    flat = {k: v for k, v in outputs.items() if k not in NOT_IN_STACK_FILE}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)  # readers never see half a file
