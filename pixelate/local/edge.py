@@ -306,7 +306,8 @@ def configure(handler_class: type[EdgeHandler], config: EdgeConfig) -> None:
     })
     handler_class.config = config
     handler_class.s3 = aws_client("s3", config.endpoint_url, config.region)
-    handler_class.api = load_handler(config.api_handler) if config.api_handler else None
+    # staticmethod: a plain function stored on the class would be bound to the request handler instance
+    handler_class.api = staticmethod(load_handler(config.api_handler)) if config.api_handler else None
 
 
 def edge_main(host: str, port: int) -> None:
