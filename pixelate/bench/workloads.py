@@ -140,6 +140,21 @@ def gif_workload() -> Workload:
     return Workload(name, "gif", width, height, frames, _cached(name, "gif", lambda: animated_gif(width, height, frames)))
 
 
+def by_name(name: str) -> Workload:
+    """One workload by its name (see ``names()``)."""
+    if name in JPEG_SIZES:
+        return jpeg_workload(name)
+    if name == PNG_SIZE[0]:
+        return png_workload()
+    if name == GIF_SIZE[0]:
+        return gif_workload()
+    raise KeyError(f"unknown workload {name!r}; known: {', '.join(names())}")
+
+
+def names() -> list[str]:
+    return [*JPEG_SIZES, PNG_SIZE[0], GIF_SIZE[0]]
+
+
 def all_workloads(quick: bool = False) -> list[Workload]:
     """Every input of a full run; ``quick`` keeps one small JPEG and the GIF (for CI)."""
     if quick:

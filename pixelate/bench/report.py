@@ -1,0 +1,191 @@
+"""The benchmark's report: the table, the goals of issue 8, the cold start, as text and as Markdown."""
+from __future__ import annotations
+
+import os
+import platform
+import time
+
+from pixelate.bench import peers
+from pixelate.bench.run import HEADLINE
+
+
+def machine() -> dict[str, str]:
+    """What the numbers were measured on."""
+    from PIL import __version__ as pillow, features
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = peers.available()
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "pillow": f"{pillow} (libjpeg-turbo {features.version('libjpeg_turbo')}, zlib {features.version('zlib')})",
+        "libvips": versions.get("libvips") or "not installed",
+        "opencv": versions.get("opencv") or "not installed",
+        "platform": platform.platform(),
+    }
+
+
+COLUMNS = [
+    ("workload", "workload"), ("block", "block"), ("contender", "who"), ("ms", "ms"), ("mp_per_s", "MP/s"),
+    ("peak_mib", "peak MiB"), ("out_kib", "out KiB"), ("error", "error"), ("speedup_vs_tutorial", "× tutorial"),
+    ("time_vs_fastest_peer", "time / fastest peer"), ("note", "note"),
+]
+
+
+def _cells(row: dict) -> list[str]:
+    values = dict(row, out_kib=None if row["out_bytes"] is None else round(row["out_bytes"] / 1024, 1))
+    cells = []
+    for key, _ in COLUMNS:
+        value = values.get(key)
+        if value is None:
+            cells.append("—" if key != "note" else "")
+        elif key == "speedup_vs_tutorial":
+            cells.append(f"{value:.2f}×")
+        elif key == "time_vs_fastest_peer":
+            cells.append(f"{value:.2f}")
+        else:
+            cells.append(str(value))
+    if not row["ok"]:
+        cells[-1] = row["note"] or "failed"
+    return cells
+
+
+def format_table(results: list[dict]) -> str:
+    """A plain-text table (what ``pixelate bench`` prints)."""
+    header = [title for _, title in COLUMNS]
+    body = [_cells(row) for row in results]
+    widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    previous = None
+    for row, cells in zip(results, body):
+        if previous and (row["workload"], row["block"]) != previous:
+            lines.append("")
+        previous = (row["workload"], row["block"])
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def markdown_table(results: list[dict]) -> str:
+    header = [title for _, title in COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in results:
+        cells = _cells(row)
+        if row["contender"] == "project":
+            cells = [f"**{c}**" if c and c != "—" and i in (2, 3, 8, 9) else c for i, c in enumerate(cells)]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def headline(results: list[dict]) -> dict | None:
+    """The goals of issue 8, checked on the 12 MP JPEG at block 16 (None if that cell was not run)."""
+    cell = {r["contender"]: r for r in results if (r["workload"], r["block"]) == HEADLINE and r["ok"]}
+    me, tutorial = cell.get("project"), cell.get("tutorial")
+    if not me or not tutorial:
+        return None
+    peers_ = [cell[n] for n in peers.PEERS if n in cell]
+    fastest = min(peers_, key=lambda r: r["ms"]) if peers_ else None
+    goals = {
+        "speed-up over the tutorial ≥ 3.5×": (me["speedup_vs_tutorial"], me["speedup_vs_tutorial"] >= 3.5),
+        "time vs fastest peer ≤ 0.7": (me["time_vs_fastest_peer"], fastest is not None and me["time_vs_fastest_peer"] <= 0.7),
+        "mean error ≤ 1.5 levels": (me["error"], me["error"] is not None and me["error"] <= 1.5),
+    }
+    if me["peak_mib"] is not None and tutorial["peak_mib"]:
+        ratio = round(me["peak_mib"] / tutorial["peak_mib"], 2)
+        goals["peak memory ≤ ½ tutorial's"] = (ratio, ratio <= 0.5)
+    if peers_:
+        smallest = min(r["out_bytes"] for r in peers_)
+        goals["output ≤ every peer's"] = (round(me["out_bytes"] / smallest, 2), me["out_bytes"] <= smallest)
+    return {"fastest_peer": fastest["contender"] if fastest else None, "goals": goals}
+
+
+def other_cells_check(results: list[dict]) -> list[str]:
+    """Cells where the project is slower than the tutorial code, or (PNG) than libvips."""
+    findings = []
+    cells: dict[tuple, dict] = {}
+    for row in results:
+        if row["ok"]:
+            cells.setdefault((row["workload"], row["block"]), {})[row["contender"]] = row
+    for (work, size), cell in cells.items():
+        me = cell.get("project")
+        if not me:
+            continue
+        if "tutorial" in cell and me["ms"] > cell["tutorial"]["ms"]:
+            extra = f" (the tutorial code kept {cell['tutorial']['out_frames']} frame)" if cell["tutorial"]["out_frames"] < me["out_frames"] else ""
+            findings.append(f"{work} block {size}: slower than the tutorial code ({me['ms']} vs {cell['tutorial']['ms']} ms){extra}")
+        if me["kind"] == "png" and "libvips" in cell and me["ms"] > cell["libvips"]["ms"]:
+            findings.append(f"{work} block {size}: slower than libvips ({me['ms']} vs {cell['libvips']['ms']} ms)")
+    return findings
+
+
+def _goal_lines(results: list[dict]) -> list[str]:
+    lines = []
+    head = headline(results)
+    if head:
+        lines.append(f"Goals on {HEADLINE[0]}, block {HEADLINE[1]} (fastest peer: {head['fastest_peer']}):")
+        for goal, (value, held) in head["goals"].items():
+            lines.append(f"  [{'x' if held else ' '}] {goal}: {value}")
+    findings = other_cells_check(results)
+    lines.append("Other cells: " + ("the project is at least as fast as the tutorial code everywhere (and PNG as libvips)." if not findings else ""))
+    lines.extend(f"  - {f}" for f in findings)
+    return lines
+
+
+def _cold_lines(cold: list[dict] | None) -> list[str]:
+    if not cold:
+        return []
+    lines = ["Cold start (fresh processes, median):"]
+    for row in cold:
+        extra = f", {row['ratio_to_tutorial']}× the tutorial's" if row.get("ratio_to_tutorial") else ""
+        numpy = "" if row["numpy_imported"] is None else (", numpy imported" if row["numpy_imported"] else ", no numpy")
+        lines.append(f"  {row['what']}: {row['ms']} ms{extra}{numpy} {row['note']}".rstrip())
+    return lines
+
+
+def text_report(results: list[dict], cold: list[dict] | None, machine_info: dict) -> str:
+    parts = [format_table(results), "", *_goal_lines(results), "", *_cold_lines(cold), ""]
+    parts.append("Measured " + ", ".join(f"{k}: {v}" for k, v in machine_info.items()))
+    return "\n".join(parts)
+
+
+def markdown_report(results: list[dict], cold: list[dict] | None, machine_info: dict, quick: bool = False) -> str:
+    lines = [
+        "# Benchmark",
+        "",
+        "Generated by `make bench` (`pixelate bench --markdown docs/benchmark.md`)" + (" in quick mode" if quick else "") + ".",
+        "How it measures: `pixelate/bench/run.py` (docstring); the contenders: `pixelate/bench/peers.py`;",
+        "the inputs: `pixelate/bench/workloads.py`.",
+        "",
+        "## Machine",
+        "",
+        *[f"- {k}: {v}" for k, v in machine_info.items()],
+        "",
+        "## Goals",
+        "",
+        *[line.replace("  [", "- [").replace("  - ", "- ") for line in _goal_lines(results)],
+        "",
+        "## Cold start",
+        "",
+        *[line.replace("  ", "- ", 1) if line.startswith("  ") else line for line in _cold_lines(cold)],
+        "",
+        "## Results",
+        "",
+        "ms: median wall time, bytes in to bytes out. MP/s: input megapixels (all frames) per second. peak MiB: what",
+        "one call adds to the resident set, in a fresh process (block 16 only). error: mean absolute difference per",
+        "channel from the exact block mean of the fully decoded input (levels of 255). × tutorial: speed-up over",
+        "the tutorial code. time / fastest peer: the row's time over the faster of libvips and OpenCV.",
+        "",
+        markdown_table(results),
+        "",
+    ]
+    return "\n".join(lines)

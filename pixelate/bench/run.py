@@ -1,0 +1,283 @@
+"""Run the benchmark: every contender on every workload and block size, bytes in to bytes out.
+
+Timing: one process, interleaved rounds (each round runs every contender once, in a rotating order, so
+drifts in machine load hit all alike), one warm-up round, medians. Memory: the peak resident set a single
+call adds, in a fresh process per contender and workload (``ru_maxrss`` after the call minus before it,
+imports and input already in memory). Error: the mean absolute difference, per channel and pixel, between
+the decoded output and the exact block mean of the fully decoded input (numpy, float64); with alpha the
+colours are compared premultiplied, as they are seen; animations frame by frame (a contender that drops
+frames is scored on the frames it kept, and the table says how many).
+
+``run_benchmark(quick=True)`` is what CI and the notebook call; ``pixelate bench`` prints the table.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Iterable
+
+from pixelate.bench import peers
+from pixelate.bench.workloads import Workload, all_workloads
+
+BLOCKS = (8, 10, 16, 32)
+QUICK_BLOCKS = (16,)
+HEADLINE = ("jpeg-12mp", 16)
+
+
+# ---------------------------------------------------------------------------------------------- timing
+
+
+def time_interleaved(calls: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, float]:
+    """Median seconds of each call, over ``rounds`` rounds that each run every call once (rotating order)."""
+    names = list(calls)
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(warmup + rounds):
+        shift = index % len(names)
+        for name in names[shift:] + names[:shift]:
+            start = time.perf_counter()
+            calls[name]()
+            elapsed = time.perf_counter() - start
+            if index >= warmup:
+                samples[name].append(elapsed)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# ---------------------------------------------------------------------------------------------- error
+
+
+def _frames_rgba(data: bytes):
+    """Every frame of an encoded image as float64 premultiplied RGBA (or RGB when it has no alpha)."""
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    frames = []
+    with Image.open(io.BytesIO(data)) as image:
+        alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        for frame in ImageSequence.Iterator(image):
+            if alpha:
+                rgba = np.asarray(frame.convert("RGBA"), dtype=np.float64)
+                rgba[..., :3] *= rgba[..., 3:] / 255.0
+                frames.append(rgba)
+            else:
+                frames.append(np.asarray(frame.convert("RGB"), dtype=np.float64))
+    return frames
+
+
+def exact_block_means(pixels, size: int):
+    """Every pixel replaced by the exact mean of its size×size block (partial blocks at the edges)."""
+    import numpy as np
+
+    height, width, bands = pixels.shape
+    rows, cols = -(-height // size), -(-width // size)
+    pad = ((0, rows * size - height), (0, cols * size - width))
+    sums = np.pad(pixels, pad + ((0, 0),)).reshape(rows, size, cols, size, bands).sum(axis=(1, 3))
+    counts = np.pad(np.ones((height, width)), pad).reshape(rows, size, cols, size).sum(axis=(1, 3))
+    means = sums / counts[..., None]
+    return np.repeat(np.repeat(means, size, axis=0), size, axis=1)[:height, :width]
+
+
+def mean_error(output: bytes, references: list) -> tuple[float | None, int]:
+    """(mean absolute error against the reference frames, frames in the output)."""
+    import numpy as np
+
+    frames = _frames_rgba(output)
+    errors = []
+    for got, want in zip(frames, references):
+        if got.shape != want.shape:
+            if got.shape[:2] != want.shape[:2]:
+                return None, len(frames)
+            # one has alpha, the other not (JPEG has none): compare colours
+            got, want = got[..., :3], want[..., :3]
+        errors.append(float(np.abs(got - want).mean()))
+    return (float(np.mean(errors)) if errors else None), len(frames)
+
+
+# ---------------------------------------------------------------------------------------------- memory
+
+_MEMORY_SCRIPT = r"""
+import json, sys
+from pixelate.bench import peers
+
+
+def status_kib(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+
+
+name, path, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(path, "rb").read()
+# import what the call imports (and nothing more), so the delta is the work, not the libraries
+peers.warm_imports(name)
+# The high-water mark starts at the resident set now: ru_maxrss would carry the parent's peak over
+# fork/exec, and the imports' own peak would hide a smaller call.
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")
+before = status_kib("VmRSS")
+out = peers.CONTENDERS[name](data, size)
+after = status_kib("VmHWM")
+print(json.dumps({"before_kib": before, "after_kib": after, "out": len(out)}))
+"""
+
+
+def peak_memory_mib(name: str, path: str, size: int) -> float | None:
+    """Peak RSS one call adds, in a fresh process (MiB), or None if the run failed."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _MEMORY_SCRIPT, name, path, str(size)],
+            capture_output=True, text=True, timeout=300, check=True,
+        )
+        report = json.loads(done.stdout.strip().splitlines()[-1])
+    except Exception:
+        return None
+    return (report["after_kib"] - report["before_kib"]) / 1024
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def run_benchmark(
+    quick: bool = True,
+    blocks: Iterable[int] | None = None,
+    rounds: int | None = None,
+    contenders: Iterable[str] | None = None,
+    memory: bool = True,
+    workloads: list[Workload] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """Benchmark every contender on every workload and block size; one dict per (workload, block, contender).
+
+    ``quick``: the 2 MP JPEG and the GIF, block 16, 3 rounds (seconds, for CI); otherwise the full set.
+    Keys: workload, kind, width, height, frames, megapixels, block, contender, ms, mp_per_s, out_bytes,
+    out_frames, error, peak_mib, speedup_vs_tutorial, time_vs_fastest_peer, fastest_peer, ok, note.
+    """
+    import numpy as np  # noqa: F401  (the error needs it; fail early if the bench extra is missing)
+
+    workloads = workloads if workloads is not None else all_workloads(quick=quick)
+    blocks = tuple(blocks or (QUICK_BLOCKS if quick else BLOCKS))
+    rounds = rounds or (3 if quick else 7)
+    versions = peers.available()
+    names = [n for n in (contenders or peers.CONTENDERS) if versions.get(n)]
+    say = progress or (lambda message: None)
+    results: list[dict] = []
+    for work in workloads:
+        path = _spill(work)
+        pixels = _frames_rgba(work.data)
+        for size in blocks:
+            say(f"{work.name} block {size}")
+            references = [exact_block_means(frame, size) for frame in pixels]
+            calls, outputs, notes = {}, {}, {}
+            for name in names:
+                contender = peers.CONTENDERS[name]
+                try:
+                    outputs[name] = contender(work.data, size)
+                except Exception as exc:  # a peer that cannot do this workload: reported, not fatal
+                    notes[name] = f"{type(exc).__name__}: {exc}"[:120]
+                    continue
+                calls[name] = (lambda f=contender, d=work.data, s=size: f(d, s))
+            medians = time_interleaved(calls, rounds) if calls else {}
+            rows = []
+            for name in names:
+                row = {
+                    "workload": work.name, "kind": work.kind, "width": work.width, "height": work.height,
+                    "frames": work.frames, "megapixels": round(work.megapixels, 2), "block": size,
+                    "contender": name, "ok": name in medians, "note": notes.get(name, ""),
+                    "ms": None, "mp_per_s": None, "out_bytes": None, "out_frames": None, "error": None, "peak_mib": None,
+                }
+                if name in medians:
+                    seconds = medians[name]
+                    error, out_frames = mean_error(outputs[name], references)
+                    row.update(
+                        ms=round(seconds * 1000, 1),
+                        mp_per_s=round(work.megapixels / seconds, 1),
+                        out_bytes=len(outputs[name]),
+                        out_frames=out_frames,
+                        error=None if error is None else round(error, 2),
+                    )
+                    if out_frames < work.frames:
+                        row["note"] = f"kept {out_frames} of {work.frames} frames"
+                    if memory and (size == 16 or len(blocks) == 1):
+                        row["peak_mib"] = _round(peak_memory_mib(name, path, size))
+                rows.append(row)
+            _add_ratios(rows)
+            results.extend(rows)
+    return results
+
+
+def _add_ratios(rows: list[dict]) -> None:
+    """Each row's speed-up over the tutorial code and time relative to the fastest peer (same cell)."""
+    by_name = {row["contender"]: row for row in rows if row["ok"]}
+    tutorial = by_name.get("tutorial")
+    timed_peers = [by_name[n] for n in peers.PEERS if n in by_name]
+    fastest = min(timed_peers, key=lambda row: row["ms"]) if timed_peers else None
+    for row in rows:
+        row["speedup_vs_tutorial"] = round(tutorial["ms"] / row["ms"], 2) if row["ok"] and tutorial else None
+        row["time_vs_fastest_peer"] = round(row["ms"] / fastest["ms"], 2) if row["ok"] and fastest else None
+        row["fastest_peer"] = fastest["contender"] if fastest else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _spill(work: Workload) -> str:
+    """The workload as a file (for the fresh processes that measure memory)."""
+    from pixelate.bench.workloads import cache_dir
+
+    path = cache_dir() / f"{work.name}{peers.EXTENSIONS[work.kind]}"
+    if not path.exists() or path.stat().st_size != len(work.data):
+        path.write_bytes(work.data)
+    return str(path)
+
+
+# ---------------------------------------------------------------------------------------------- cold start
+
+_COLD = {
+    "project: import pixelate.handler": "import pixelate.handler",
+    "tutorial: import boto3, PIL.Image; boto3.client('s3')": "import boto3, PIL.Image; boto3.client('s3')",
+}
+_COLD_SCRIPT = (
+    "import time; t = time.perf_counter(); {code}; "
+    "import sys; print(time.perf_counter() - t, 'numpy' in sys.modules)"
+)
+
+
+def cold_start(runs: int = 7) -> list[dict]:
+    """Median import (+ client) time of the processing handler and of the tutorial's own, in fresh processes."""
+    env = dict(os.environ)
+    env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    env.setdefault("PROCESSED_BUCKET", "bench-processed")
+    env.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Pixelator")
+    env.setdefault("POWERTOOLS_SERVICE_NAME", "pixelator")
+    samples: dict[str, list[float]] = {name: [] for name in _COLD}
+    numpy_loaded: dict[str, bool] = {}
+    errors: dict[str, str] = {}
+    for _ in range(runs):
+        for name, code in _COLD.items():  # interleaved, like the timings
+            done = subprocess.run(
+                [sys.executable, "-c", _COLD_SCRIPT.format(code=code)], capture_output=True, text=True, env=env, timeout=120
+            )
+            if done.returncode:
+                errors[name] = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
+                continue
+            seconds, numpy = done.stdout.split()
+            samples[name].append(float(seconds))
+            numpy_loaded[name] = numpy == "True"
+    rows = []
+    for name in _COLD:
+        values = samples[name]
+        rows.append({
+            "what": name,
+            "ms": round(statistics.median(values) * 1000, 1) if values else None,
+            "numpy_imported": numpy_loaded.get(name),
+            "note": errors.get(name, ""),
+        })
+    if rows[0]["ms"] and rows[1]["ms"]:
+        rows[0]["ratio_to_tutorial"] = round(rows[0]["ms"] / rows[1]["ms"], 2)
+    return rows

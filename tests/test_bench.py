@@ -1,0 +1,97 @@
+"""The benchmark runs and its numbers are sane (speed goals live in its output, not in timed tests)."""
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pixelate.bench import peers, report, run, workloads
+
+
+@pytest.fixture(scope="module")
+def quick_results():
+    # The quick set minus the GIF (libvips' GIF encoder takes seconds): one small JPEG, three rounds.
+    return run.run_benchmark(quick=True, rounds=2, workloads=[workloads.jpeg_workload("jpeg-2mp")])
+
+
+def test_workloads_are_deterministic_and_photo_like(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIXELATE_BENCH_CACHE", str(tmp_path))
+    first = workloads.photo_jpeg(160, 120, seed=3)
+    assert workloads.photo_jpeg(160, 120, seed=3) == first
+    with Image.open(io.BytesIO(first)) as im:
+        assert (im.format, im.size, im.mode) == ("JPEG", (160, 120), "RGB")
+        pixels = np.asarray(im, dtype=float)
+    assert 20 < pixels.std() < 100  # a picture, not a flat or random field
+    gif = workloads.animated_gif(48, 36, 3)
+    with Image.open(io.BytesIO(gif)) as im:
+        assert (im.format, im.n_frames) == ("GIF", 3)
+
+
+def test_quick_run_gives_sane_numbers(quick_results):
+    cell = {row["contender"]: row for row in quick_results}
+    assert set(cell) >= {"project", "tutorial"}
+    for row in quick_results:
+        assert row["ok"], row["note"]
+        assert row["ms"] > 0 and row["mp_per_s"] > 0
+        assert row["out_bytes"] > 1000 and row["out_frames"] == 1
+        assert row["peak_mib"] is not None and 0 <= row["peak_mib"] < 500
+        assert row["error"] is not None and 0 <= row["error"] < 50
+    # What the benchmark measures must be real: the block mean is exact for the project, one sample per
+    # block (the tutorial) is several levels off, and the ratios are the times' ratios.
+    assert cell["project"]["error"] <= 1.5
+    assert cell["tutorial"]["error"] > 2 * cell["project"]["error"]
+    assert cell["tutorial"]["speedup_vs_tutorial"] == 1.0
+    assert cell["project"]["speedup_vs_tutorial"] == pytest.approx(cell["tutorial"]["ms"] / cell["project"]["ms"], rel=0.02)
+
+
+def test_error_metric_is_exact_on_a_known_image():
+    pixels = np.zeros((32, 32, 3))
+    pixels[:16, :16] = 200
+    pixels[5, 5] = 100  # one odd pixel: the block's mean moves by 100/256
+    means = run.exact_block_means(pixels, 16)
+    assert means[0, 0, 0] == pytest.approx(200 - 100 / 256)
+    assert means[20, 20, 0] == 0
+    buf = io.BytesIO()
+    Image.fromarray(means.round().astype(np.uint8), "RGB").save(buf, "PNG")
+    error, frames = run.mean_error(buf.getvalue(), [means])
+    assert frames == 1 and error == pytest.approx(np.abs(means.round() - means).mean())
+
+
+def test_interleaved_timing_takes_medians():
+    calls = {"a": lambda: None, "b": lambda: sum(range(20000))}
+    medians = run.time_interleaved(calls, rounds=3)
+    assert set(medians) == {"a", "b"} and medians["b"] > medians["a"] >= 0
+
+
+def test_peers_pixelate_the_same_grid():
+    data = workloads.photo_jpeg(200, 150, seed=1)
+    for name in ("project", "tutorial", "libvips", "opencv"):
+        if not peers.available().get(name):
+            continue
+        with Image.open(io.BytesIO(peers.CONTENDERS[name](data, 16))) as im:
+            assert (im.format, im.size) == ("JPEG", (200, 150)), name
+
+
+def test_report_states_goals_and_machine(quick_results):
+    machine = report.machine()
+    text = report.text_report(quick_results, None, machine)
+    assert "project" in text and "tutorial" in text and machine["cpu"] in text
+    markdown = report.markdown_report(quick_results, None, machine, quick=True)
+    assert markdown.startswith("# Benchmark") and "| workload |" in markdown and machine["date"] in markdown
+
+
+def test_cli_prints_the_table_and_writes_json(tmp_path):
+    out = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "pixelate.cli", "bench", "--quick", "--rounds", "1", "--no-memory", "--no-cold-start",
+         "--blocks", "16", "--workloads", "jpeg-2mp", "--json", str(out)],
+        capture_output=True, text=True, timeout=600, check=True,
+    )
+    assert "jpeg-2mp" in done.stdout and "× tutorial" in done.stdout
+    saved = json.loads(out.read_text())
+    assert {row["contender"] for row in saved["results"]} >= {"project", "tutorial"}
