@@ -137,6 +137,11 @@ def test_update_keeps_the_pipeline_and_destroy_removes_everything(moto_endpoint,
     assert second["StackAction"] == "updated"
     lam, s3, sqs = (_client(n, moto_endpoint) for n in ("lambda", "s3", "sqs"))
     assert str(lam.get_function_configuration(FunctionName=f"{name}-pixelate")["Environment"]["Variables"]["DEFAULT_PIXEL_SIZE"]) == "32"
+    # parameters not given again keep their values (UsePreviousValue), as on AWS
+    third = stack.deploy_local(moto_endpoint, REGION, name, parameters={"MaxConcurrency": 5}, build_dir=tmp_path)
+    assert third["StackAction"] == "updated"
+    variables = lam.get_function_configuration(FunctionName=f"{name}-pixelate")["Environment"]["Variables"]
+    assert str(variables["DEFAULT_PIXEL_SIZE"]) == "32"
     s3.put_object(Bucket=second["OriginalsBucket"], Key="after update.png", Body=b"x")
     assert [r["s3"]["object"]["key"] for r in _jobs(sqs, second["JobQueueUrl"], want=1)] == ["after+update.png"]
 

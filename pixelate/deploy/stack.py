@@ -72,6 +72,25 @@ def stack_parameters(template: Mapping, values: Mapping[str, Any]) -> list[dict[
     return [{"ParameterKey": k, "ParameterValue": _parameter_text(v)} for k, v in values.items()]
 
 
+def keep_previous_values(template: Mapping, parameters: list[dict], stack: Mapping | None) -> list[dict]:
+    """On an update, parameters this deploy does not set keep the stack's current values instead of falling
+    back to the defaults: a deploy without ``NotificationEmail`` must not drop the subscription, nor a
+    ``pixelate deploy`` to the running local stack forget its edge URL. The values are passed as read
+    (not ``UsePreviousValue``, which moto's update_stack fails on; the template has no NoEcho parameter)."""
+    if not stack:
+        return parameters
+    given = {p["ParameterKey"] for p in parameters}
+    known, defaults = template.get("Parameters", {}), parameter_defaults(template)
+    # a previous value equal to the default needs no mention (and keeps moto's "no change" check exact)
+    return parameters + [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters_of(stack).items()
+                         if k not in given and k in known and v != defaults.get(k)]
+
+
+def parameters_of(stack: Mapping) -> dict[str, str]:
+    """A described stack's parameter values by name."""
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters") or []}
+
+
 def _parameter_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -203,10 +222,11 @@ def _delete_failed_first_attempt(cfn, stack_name: str, delay: int) -> dict | Non
 
 
 def create_or_update_stack(cfn, stack_name: str, template: Mapping[str, str], parameters: list[dict],
-                           delay: int = 1) -> str:
+                           delay: int = 1, parsed: Mapping | None = None) -> str:
     """Create or update directly (``create_stack``/``update_stack``): the local target's way, because moto's
     change sets do not compute outputs. Returns ``created``, ``updated`` or ``unchanged``."""
     stack = _delete_failed_first_attempt(cfn, stack_name, delay)
+    parameters = keep_previous_values(parsed or load_template(), parameters, stack)
     request = {"StackName": stack_name, "Parameters": parameters, "Capabilities": CAPABILITIES, **template}
     if stack is None:
         cfn.create_stack(**request)
@@ -223,18 +243,24 @@ def create_or_update_stack(cfn, stack_name: str, template: Mapping[str, str], pa
 
 
 def deploy_change_set(cfn, stack_name: str, template: Mapping[str, str], parameters: list[dict],
-                      delay: int = 5) -> str:
+                      delay: int = 5, parsed: Mapping | None = None) -> str:
     """Create or update through a change set, with waiters (the AWS way: a reviewable, atomic step).
     Returns ``created``, ``updated`` or ``unchanged``."""
     stack = _delete_failed_first_attempt(cfn, stack_name, delay)
+    parameters = keep_previous_values(parsed or load_template(), parameters, stack)
     change_set_type = "CREATE" if stack is None else "UPDATE"
     name = f"pixelate-{hashlib.sha256(json.dumps([template, parameters], sort_keys=True).encode()).hexdigest()[:12]}"
     if stack is not None:
         leftovers = cfn.list_change_sets(StackName=stack_name).get("Summaries", [])
         if any(s["ChangeSetName"] == name for s in leftovers):  # from an interrupted run
             cfn.delete_change_set(StackName=stack_name, ChangeSetName=name)
-    cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=change_set_type,
-                          Parameters=parameters, Capabilities=CAPABILITIES, **template)
+    try:
+        cfn.create_change_set(StackName=stack_name, ChangeSetName=name, ChangeSetType=change_set_type,
+                              Parameters=parameters, Capabilities=CAPABILITIES, **template)
+    except ClientError as error:
+        if is_no_change(str(error)):  # moto says so at once; AWS through a FAILED change set (below)
+            return "unchanged"
+        raise
     try:
         cfn.get_waiter("change_set_create_complete").wait(
             StackName=stack_name, ChangeSetName=name, WaiterConfig={"Delay": delay, "MaxAttempts": 120})
@@ -294,11 +320,12 @@ def deploy_local(endpoint_url: str, region: str = "us-east-1", stack_name: str =
     values = {**(parameters or {}), "Environment": "local", "CodeBucket": bucket, "CodeKey": key}
     body = template_text(template_file)
     action = create_or_update_stack(c["cloudformation"], stack_name, {"TemplateBody": body},
-                                    stack_parameters(template, values))
+                                    stack_parameters(template, values), parsed=template)
     stack = describe_stack(c["cloudformation"], stack_name)
     ids = physical_ids(c["cloudformation"], stack_name)
-    ctx = emulation.stack_context(template, effective_parameters(template, values), ids, region, account_id,
-                                  stack_name)
+    # the values in effect, previous ones kept on an update included
+    in_effect = {**effective_parameters(template, values), **parameters_of(stack)}
+    ctx = emulation.stack_context(template, in_effect, ids, region, account_id, stack_name)
     report = emulation.emulate(template, ctx, c["s3"], c["sqs"], c["sns"])
     return {
         **outputs_of(stack),
@@ -341,7 +368,9 @@ def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile
     cfn, s3 = session.client("cloudformation"), session.client("s3")
     template = load_template(template_file)
     values = dict(parameters or {})
-    effective = effective_parameters(template, values)
+    # an update keeps the stack's runtime and architecture unless told otherwise: build for those
+    previous = parameters_of(describe_stack(cfn, stack_name) or {})
+    effective = {**parameter_defaults(template), **previous, **{k: _parameter_text(v) for k, v in values.items()}}
     report = build_package(PackageSpec.from_template_parameters(effective["Runtime"], effective["Architecture"]),
                            build_dir)
     if not report.ok:
@@ -354,7 +383,7 @@ def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile
     values.update({"Environment": "aws", "CodeBucket": bucket, "CodeKey": key})
     body = template_text(template_file)
     action = deploy_change_set(cfn, stack_name, template_argument(s3, bucket, region, body),
-                               stack_parameters(template, values))
+                               stack_parameters(template, values), parsed=template)
     outputs = outputs_of(describe_stack(cfn, stack_name))
     site = upload_site(s3, outputs["ProcessedBucket"])
     if site and action != "created":
