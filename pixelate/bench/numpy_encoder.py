@@ -1,0 +1,130 @@
+"""The flat-JPEG entropy coder vectorised with numpy: the road not taken, kept to measure it.
+
+It writes the very same bytes as :func:`pixelate.jpeg_dc.encode_flat_jpeg` (same tables, same layout;
+a test checks it), with every per-block step done by numpy: DC differences, code lookup, and bit packing
+(each token's bits are placed with shifts into 64-bit words, summed per word). The fast path stays pure
+Python because numpy on the Lambda's path costs its import on the first request and ~35 MB of package;
+``pixelate bench`` and docs/benchmark.md report what the numpy coder would save per call.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from pixelate import jpeg_dc
+
+
+def _token_arrays(tokens: dict[int, str], suffix: str) -> tuple[np.ndarray, np.ndarray]:
+    """Code value and bit length of ``token(d) + suffix`` for d in -255..255 (index d + 255)."""
+    values = np.zeros(511, np.uint64)
+    lengths = np.zeros(511, np.int64)
+    for d, code in tokens.items():
+        bits = code + suffix
+        if len(bits) > 64:
+            raise ValueError("token longer than 64 bits")
+        values[d + 255] = int(bits, 2) if bits else 0
+        lengths[d + 255] = len(bits)
+    return values, lengths
+
+
+def _pack_rows(values: np.ndarray, lengths: np.ndarray) -> list[bytes]:
+    """Bit-pack rows of tokens (2-D arrays, one row per MCU row), each row padded with ones and stuffed."""
+    rows, per_row = values.shape
+    row_bits = lengths.sum(axis=1)
+    pad = (-row_bits) % 8
+    values = np.concatenate([values, ((np.uint64(1) << pad.astype(np.uint64)) - np.uint64(1))[:, None]], axis=1).ravel()
+    lengths = np.concatenate([lengths, pad[:, None]], axis=1).ravel()
+    keep = lengths > 0
+    values, lengths = values[keep], lengths[keep]
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    word = starts >> 6
+    offset = starts & 63
+    total_words = int((ends[-1] + 63) >> 6) + 1
+    # the part of each token in its first word, and what spills into the next one
+    fits = offset + lengths <= 64
+    shift_left = (64 - offset - lengths).clip(min=0).astype(np.uint64)
+    shift_right = (offset + lengths - 64).clip(min=0).astype(np.uint64)
+    first = np.where(fits, values << shift_left, values >> shift_right)
+    spill_shift = (128 - offset - lengths).clip(min=0, max=63).astype(np.uint64)
+    spill = np.where(fits, np.uint64(0), values << spill_shift)
+    words = np.zeros(total_words, np.uint64)
+    # tokens are sorted by word: a reduceat per run of equal words (bits never overlap, so add == or)
+    runs = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+    words[word[runs]] = np.add.reduceat(first, runs)
+    words[word[~fits] + 1] += spill[~fits]
+    data = words.astype(">u8").tobytes()
+    byte_ends = (np.cumsum(row_bits + pad) // 8).tolist()
+    out, start = [], 0
+    for end in byte_ends:
+        out.append(data[start:end].replace(b"\xff", b"\xff\x00"))
+        start = end
+    return out
+
+
+def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profile: bytes | None = None) -> bytes:
+    """Same output as ``jpeg_dc.encode_flat_jpeg`` (default 4:2:0 choice), coded with numpy."""
+    cols, rows = -(-width // size), -(-height // size)
+    colour = len(planes) == 3
+    mcu = 16 if colour and size % 16 == 0 else 8
+    luma_blocks = (mcu // 8) ** 2
+    per_block = size // mcu
+    mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)
+    # the tables exactly as the pure-Python coder picks them (sampled counts)
+    pairs = [jpeg_dc._predictor_pairs(p, cols) for p in planes]
+    classes = [[pairs[0]]] if not colour else [[pairs[0]], [pairs[1], pairs[2]]]
+    total_mcus, first_mcus = mcus_x * mcus_y, cols * mcus_y
+    zeros = [total_mcus * luma_blocks - first_mcus] + ([2 * (total_mcus - first_mcus)] if colour else [])
+    tables = [jpeg_dc._optimal_code(jpeg_dc._category_counts(c, per_block, z)) for c, z in zip(classes, zeros)]
+    tokens = [jpeg_dc._token_table(t) for t in tables]
+    eob = jpeg_dc._EOB
+    zero_y = tokens[0].get(0, "") + eob
+    zero_mcu = zero_y * luma_blocks + ((tokens[1].get(0, "") + eob) * 2 if colour else "")
+
+    grids = [np.frombuffer(p, np.uint8).reshape(rows, cols).astype(np.int64) for p in planes]
+    diffs = []
+    for grid in grids:
+        previous = np.empty_like(grid)
+        previous[:, 0] = 128
+        previous[:, 1:] = grid[:, :-1]
+        diffs.append(grid - previous + 255)
+    luma_v, luma_l = _token_arrays(tokens[0], eob + zero_y * (luma_blocks - 1))
+    columns_v, columns_l = [luma_v[diffs[0]]], [luma_l[diffs[0]]]
+    if colour:
+        chroma_v, chroma_l = _token_arrays(tokens[1], eob)
+        for d in diffs[1:]:
+            columns_v.append(chroma_v[d])
+            columns_l.append(chroma_l[d])
+    zero_value, zero_length = (int(zero_mcu, 2), len(zero_mcu)) if zero_mcu else (0, 0)
+    last_mcus = mcus_x - (cols - 1) * per_block
+    for k in range(per_block - 1):
+        # the k-th repeated zero MCU of each block; the last block of a row may be cut short
+        present = np.ones((rows, cols), bool)
+        if k + 1 >= last_mcus:
+            present[:, -1] = False
+        columns_v.append(np.where(present, np.uint64(zero_value), np.uint64(0)))
+        columns_l.append(np.where(present, zero_length, 0))
+    values = np.stack(columns_v, axis=-1).reshape(rows, -1).astype(np.uint64)
+    lengths = np.stack(columns_l, axis=-1).reshape(rows, -1)
+    row_bytes = _pack_rows(values, lengths)
+    scan, interval = [], 0
+    for row in range(rows):
+        for _ in range(min(per_block, mcus_y - row * per_block)):
+            if interval:
+                scan.append(jpeg_dc.RST[(interval - 1) & 7])
+            scan.append(row_bytes[row])
+            interval += 1
+    return b"".join(
+        [
+            jpeg_dc.SOI,
+            jpeg_dc._app0_jfif(),
+            *jpeg_dc._app2_icc(icc_profile),
+            jpeg_dc._segment(0xDB, b"\x00" + jpeg_dc._QUANT_TABLE),
+            jpeg_dc._sof0(width, height, colour, mcu),
+            *(jpeg_dc._dht(0, i, t) for i, t in enumerate(tables)),
+            jpeg_dc._dht(1, 0, {0x00: 1}),
+            jpeg_dc._segment(0xDD, mcus_x.to_bytes(2, "big")),
+            jpeg_dc._sos(colour),
+            *scan,
+            jpeg_dc.EOI,
+        ]
+    )
