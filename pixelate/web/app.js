@@ -34,14 +34,19 @@
     "invalid-option": `The pixel size or method was not accepted. Pick a pixel size from ${PIXEL_SIZE_MIN} to ${PIXEL_SIZE_MAX}.`,
   };
 
-  // Error codes of POST /api/uploads (4xx), in plain words; an unknown code shows the api's own message.
+  // Error codes of POST /api/uploads (4xx, pixelate/api.py), in plain words; an unknown code shows the
+  // api's own message. "invalid-size" is told apart by the file: empty, or larger than the service takes.
+  const NOT_AN_IMAGE = "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.";
   const API_ERROR_TEXT = {
-    "unsupported-type": "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.",
-    "unsupported-format": "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.",
-    "invalid-content-type": "This file is not an image, so it cannot be pixelated. Choose a photo or picture file.",
+    "invalid-content-type": NOT_AN_IMAGE,
+    "unsupported-format": NOT_AN_IMAGE,
+    "invalid-filename": "This file's name cannot be used. Rename the file and try again.",
+    "invalid-pixel-size": FAILURE_TEXT["invalid-option"],
+    "invalid-method": FAILURE_TEXT["invalid-option"],
+    "invalid-option": FAILURE_TEXT["invalid-option"],
     "too-large": "This file is too large to upload. Try a smaller or lower-resolution copy.",
-    "empty": "This file is empty: there is nothing in it to pixelate.",
-    "invalid-option": `The pixel size or method was not accepted. Pick a pixel size from ${PIXEL_SIZE_MIN} to ${PIXEL_SIZE_MAX}.`,
+    "empty": FAILURE_TEXT.empty,
+    "unavailable": "The service is busy or briefly unavailable. Please try again in a moment.",
   };
 
   // S3's XML error codes for a refused presigned POST.
@@ -100,12 +105,14 @@
     return record.message || "Something went wrong while pixelating this image.";
   }
 
-  function describeApiError(status, body) {
+  function describeApiError(status, body, file) {
     const code = body && typeof body.error === "string" ? body.error : "";
+    if (code === "invalid-size" && file) return file.size === 0 ? API_ERROR_TEXT.empty : API_ERROR_TEXT["too-large"];
     if (API_ERROR_TEXT[code]) return API_ERROR_TEXT[code];
-    if (body && typeof body.message === "string" && body.message) return body.message;
     if (status === 413) return API_ERROR_TEXT["too-large"];
-    if (status === 415) return API_ERROR_TEXT["unsupported-type"];
+    if (status === 415) return NOT_AN_IMAGE;
+    if (status >= 500) return API_ERROR_TEXT.unavailable;
+    if (body && typeof body.message === "string" && body.message) return `The service refused this upload: ${body.message}.`;
     return `The service refused this upload (HTTP ${status}). Please try again.`;
   }
 
@@ -251,7 +258,7 @@
       throw new Error("Could not reach the service. Check your connection and try again.");
     }
     const body = await readJson(response);
-    if (!response.ok) throw new Error(describeApiError(response.status, body));
+    if (!response.ok) throw new Error(describeApiError(response.status, body, file));
     if (!body || !body.id || !body.upload || !body.upload.url) {
       throw new Error("The service gave an answer this page does not understand. Please try again later.");
     }
@@ -350,6 +357,8 @@
     entry.card.dataset.state = state;
     entry.parts.state.textContent = text;
     entry.parts.remove.hidden = !(state === "pending" || state === "done" || state === "failed");
+    // A file the browser could not show has nothing to put side by side once it has failed.
+    entry.parts.pictures.hidden = state === "failed" && entry.previewable === false;
     refreshControls();
   }
 
@@ -406,6 +415,7 @@
       downloadRow: card.querySelector(".download-row"),
       download: card.querySelector(".download"),
       remove: card.querySelector(".remove"),
+      pictures: card.querySelector(".pictures"),
     };
     parts.title.textContent = file.name;
     parts.meta.textContent = formatBytes(file.size);
@@ -437,8 +447,9 @@
       // The browser cannot show this file; the server has the last word (it reads HEIC, TIFF, PSD…).
       parts.original.hidden = true;
       parts.preview.hidden = true;
-      parts.originalFigure.querySelector("figcaption").textContent = "No preview in this browser";
-      parts.resultCaption.textContent = "The service will try to pixelate it after upload";
+      entry.previewable = false;
+      parts.originalFigure.querySelector("figcaption").textContent = "No preview: this browser cannot show this file";
+      parts.resultCaption.textContent = "Whether it can be pixelated is decided after upload";
     }, { once: true });
     parts.original.src = entry.objectUrl;
   }
