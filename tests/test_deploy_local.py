@@ -183,6 +183,8 @@ def test_stack_file_holds_the_flat_outputs(tmp_path, deployed):
     assert written["JobQueueUrl"] == result["JobQueueUrl"] and written["EndpointUrl"] == result["EndpointUrl"]
     assert "Emulation" not in written and "StackAction" not in written
     assert stack.read_stack_file(tmp_path / "nowhere") is None
+    assert not stack.forget_stack_file(tmp_path, "http://127.0.0.1:1")  # another endpoint's: kept
+    assert stack.forget_stack_file(tmp_path, result["EndpointUrl"]) and stack.read_stack_file(tmp_path) is None
 
 
 def test_redeploying_to_the_running_local_stack_keeps_what_up_wrote(tmp_path, deployed, moto_endpoint):

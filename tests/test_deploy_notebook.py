@@ -42,6 +42,6 @@ def test_deploy_notebook_runs_locally_and_tears_down(tmp_path):
     assert "every compiled file matches the target" in text
     assert "JobQueueUrl" in text and "stood in for by the local stack" in text
     assert f"stack {stack_name} deleted" in text and "moto server stopped" in text
-    written = json.loads((tmp_path / ".pixelate" / "stack.json").read_text())
-    assert written["OriginalsBucket"].startswith(f"{stack_name}-originals-")
-    assert written["EndpointUrl"].startswith("http://127.0.0.1:")
+    # the stack file was written (the outputs cell shows its path), then removed with the server it described
+    assert f"written to {tmp_path}/.pixelate/stack.json" in text
+    assert "its stack file was removed" in text and not (tmp_path / ".pixelate" / "stack.json").exists()

@@ -21,6 +21,8 @@ The functions other parts call:
 ``deploy(target, stack_name, region, profile, parameters, endpoint_url, folder) -> dict`` / ``destroy(...)``
     Either target, and ``.pixelate/stack.json`` written (locally keeping the edge URLs ``pixelate up`` wrote):
     what ``pixelate deploy``/``destroy`` and ``deploy.ipynb`` call.
+``forget_stack_file(folder, endpoint_url)``
+    Remove the file when it describes a moto server that is being stopped.
 ``local_endpoint(folder=".") -> (url, server or None)``
     The running local stack's moto URL from ``.pixelate/stack.json`` when it answers; otherwise a moto server
     started for this run (the caller stops it with ``server.stop()``).
@@ -466,6 +468,17 @@ def read_stack_file(folder: str | Path = ".") -> dict | None:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def forget_stack_file(folder: str | Path = ".", endpoint_url: str | None = None) -> bool:
+    """Remove ``.pixelate/stack.json`` if it describes the stack at ``endpoint_url`` (a moto server that is
+    being stopped): a file pointing at a dead endpoint would mislead its readers. True when removed."""
+    path = Path(folder) / STACK_FILE
+    known = read_stack_file(folder)
+    if known is None or known.get("EndpointUrl") != endpoint_url:
+        return False
+    path.unlink(missing_ok=True)
+    return True
 
 
 def answers(url: str, timeout: float = 2.0) -> bool:
