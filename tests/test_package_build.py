@@ -95,3 +95,25 @@ def test_source_zip_has_only_the_package(tmp_path):
     names = zipfile.ZipFile(source_zip(tmp_path)).namelist()
     assert names and all(n.startswith("pixelate/") and n.endswith(".py") for n in names)
     assert "pixelate/handler.py" in names
+
+
+def _interpreter(version: str) -> str | None:
+    """A CPython ``version`` on this machine (PATH, or pyenv's versions), for the import check of its build."""
+    candidates = sorted((Path.home() / ".pyenv" / "versions").glob(f"{version}.*/bin/python{version}"))
+    if candidates:
+        return str(candidates[-1])
+    found = shutil.which(f"python{version}")
+    return found if found and "/shims/" not in found else None  # a pyenv shim may lead nowhere
+
+
+@pytest.mark.slow
+def test_a_lambda_runtime_build_imports_with_its_own_interpreter():
+    # python3.12 is a Lambda runtime (Amazon Linux 2023 wheels, manylinux_2_34 at most); 3.11 above is not any more
+    python = _interpreter("3.12")
+    if python is None or subprocess.run(["uname", "-m"], capture_output=True, text=True).stdout.strip() != "x86_64":
+        pytest.skip("no python3.12 on this x86_64 machine to import a python3.12 build with")
+    report = build_package(PackageSpec("3.12", "x86_64"), BUILD)
+    assert report.ok, report.summary()
+    result = check_importable(report.root, ("pixelate.handler", "pixelate.api", "PIL._imaging", "pillow_heif"),
+                              python=python)
+    assert result.returncode == 0, result.stderr
