@@ -170,6 +170,7 @@ def run(args) -> int:
         ok = all(as_expected(upload, records.get(upload.key)) for upload in uploads)
         print(("Every upload got the status it should." if ok else "Some uploads did not get the status they should."), flush=True)
         if unattended():
+            print(f"Upload page (while the stack runs): {stack.page_url}; stopping now (CI or no terminal).", flush=True)
             return 0 if ok else 1
         print(banner(stack), flush=True)
         serve_until_signalled(threading.Event())

@@ -360,6 +360,7 @@ class Edge:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "pixelate.local.edge", "--host", self.host, "--port", str(self.port)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches the parent only, which stops its children in order
         )
         if log is not subprocess.DEVNULL:
             log.close()

@@ -35,19 +35,24 @@ class MotoServer:
         stop_process(self.process, timeout)
 
 
-def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = None) -> MotoServer:
+def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = None,
+          log_path: str | None = None) -> MotoServer:
     """Start moto's server on ``host:port`` (0: a free port) and return once it answers HTTP."""
     child_env = dict(os.environ if env is None else env)
     # Browsers post to moto directly (presigned POST): keep moto's permissive CORS on.
     child_env.pop("MOTO_DISABLE_GLOBAL_CORS", None)
+    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     process = subprocess.Popen(
         [sys.executable, "-m", "pixelate.local.moto_server", "--host", host, "--port", str(port)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
         env=child_env,
         text=True,
+        start_new_session=True,  # Ctrl-C reaches the parent only, which stops its children in order
     )
+    if log is not subprocess.DEVNULL:
+        log.close()
     line = process.stdout.readline()
     if not line:
         stop_process(process)
@@ -92,18 +97,19 @@ def stop_process(process: subprocess.Popen, timeout: float = 5.0) -> None:
 
 
 def _serve(host: str, port: int) -> None:
+    import logging
     import signal
     import threading
 
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # errors only: the workers poll every second
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
     print(json.dumps({"url": f"http://{bound_host}:{bound_port}"}), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
     # stdin closes when the parent goes away, whichever way it dies.
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     stop.wait()

@@ -437,6 +437,7 @@ class Runner:
         process = subprocess.Popen(
             [sys.executable, "-m", "pixelate.local.runner"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
+            start_new_session=True,  # Ctrl-C reaches the parent only, which stops its workers in order
         )
         if log is not subprocess.DEVNULL:
             log.close()

@@ -121,7 +121,7 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
-        self.moto = moto_server.start(self.moto_port)
+        self.moto = moto_server.start(self.moto_port, log_path=self._log("moto.log"))
         self.edge = Edge(self.port, log_path=self._log("edge.log"))
         edge_url = self.edge.start()
         deployed = self._deploy(edge_url)
@@ -147,10 +147,19 @@ class LocalStack:
             log_folder=self._log(""),
         )
         self.runner.start()
-        if not self._ready_event.wait(READY_TIMEOUT_S):
-            raise TimeoutError(f"the workers did not start within {READY_TIMEOUT_S:.0f} s")
+        self._wait_for_workers()
         moto_server.wait_until_answers(edge_url + "/_local/health", 30)
         self.write_stack_file()
+
+    def _wait_for_workers(self) -> None:
+        """Until every worker has loaded the handler; fail fast if they keep dying (a broken handler)."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while not self._ready_event.wait(0.2):
+            if self.runner.restarts > 2 * self.workers:
+                where = f" (see {self._log('')})" if self.folder is not None else ""
+                raise RuntimeError(f"the workers exit as soon as they start: the handler cannot be loaded{where}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the workers did not start within {READY_TIMEOUT_S:.0f} s")
 
     def _log(self, name: str) -> str | None:
         """Where a child's output goes: ``.pixelate/logs/`` of the folder (nowhere without a folder)."""

@@ -89,15 +89,23 @@ def banner(stack) -> str:
         f"  then open {edge}/pixelated/photos/photo.jpg  (its record: {edge}/status/photos/photo.jpg.json)",
     ]
     if stack.emulation:
-        lines.append("Emulated outside moto's CloudFormation: " + emulation_summary(stack.emulation))
+        lines.append("How each resource of the template exists here (the deploy report):")
+        lines += emulation_summary(stack.emulation)
+    lines.append("  the event source mapping is disabled in moto and run by the local runner instead")
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
 
 
-def emulation_summary(emulation) -> str:
-    if isinstance(emulation, (list, tuple)):
-        return "; ".join(str(getattr(item, "what", None) or getattr(item, "resource", None) or item) for item in emulation)
-    return str(emulation)
+def emulation_summary(emulation) -> list[str]:
+    """One line per status of the deploy's emulation report, naming the resources (each once)."""
+    by_status: dict[str, list[str]] = {}
+    for item in emulation if isinstance(emulation, (list, tuple)) else []:
+        entry = item if isinstance(item, dict) else getattr(item, "__dict__", {})
+        names = by_status.setdefault(str(entry.get("status", "?")), [])
+        if entry.get("logical_id") not in names:
+            names.append(str(entry.get("logical_id")))
+    width = max((len(status) for status in by_status), default=0)
+    return [f"  {status:<{width}}  {', '.join(names)}" for status, names in by_status.items()]
 
 
 def serve_until_signalled(stop: threading.Event) -> None:
