@@ -502,3 +502,59 @@ def assert_focus_visible(page) -> None:
         }"""
     )
     assert style["visible"] and style["style"] != "none" and style["width"] >= 2, style
+
+
+def drop_files(page, target: str, paths: list[Path]) -> None:
+    """Drop files on ``target`` the way a person drags them from the desktop: dragenter, dragover, drop."""
+    files = [
+        {"name": p.name, "type": Image.MIME.get(Image.open(p).format, "") if p.suffix != ".txt" else "text/plain",
+         "data": list(p.read_bytes())}
+        for p in paths
+    ]
+    transfer = page.evaluate_handle(
+        """files => {
+            const transfer = new DataTransfer();
+            for (const f of files) transfer.items.add(new File([new Uint8Array(f.data)], f.name, {type: f.type}));
+            return transfer;
+        }""",
+        files,
+    )
+    for event in ("dragenter", "dragover", "drop"):
+        page.dispatch_event(target, event, {"dataTransfer": transfer})
+
+
+@browser_test
+def test_dropped_files_preview_live_and_a_tiff_result_is_offered_for_download(browser, site):
+    context, page, problems = open_page(browser, site, viewport={"width": 1280, "height": 900})
+    try:
+        tiff = REPO / "tests" / "corpus" / "hopper.tif"
+        drop_files(page, "#dropzone", [SAMPLES / "astronaut.png", tiff])
+        astronaut, hopper = card_of(page, "astronaut.png"), card_of(page, "hopper.tif")
+        astronaut.locator("canvas.preview[data-pixel-size='16']").wait_for()
+        # The preview follows the slider and the method before anything is uploaded.
+        page.get_by_test_id("pixel-size").fill("40")
+        astronaut.locator("canvas.preview[data-pixel-size='40'][data-method='average']").wait_for()
+        page.get_by_label("Nearest").check()
+        astronaut.locator("canvas.preview[data-pixel-size='40'][data-method='nearest']").wait_for()
+        # Chromium cannot show TIFF: no preview, said in words, and the upload still goes ahead.
+        assert "cannot show" in hopper.inner_text()
+        astronaut.get_by_role("button", name="Remove astronaut.png").click()
+        assert card_of(page, "astronaut.png").count() == 0
+
+        page.get_by_test_id("pixel-size").fill("16")
+        page.get_by_label("Average").check()
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.wait_for_function(
+            "card => card.dataset.state === 'done' || card.dataset.state === 'failed'",
+            arg=hopper.element_handle(),
+            timeout=RESULT_TIMEOUT_MS,
+        )
+        assert hopper.get_by_test_id("error").count() == 0
+        assert "download" in hopper.locator(".no-display").inner_text()
+        data = fetch(page, hopper.get_by_test_id("download-link").get_attribute("href"))
+        assert Image.open(io.BytesIO(data)).format == "TIFF"
+        assert_pixelated(data, tiff, 16, lossy=False)
+        screenshot(page, "upload-dropped-tiff.png")
+        assert problems.problems == []
+    finally:
+        context.close()

@@ -468,31 +468,56 @@
     refreshControls();
   }
 
-  function showResult(entry, record, options) {
+  function formatName(contentType) {
+    const ext = EXTENSION_BY_TYPE[contentType];
+    return ext ? ext.toUpperCase() : "this kind of";
+  }
+
+  function finishDone(entry, record, options, shown) {
     const { parts } = entry;
+    const output = record.output || {};
+    parts.preview.replaceWith(shown);
+    parts.resultCaption.textContent = `Pixelated (${describeOptions(options)})`;
+    parts.download.href = record.image_url;
+    parts.download.download = downloadName(entry.file.name, options.pixelSize, output.content_type);
+    parts.download.textContent = `Download the pixelated ${entry.file.name}`;
+    parts.downloadRow.hidden = false;
+    const size = output.width ? `${output.width} × ${output.height} pixels, ` : "";
+    setState(entry, "done", `Done: ${size}${formatBytes(output.bytes)}`);
+  }
+
+  // Shows the pixelated image once it has loaded. Formats a browser cannot display (TIFF, HEIC: the
+  // service answers in the format it was given) are still a success: the download link stays.
+  function showResult(entry, record, options) {
+    const output = record.output || {};
     const image = document.createElement("img");
     image.className = "result-image";
     image.dataset.testid = "result-image";
     image.alt = `${entry.file.name} pixelated at ${describeOptions(options)}`;
-    image.width = record.output ? record.output.width : parts.preview.width;
-    image.height = record.output ? record.output.height : parts.preview.height;
+    image.width = output.width || entry.parts.preview.width;
+    image.height = output.height || entry.parts.preview.height;
     image.decoding = "async";
     return new Promise((resolve) => {
       image.addEventListener("load", () => {
-        parts.preview.replaceWith(image);
-        parts.resultCaption.textContent = `Pixelated (${describeOptions(options)})`;
-        const output = record.output || {};
-        parts.download.href = record.image_url;
-        parts.download.download = downloadName(entry.file.name, options.pixelSize, output.content_type);
-        parts.download.textContent = `Download the pixelated ${entry.file.name}`;
-        parts.downloadRow.hidden = false;
-        const size = output.width ? `${output.width} × ${output.height} pixels, ` : "";
-        setState(entry, "done", `Done: ${size}${formatBytes(output.bytes)}`);
+        finishDone(entry, record, options, image);
         resolve();
       }, { once: true });
-      image.addEventListener("error", () => {
-        setState(entry, "failed", "Failed");
-        showError(entry, "The pixelated image was made but could not be loaded. Please reload the page and try again.");
+      image.addEventListener("error", async () => {
+        let exists = false;
+        try {
+          exists = (await fetch(record.image_url, { method: "HEAD", cache: "no-store" })).ok;
+        } catch {
+          exists = false;
+        }
+        if (exists) {
+          const note = document.createElement("p");
+          note.className = "no-display";
+          note.textContent = `This browser cannot display ${formatName(output.content_type)} images: download the result to see it.`;
+          finishDone(entry, record, options, note);
+        } else {
+          setState(entry, "failed", "Failed");
+          showError(entry, "The pixelated image was made but could not be loaded. Please reload the page and try again.");
+        }
         resolve();
       }, { once: true });
       image.src = record.image_url;
