@@ -75,10 +75,13 @@ def test_queue_settings_come_from_the_mapping_and_the_queue():
         "VisibilityTimeout": "45",
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": "arn:dlq", "maxReceiveCount": 4}),
     }
-    mapping = {"UUID": "u", "BatchSize": 7, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    mapping = {"UUID": "u", "BatchSize": 7, "FunctionResponseTypes": ["ReportBatchItemFailures"],
+               "ScalingConfig": {"MaximumConcurrency": 3}}
     settings = runner.queue_settings("url", attributes, mapping)
     assert (settings.batch_size, settings.visibility_timeout_s, settings.max_receive_count, settings.dead_letter_arn) == (7, 45, 4, "arn:dlq")
     assert settings.report_batch_item_failures
+    runner_settings = runner.RunnerSettings("http://e", "us-east-1", None, settings)
+    assert [runner.worker_count(n, runner_settings) for n in (1, 3, 8)] == [1, 3, 3]  # MaximumConcurrency caps workers
 
 
 def test_environment_values_become_strings():

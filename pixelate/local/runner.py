@@ -70,6 +70,7 @@ class QueueSettings:
     visibility_timeout_s: int
     max_receive_count: int | None
     dead_letter_arn: str | None
+    max_concurrency: int | None = None  # the mapping's ScalingConfig.MaximumConcurrency: at most this many workers
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,7 @@ def environment_of(configuration: dict) -> dict[str, str]:
 
 def queue_settings(queue_url: str, attributes: dict, mapping: dict) -> QueueSettings:
     redrive = json.loads(attributes["RedrivePolicy"]) if attributes.get("RedrivePolicy") else {}
+    scaling = mapping.get("ScalingConfig") or {}
     return QueueSettings(
         url=queue_url,
         arn=attributes["QueueArn"],
@@ -142,7 +144,14 @@ def queue_settings(queue_url: str, attributes: dict, mapping: dict) -> QueueSett
         visibility_timeout_s=int(attributes.get("VisibilityTimeout", 30)),
         max_receive_count=int(redrive["maxReceiveCount"]) if "maxReceiveCount" in redrive else None,
         dead_letter_arn=redrive.get("deadLetterTargetArn"),
+        max_concurrency=int(scaling["MaximumConcurrency"]) if "MaximumConcurrency" in scaling else None,
     )
+
+
+def worker_count(requested: int, settings: RunnerSettings) -> int:
+    """Lambda runs at most the mapping's MaximumConcurrency instances on the queue; so does the runner."""
+    cap = settings.queue.max_concurrency
+    return max(1, min(requested, cap) if cap else requested)
 
 
 def take_over(settings: RunnerSettings) -> None:

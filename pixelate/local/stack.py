@@ -23,7 +23,7 @@ from typing import Callable
 
 from pixelate.local import moto_server
 from pixelate.local.edge import Edge, EdgeConfig
-from pixelate.local.runner import BatchReport, Runner, environment_of, aws_client, read_settings, take_over
+from pixelate.local.runner import BatchReport, Runner, aws_client, environment_of, read_settings, take_over, worker_count
 
 #: The outputs ``.pixelate/stack.json`` carries (docs/architecture.md), in this order.
 OUTPUT_KEYS = (
@@ -92,7 +92,8 @@ class LocalStack:
         on_report: Callable[[BatchReport], None] | None = None,
     ):
         self.port = port
-        self.workers = workers
+        self.requested_workers = workers
+        self.workers = workers  # capped by the mapping's MaximumConcurrency once deployed
         self.fault_rate = fault_rate
         self.folder = Path(folder) if folder is not None else None
         self.moto_port = moto_port
@@ -128,6 +129,7 @@ class LocalStack:
         self.outputs = local_outputs(deployed, self.moto.url, self.region, edge_url)
         self.settings = read_settings(self.moto.url, self.region, self.outputs["JobQueueUrl"])
         take_over(self.settings)
+        self.workers = worker_count(self.requested_workers, self.settings)
         api = api_function(stack_functions(self.moto.url, self.region, self.stack_name), self.settings.function.arn)
         self.edge.configure(EdgeConfig(
             endpoint_url=self.moto.url,

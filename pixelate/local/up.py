@@ -80,7 +80,7 @@ def banner(stack) -> str:
         f"  originals        s3://{originals}",
         f"  processed        s3://{outputs['ProcessedBucket']}  (served at {edge}/pixelated/... and {edge}/status/...)",
         f"  stack file       {stack.stack_file}",
-        f"  runner           {stack.workers} workers · {stack.settings.function.handler} · batch {queue.batch_size}"
+        f"  runner           {stack.workers} workers{capped(stack)} · {stack.settings.function.handler} · batch {queue.batch_size}"
         f" · visibility {queue.visibility_timeout_s} s · dead-letter after {queue.max_receive_count} receives"
         + (f" · faults {stack.fault_rate:g}" if stack.fault_rate else ""),
         "Upload with the AWS CLI (any credentials work):",
@@ -94,6 +94,12 @@ def banner(stack) -> str:
     lines.append("  the event source mapping is disabled in moto and run by the local runner instead")
     lines.append("Ctrl-C stops everything.")
     return "\n".join(lines)
+
+
+def capped(stack) -> str:
+    if stack.workers < stack.requested_workers:
+        return f" (of {stack.requested_workers} asked: the mapping's MaximumConcurrency is {stack.settings.queue.max_concurrency})"
+    return ""
 
 
 def emulation_summary(emulation) -> list[str]:
