@@ -301,6 +301,13 @@ def wait_for_result(card):
     return image
 
 
+def assert_side_by_side(card) -> None:
+    """Original on the left, pixelated on the right, on one row."""
+    original = card.locator("img.original-image").bounding_box()
+    result = card.get_by_test_id("result-image").bounding_box()
+    assert abs(original["y"] - result["y"]) < 1 and result["x"] >= original["x"] + original["width"], (original, result)
+
+
 def natural_size(image) -> tuple[int, int]:
     return tuple(image.evaluate("img => [img.naturalWidth, img.naturalHeight]"))
 
@@ -382,6 +389,7 @@ def test_upload_photos_at_32_gives_images_pixelated_at_32(browser, site):
             assert "32 px" in image.get_attribute("alt")
             assert card.locator("img.original-image").get_attribute("alt") == f"Original: {photo.name}"
             assert card.locator("progress").evaluate("bar => bar.value") == 100
+            assert_side_by_side(card)
             if photo.name == "astronaut.png":
                 result = Image.open(io.BytesIO(data)).convert("RGB")
                 served = [list(result.getpixel((x + 16, y + 16))) for y in range(0, 512, 32) for x in range(0, 512, 32)]
@@ -440,6 +448,7 @@ def test_phone_sized_screen_fits_and_works(browser, site):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
         box = image.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
+        assert_side_by_side(card_of(page, "chelsea.png"))
         screenshot(page, "upload-phone.png")
         assert problems.problems == []
     finally:
