@@ -95,6 +95,8 @@ def test_http_api_event_is_payload_format_2():
         {"Content-Type": "application/json", "Cookie": "x=1; y=2", "User-Agent": "ua"}, b'{"k": 1}',
     )
     assert event["version"] == "2.0" and event["rawPath"] == "/api/uploads"
+    assert event["routeKey"] == event["requestContext"]["routeKey"] == "ANY /api/{proxy+}"  # the template's route
+    assert event["pathParameters"] == {"proxy": "uploads"}
     assert event["rawQueryString"] == "a=1&a=2&b="
     assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
     assert event["headers"] == {"content-type": "application/json", "user-agent": "ua"}

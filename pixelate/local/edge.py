@@ -32,6 +32,8 @@ from urllib.parse import parse_qsl, unquote
 #: Path prefixes served from the processed bucket (the distribution's S3 origin).
 OBJECT_PREFIXES = ("/pixelated/", "/status/")
 API_PREFIX = "/api"
+#: The template's one HTTP API route (``HttpApiRoute``): every event carries it, and ``{proxy+}`` is a path parameter.
+ROUTE_KEY = "ANY /api/{proxy+}"
 HEALTH_PATH = "/_local/health"
 #: Content types API Gateway hands to a function as text rather than base64.
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "application/javascript")
@@ -66,7 +68,7 @@ def http_api_event(
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": "$default",
+        "routeKey": ROUTE_KEY,
         "rawPath": raw_path,
         "rawQueryString": raw_query,
         "headers": headers,
@@ -83,7 +85,7 @@ def http_api_event(
                 "userAgent": headers.get("user-agent", ""),
             },
             "requestId": uuid.uuid4().hex,
-            "routeKey": "$default",
+            "routeKey": ROUTE_KEY,
             "stage": "$default",
             "time": datetime.fromtimestamp(now, timezone.utc).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "timeEpoch": int(now * 1000),
@@ -92,6 +94,9 @@ def http_api_event(
     }
     if cookies:
         event["cookies"] = cookies
+    proxy = raw_path[len(API_PREFIX) + 1:] if raw_path.startswith(API_PREFIX + "/") else ""
+    if proxy:
+        event["pathParameters"] = {"proxy": unquote(proxy)}
     query = query_parameters(raw_query)
     if query:
         event["queryStringParameters"] = query
@@ -191,11 +196,14 @@ class EdgeHandler(BaseHTTPRequestHandler):
 
     def route(self) -> None:
         path, _, query = self.path.partition("?")
+        body = self.read_body()  # always read: an unread body would garble the next request on this connection
         try:
             if path == HEALTH_PATH:
                 self.send(200, [("Content-Type", "application/json")], b'{"ok": true}')
-            elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
-                self.serve_api(path, query)
+            elif path.startswith(API_PREFIX + "/") and len(path) > len(API_PREFIX) + 1:
+                self.serve_api(path, query, body)
+            elif path in (API_PREFIX, API_PREFIX + "/"):  # no route matches: API Gateway's own 404
+                self.send(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
             elif path.startswith(OBJECT_PREFIXES):
                 self.serve_object(path)
             else:
@@ -209,8 +217,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def serve_api(self, path: str, query: str) -> None:
-        body = self.read_body()
+    def serve_api(self, path: str, query: str, body: bytes) -> None:
         if self.api is None:
             self.send(404, [("Content-Type", "application/json")], b'{"message": "Not Found"}')
             return
