@@ -112,10 +112,24 @@ def test_originals_notify_the_job_queue_and_only_that_bucket_may_send(tpl):
 
 
 def _policy_statements(tpl):
+    """(role, statement) of every inline policy and of every AWS::IAM::Policy attached to a role."""
     for name, resource in resources_of_type(tpl, "AWS::IAM::Role").items():
         for policy in resource["Properties"]["Policies"]:
             for statement in policy["PolicyDocument"]["Statement"]:
                 yield name, statement
+    for policy in resources_of_type(tpl, "AWS::IAM::Policy").values():
+        for role in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                yield role["Ref"], statement
+
+
+def test_the_pixelate_function_may_delete_originals_only_when_asked(tpl):
+    policy = tpl["Resources"]["PixelateDeleteOriginalsPolicy"]
+    assert policy["Properties"]["Roles"] == [{"Ref": "PixelateRole"}]
+    assert _ctx(tpl, DeleteOriginals="true").condition(policy["Condition"])
+    assert not _ctx(tpl, DeleteOriginals="false").condition(policy["Condition"])
+    inline = resources_of_type(tpl, "AWS::IAM::Role")["PixelateRole"]["Properties"]["Policies"]
+    assert "s3:DeleteObject" not in str(inline)  # only in the conditional policy
 
 
 def test_iam_has_no_wildcard_actions_and_no_data_action_on_everything(tpl):

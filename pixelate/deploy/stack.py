@@ -283,9 +283,9 @@ def delete_stack(cfn, s3, stack_name: str, delay: int) -> None:
     """Empty the stack's buckets (CloudFormation cannot delete a bucket with objects), then delete it."""
     if describe_stack(cfn, stack_name) is None:
         return
-    for logical_id, physical in physical_ids(cfn, stack_name).items():
-        if logical_id.endswith("Bucket") and not physical.startswith(("arn:", "http")):
-            empty_bucket(s3, physical)
+    for resource in cfn.describe_stack_resources(StackName=stack_name)["StackResources"]:
+        if resource.get("ResourceType") == "AWS::S3::Bucket" and resource.get("PhysicalResourceId"):
+            empty_bucket(s3, resource["PhysicalResourceId"])
     cfn.delete_stack(StackName=stack_name)
     _wait(cfn, "stack_delete_complete", delay, StackName=stack_name)
 
