@@ -319,24 +319,29 @@ def worker_main(settings: RunnerSettings, index: int, fault_rate: float, report:
     injected_before = 0
     report(BatchReport(worker=index, pid=os.getpid(), received=0, deleted=[], failed=[], ms=0))
     while not stop.is_set():
-        messages = sqs.receive_message(
-            QueueUrl=settings.queue.url,
-            MaxNumberOfMessages=batch_limit,
-            WaitTimeSeconds=POLL_WAIT_S,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        try:
+            messages = sqs.receive_message(
+                QueueUrl=settings.queue.url,
+                MaxNumberOfMessages=batch_limit,
+                WaitTimeSeconds=POLL_WAIT_S,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+        except Exception as exc:  # Lambda's poller outlives a failed receive; so does this one
+            print(f"receive failed, polling again: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+            stop.wait(1)
+            continue
         if not messages:
             continue
-        batch = invoke(handler, messages, settings, index)
+        batch = invoke(handler, messages, settings, index, sqs)
         if injector is not None:
             batch.faults_injected = injector.injected - injected_before
             injected_before = injector.injected
         report(batch)
 
 
-def invoke(handler: Callable, messages: list[dict], settings: RunnerSettings, index: int) -> BatchReport:
-    """One invocation: the handler on the batch, then delete what succeeded."""
+def invoke(handler: Callable, messages: list[dict], settings: RunnerSettings, index: int, sqs) -> BatchReport:
+    """One invocation: the handler on the batch, then delete what succeeded (what is not deleted comes back)."""
     started = time.perf_counter()
     ids = [message["MessageId"] for message in messages]
     error = None
@@ -353,12 +358,16 @@ def invoke(handler: Callable, messages: list[dict], settings: RunnerSettings, in
         if timer:
             signal.setitimer(signal.ITIMER_REAL, 0)
     succeeded = [message for message in messages if message["MessageId"] not in failed]
-    delete_messages(settings, succeeded)
+    try:
+        delete_messages(sqs, settings.queue.url, succeeded)
+    except Exception as exc:  # undeleted messages are delivered again: at least once, never lost
+        error = f"delete failed, the messages will come back: {type(exc).__name__}: {exc}"
+        failed, succeeded = set(ids), []
     return BatchReport(
         worker=index,
         pid=os.getpid(),
         received=len(messages),
-        deleted=jobs_of([m for m in messages if m["MessageId"] not in failed]),
+        deleted=jobs_of(succeeded),
         failed=jobs_of([m for m in messages if m["MessageId"] in failed]),
         ms=(time.perf_counter() - started) * 1000,
         error=error,
@@ -374,12 +383,13 @@ def jobs_of(messages: list[dict]) -> list[tuple[str, str, int]]:
     ]
 
 
-def delete_messages(settings: RunnerSettings, messages: list[dict]) -> None:
+def delete_messages(sqs, queue_url: str, messages: list[dict]) -> None:
     if not messages:
         return
-    sqs = aws_client("sqs", settings.endpoint_url, settings.region)
     entries = [{"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]} for i, message in enumerate(messages)]
-    sqs.delete_message_batch(QueueUrl=settings.queue.url, Entries=entries)
+    answer = sqs.delete_message_batch(QueueUrl=queue_url, Entries=entries)
+    if answer.get("Failed"):
+        raise RuntimeError(f"{len(answer['Failed'])} of {len(entries)} deletions failed: {answer['Failed'][0]}")
 
 
 # --- the worker as a process of its own ------------------------------------------------------------------
