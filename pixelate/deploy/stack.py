@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -396,9 +397,10 @@ def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile
 def _invalidate(session, cfn, stack_name: str) -> None:
     distribution = physical_ids(cfn, stack_name).get("Distribution")
     if distribution:
+        # the page's files are cached at the edge for up to 5 minutes (index.html not at all): a new deploy
+        # should show at once
         session.client("cloudfront").create_invalidation(DistributionId=distribution, InvalidationBatch={
-            "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": hashlib.sha256(
-                str(Path(WEB_DIR).stat().st_mtime).encode()).hexdigest()[:16]})
+            "Paths": {"Quantity": 1, "Items": ["/*"]}, "CallerReference": f"pixelate-deploy-{time.time_ns()}"})
 
 
 def destroy_aws(stack_name: str = "pixelator", region: str | None = None, profile: str | None = None) -> None:
