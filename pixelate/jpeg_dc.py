@@ -82,9 +82,16 @@ def _decode_block_grid(data: bytes, size: int, limits):
 
     ``planes`` holds one bytes object per component (Y, or Y Cb Cr), one byte per block, rows top to bottom.
     """
-    from PIL import Image, JpegImagePlugin
+    import warnings
 
-    image = Image.open(io.BytesIO(data), formats=["JPEG"])
+    from PIL import Image, ImageFile, JpegImagePlugin
+
+    if ImageFile.LOAD_TRUNCATED_IMAGES:
+        return None  # someone made Pillow accept truncated files: only the general path may decide that
+    with warnings.catch_warnings():
+        # Pillow warns between its own pixel limit and twice that; our limit is checked below.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        image = Image.open(io.BytesIO(data), formats=["JPEG"])
     if not isinstance(image, JpegImagePlugin.JpegImageFile) or image.format != "JPEG":
         return None  # MPO and friends: the general path picks the main picture
     if image.mode not in ("RGB", "L") or getattr(image, "bits", 8) != 8:

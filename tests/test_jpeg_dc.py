@@ -253,6 +253,15 @@ def test_truncated_jpeg_never_gives_output(keep):
     assert info.value.reason == "corrupt"
 
 
+def test_declines_when_pillow_is_told_to_accept_truncated_files(monkeypatch):
+    from PIL import ImageFile
+
+    data = jpeg_bytes(smooth_photo(64, 64, seed=2))
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", None) is not None
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    assert jpeg_dc.pixelate_jpeg(data[: len(data) // 2], 16, "average", None) is None
+
+
 def test_rgb_coded_jpeg_declines():
     data = jpeg_bytes(smooth_photo(64, 64, seed=2), keep_rgb=True)
     assert jpeg_dc.pixelate_jpeg(data, 16, "average", None) is None
