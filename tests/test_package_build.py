@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from pixelate.deploy.package import (
-    ELF_MACHINE, EXCLUDED_SUBPACKAGES, PROVIDED_BY_RUNTIME, PackageSpec, build_package, check_binary,
+    ELF_MACHINE, wheel_tag_problem, EXCLUDED_SUBPACKAGES, PROVIDED_BY_RUNTIME, PackageSpec, build_package, check_binary,
     check_importable, elf_machine, package_source_files, runtime_requirements, source_zip,
 )
 
@@ -43,6 +43,17 @@ def test_platforms_follow_the_runtime_glibc():
     assert PackageSpec("3.12", "arm64").platforms()[-1] == "manylinux_2_34_aarch64"
     with pytest.raises(ValueError):
         PackageSpec("3.12", "mips")
+
+
+def test_wheel_tags_must_fit_the_runtime():
+    spec = PackageSpec("3.12", "arm64")
+    assert wheel_tag_problem("cp312-cp312-manylinux_2_28_aarch64", spec) is None
+    assert wheel_tag_problem("py3-none-any", spec) is None
+    assert wheel_tag_problem("cp39-abi3-manylinux2014_aarch64", spec) is None
+    assert "does not run" in wheel_tag_problem("cp312-cp312-manylinux_2_28_x86_64", spec)
+    assert "does not run" in wheel_tag_problem("cp312-cp312-manylinux_2_39_aarch64", spec)  # newer glibc than AL2023
+    assert "not cp312" in wheel_tag_problem("cp311-cp311-manylinux_2_28_aarch64", spec)
+    assert "does not run" in wheel_tag_problem("cp311-cp311-manylinux_2_28_x86_64", PackageSpec("3.11", "x86_64"))
 
 
 def test_lambda_only_source_files():

@@ -10,8 +10,9 @@ runtime already has (boto3, botocore, s3transfer), plus the ``pixelate`` package
 Lambda never imports (``local/``, ``bench/``, ``web/``, ``deploy/``). No ``__pycache__``: pip here would
 compile for *this* interpreter, not the target's.
 
-What is checked: every compiled file (``*.so``) is an ELF of the target machine (read from its header,
-``e_machine``) and, when its name carries a CPython tag, of the target Python version; the unzipped size
+What is checked: every installed wheel's tags (``*.dist-info/WHEEL``) fit the target; every compiled file
+(``*.so``) is an ELF of the target machine (read from its header, ``e_machine``) and, when its name carries
+a CPython tag, of the target Python version; the unzipped size
 fits Lambda's 250 MB. :func:`check_importable` imports the handler from the unzipped files with an isolated
 interpreter (only possible when this machine matches the target).
 
@@ -237,6 +238,30 @@ def check_binary(path: Path, spec: PackageSpec) -> str | None:
     return None
 
 
+def wheel_tag_problem(tag: str, spec: PackageSpec) -> str | None:
+    """A problem with one ``Tag:`` of an installed wheel (``cp312-cp312-manylinux_2_17_x86_64``), or None."""
+    python, abi, platform = tag.split("-")
+    if platform != "any" and not set(platform.split(".")) & set(spec.platforms()):
+        return f"platform {platform} does not run on the python{spec.python_version} {spec.arch} runtime"
+    if python.startswith("cp") and abi != "abi3" and python != spec.cpython_tag:
+        return f"built for {python}, not {spec.cpython_tag}"
+    if abi == "abi3" and int(python[3:] or 0) > int(spec.cpython_tag[3:]):
+        return f"stable ABI from {python}, newer than {spec.cpython_tag}"
+    return None
+
+
+def check_wheel_tags(root: Path, spec: PackageSpec) -> list[str]:
+    """Problems with the tags every installed wheel records in its ``*.dist-info/WHEEL``."""
+    problems = []
+    for wheel in sorted(root.glob("*.dist-info/WHEEL")):
+        tags = [line.split(":", 1)[1].strip() for line in wheel.read_text().splitlines() if line.startswith("Tag:")]
+        # a wheel is fine when one of its tags fits (a manylinux wheel lists several aliases)
+        found = [wheel_tag_problem(tag, spec) for tag in tags]
+        if tags and all(found):
+            problems.append(f"{wheel.parent.name}: {found[0]}")
+    return problems
+
+
 def compiled_files(root: Path) -> list[Path]:
     """Shared objects under ``root``: ``*.so`` and versioned ``*.so.N`` (the vendored libraries)."""
     return sorted(p for p in root.rglob("*") if p.is_file() and re.search(r"\.so(\.\d+)*$", p.name))
@@ -348,6 +373,7 @@ def build_package(spec: PackageSpec | None = None, out_dir: str | Path = "build/
     zip_path = out / f"pixelate-{spec.name}.zip"
     files, unzipped = write_zip(root, zip_path)
     binaries, problems = check_binaries(root, spec)
+    problems += check_wheel_tags(root, spec)
     if unzipped > MAX_UNZIPPED_BYTES:
         problems.append(f"unzipped size {unzipped} bytes exceeds Lambda's {MAX_UNZIPPED_BYTES}")
     return PackageReport(
