@@ -128,3 +128,12 @@ def test_a_lambda_runtime_build_imports_with_its_own_interpreter():
     result = check_importable(report.root, ("pixelate.handler", "pixelate.api", "PIL._imaging", "pillow_heif"),
                               python=python)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_package_command_prints_the_report(built, capsys):
+    from pixelate.cli import main
+
+    assert main(["package", "--python", HERE.python_version, "--arch", "x86_64", "--out", str(BUILD)]) == 0
+    printed = capsys.readouterr().out
+    assert "MB zipped" in printed and "every compiled file matches the target" in printed

@@ -47,6 +47,9 @@ _STOOD_IN = {
 }
 _CREATED_NOTES = {
     "AWS::IAM::Role": "role and inline policies stored; moto does not enforce IAM",
+    "AWS::IAM::Policy": "policy stored and attached; moto does not enforce IAM",
+    "AWS::SNS::Topic": "topic: done/failed notifications are published to it",
+    "AWS::S3::Bucket": "bucket with its encryption",
     "AWS::CloudWatch::Dashboard": "stored; nothing draws it locally (the EMF metrics are in the runner's log lines)",
     "AWS::Lambda::EventSourceMapping": "stored: the local runner reads its batch size and response types",
     "AWS::SQS::Queue": "queue with its visibility timeout and redrive policy",
@@ -212,7 +215,7 @@ def _emulate_resource(logical_id: str, kind: str, properties: Mapping, ctx: Cont
         for prop, operation, kwargs in bucket_requests(resolve(properties, ctx)):
             getattr(s3, operation)(Bucket=bucket, **kwargs)
             done.append(Emulated(logical_id, kind, EMULATED, f"{prop} applied with s3.{operation}"))
-        done.append(Emulated(logical_id, kind, CREATED, "bucket with its encryption"))
+        done.append(Emulated(logical_id, kind, CREATED, _CREATED_NOTES[kind]))
         return done
     if kind == "AWS::S3::BucketPolicy":
         props = resolve(properties, ctx)

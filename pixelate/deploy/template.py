@@ -21,13 +21,6 @@ from typing import Any, Callable, Mapping
 
 import yaml
 
-#: Tags whose scalar argument stays a scalar; every other tag takes the node as written.
-_SHORT_TAGS = (
-    "Ref", "Condition", "Base64", "Cidr", "And", "Equals", "FindInMap", "GetAtt", "GetAZs", "If",
-    "ImportValue", "Join", "Not", "Or", "Select", "Split", "Sub", "Transform", "ToJsonString", "Length",
-)
-
-
 class TemplateError(ValueError):
     """The template, or a value in it, cannot be read or resolved."""
 
