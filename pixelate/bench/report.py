@@ -128,6 +128,17 @@ def other_cells_check(results: list[dict]) -> list[str]:
     return findings
 
 
+def _workload_lines(results: list[dict]) -> list[str]:
+    seen: dict[str, dict] = {}
+    for row in results:
+        seen.setdefault(row["workload"], row)
+    return [
+        f"- {name}: {row['width']}×{row['height']}" + (f", {row['frames']} frames" if row["frames"] > 1 else "")
+        + f", {row['megapixels']} MP, {row['in_bytes'] / 1e6:.2f} MB"
+        for name, row in seen.items()
+    ]
+
+
 def _goal_lines(results: list[dict]) -> list[str]:
     lines = []
     head = headline(results)
@@ -169,6 +180,13 @@ def markdown_report(results: list[dict], cold: list[dict] | None, machine_info: 
         "## Machine",
         "",
         *[f"- {k}: {v}" for k, v in machine_info.items()],
+        "",
+        "## Inputs",
+        "",
+        "Made by `pixelate/bench/workloads.py` from the sample photos (bicubic upscale, Gaussian noise, quality 90 JPEG;",
+        "PNG with a soft alpha mask; GIF: a 24-frame pan with a 128-colour palette per frame).",
+        "",
+        *_workload_lines(results),
         "",
         "## Goals",
         "",

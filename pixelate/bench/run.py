@@ -154,7 +154,7 @@ def run_benchmark(
     """Benchmark every contender on every workload and block size; one dict per (workload, block, contender).
 
     ``quick``: the 2 MP JPEG and the GIF, block 16, 3 rounds (seconds, for CI); otherwise the full set.
-    Keys: workload, kind, width, height, frames, megapixels, block, contender, ms, mp_per_s, out_bytes,
+    Keys: workload, kind, width, height, frames, megapixels, in_bytes, block, contender, ms, mp_per_s, out_bytes,
     out_frames, error, peak_mib, speedup_vs_tutorial, time_vs_fastest_peer, fastest_peer, ok, note.
     """
     import numpy as np  # noqa: F401  (the error needs it; fail early if the bench extra is missing)
@@ -186,7 +186,7 @@ def run_benchmark(
             for name in names:
                 row = {
                     "workload": work.name, "kind": work.kind, "width": work.width, "height": work.height,
-                    "frames": work.frames, "megapixels": round(work.megapixels, 2), "block": size,
+                    "frames": work.frames, "megapixels": round(work.megapixels, 2), "in_bytes": len(work.data), "block": size,
                     "contender": name, "ok": name in medians, "note": notes.get(name, ""),
                     "ms": None, "mp_per_s": None, "out_bytes": None, "out_frames": None, "error": None, "peak_mib": None,
                 }

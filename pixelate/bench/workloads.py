@@ -36,11 +36,14 @@ class Workload:
         return self.width * self.height * self.frames / 1e6
 
 
-#: name -> (kind, width, height); sizes of common cameras (4:3 phone sensors, 3:2 for 24 MP)
+#: name -> (width, height, noise sigma): sizes of common cameras (4:3 phone sensors, 3:2 for 24 MP).
+#: Mild noise gives ~1.5 MB at 12 MP; real 12 MP phone JPEGs are more often 2.5–5 MB, and decoding
+#: time grows with the file, so "-detail" (stronger noise, ~2.7 MB) shows how the ratios move with it.
 JPEG_SIZES = {
-    "jpeg-2mp": (1632, 1224),
-    "jpeg-12mp": (4032, 3024),
-    "jpeg-24mp": (6000, 4000),
+    "jpeg-2mp": (1632, 1224, NOISE_SIGMA),
+    "jpeg-12mp": (4032, 3024, NOISE_SIGMA),
+    "jpeg-12mp-detail": (4032, 3024, 6.0),
+    "jpeg-24mp": (6000, 4000, NOISE_SIGMA),
 }
 PNG_SIZE = ("png-12mp-alpha", 4032, 3024)
 GIF_SIZE = ("gif-anim", 480, 360, 24)
@@ -75,7 +78,7 @@ def _crop_to_aspect(im, width: int, height: int):
     return im.crop((0, top, w, top + new_h))
 
 
-def photo_like(width: int, height: int, seed: int = 0, sample: str = "coffee.png"):
+def photo_like(width: int, height: int, seed: int = 0, sample: str = "coffee.png", noise: float = NOISE_SIGMA):
     """An RGB Pillow image of a real photo upscaled (bicubic) to width×height with mild sensor noise."""
     import numpy as np
     from PIL import Image
@@ -84,13 +87,15 @@ def photo_like(width: int, height: int, seed: int = 0, sample: str = "coffee.png
         base = _crop_to_aspect(src.convert("RGB"), width, height).resize((width, height), Image.Resampling.BICUBIC)
     rng = np.random.default_rng(seed)
     pixels = np.asarray(base, dtype=np.float32)
-    pixels += rng.standard_normal(pixels.shape, dtype=np.float32) * NOISE_SIGMA
+    pixels += rng.standard_normal(pixels.shape, dtype=np.float32) * noise
     return Image.fromarray(np.clip(pixels + 0.5, 0, 255).astype(np.uint8), "RGB")
 
 
-def photo_jpeg(width: int, height: int, seed: int = 0, quality: int = JPEG_QUALITY, sample: str = "coffee.png") -> bytes:
+def photo_jpeg(
+    width: int, height: int, seed: int = 0, quality: int = JPEG_QUALITY, sample: str = "coffee.png", noise: float = NOISE_SIGMA
+) -> bytes:
     buf = io.BytesIO()
-    photo_like(width, height, seed, sample).save(buf, "JPEG", quality=quality)
+    photo_like(width, height, seed, sample, noise).save(buf, "JPEG", quality=quality)
     return buf.getvalue()
 
 
@@ -125,8 +130,8 @@ def animated_gif(width: int, height: int, frames: int, seed: int = 2) -> bytes:
 
 
 def jpeg_workload(name: str) -> Workload:
-    width, height = JPEG_SIZES[name]
-    data = _cached(name, "jpg", lambda: photo_jpeg(width, height))
+    width, height, noise = JPEG_SIZES[name]
+    data = _cached(name, "jpg", lambda: photo_jpeg(width, height, noise=noise))
     return Workload(name, "jpeg", width, height, 1, data)
 
 
