@@ -326,3 +326,25 @@ def pid_alive(pid: int) -> bool:
             return stat.read().split(")")[1].split()[0] != "Z"
     except OSError:
         return False
+
+
+def test_with_every_s3_request_failing_a_job_is_retried_then_dead_lettered(tmp_path):
+    """The transient path end to end: the real handler, injected S3 faults, SQS redelivery and the redrive."""
+    stack = UpProcess(tmp_path, "--workers", "1", "--inject-faults", "1",
+                      "--parameter", "MaxReceiveCount=1", "--parameter", "QueueVisibilityTimeout=30")
+    try:
+        key = "doomed/hopper.jpg"
+        stack.client("s3").put_object(Bucket=stack.outputs["OriginalsBucket"], Key=key, Body=(CORPUS / "hopper.jpg").read_bytes())
+        sqs = stack.client("sqs")
+        deadline = time.monotonic() + 30 + STATUS_TIMEOUT_S
+        dead = []
+        while not dead and time.monotonic() < deadline:
+            dead = sqs.receive_message(QueueUrl=stack.outputs["DeadLetterQueueUrl"], WaitTimeSeconds=1,
+                                       AttributeNames=["All"]).get("Messages", [])
+        assert dead, stack.log()[-3000:]
+        record = json.loads(dead[0]["Body"])["Records"][0]
+        assert urllib.parse.unquote_plus(record["s3"]["object"]["key"]) == key
+        assert "retry" in stack.log() and "(delivery 1)" in stack.log()
+        assert not status_keys_under(stack, "doomed/")  # a transient failure writes no status
+    finally:
+        stack.stop()

@@ -155,9 +155,39 @@ def worker_count(requested: int, settings: RunnerSettings) -> int:
 
 
 def take_over(settings: RunnerSettings) -> None:
-    """Disable moto's own consumer of the mapping (see the module docstring): the runner is the poller now."""
+    """Disable moto's own consumer of the mapping (see the module docstring): the runner is the poller now.
+
+    Before that, moto's consumer has already received the ``s3:TestEvent`` that S3 sends when the deploy
+    configures the bucket notification, which costs it one receive; with ``maxReceiveCount`` 1 it would go
+    to the dead-letter queue on the runner's first receive. The handler skips test events anyway, so they
+    are discarded here, from both queues, once.
+    """
     lambda_ = aws_client("lambda", settings.endpoint_url, settings.region)
     lambda_.update_event_source_mapping(UUID=settings.queue.mapping_uuid, Enabled=False)
+    sqs = aws_client("sqs", settings.endpoint_url, settings.region)
+    queues = [settings.queue.url]
+    if settings.queue.dead_letter_arn:
+        queues.append(sqs.get_queue_url(QueueName=settings.queue.dead_letter_arn.rsplit(":", 1)[1])["QueueUrl"])
+    for queue_url in queues:
+        discard_test_events(sqs, queue_url)
+
+
+def is_test_event(body: str) -> bool:
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(event, dict) and event.get("Event") == "s3:TestEvent"
+
+
+def discard_test_events(sqs, queue_url: str) -> None:
+    """Delete the S3 test events waiting in a queue; anything else is made visible again at once."""
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=SQS_MAX_RECEIVE, WaitTimeSeconds=0).get("Messages", [])
+    for message in messages:
+        if is_test_event(message["Body"]):
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        else:
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
 
 
 def lambda_environment(settings: RunnerSettings) -> dict[str, str]:
