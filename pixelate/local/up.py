@@ -28,12 +28,21 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     """The options ``up`` and ``demo`` share."""
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port of the local edge: page, /api, images (0: any free port)")
     parser.add_argument("--moto-port", type=int, default=0, help="port of moto's server (default: any free port)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes polling the job queue (default 2)")
+    parser.add_argument("--workers", type=positive, default=2,
+                        help="worker processes polling the job queue (default 2; at most the mapping's MaximumConcurrency)")
     parser.add_argument("--inject-faults", type=fault_rate, default=0.0, metavar="RATE",
-                        help="fail this fraction (0..1) of the handler's S3 requests with a transient error")
+                        help="fail this fraction (0..1) of the handler's S3 requests with a transient 500/503; the handler's "
+                             "client retries first, what still fails is redelivered by SQS (default 0)")
     parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                         help="a template parameter, e.g. --parameter QueueVisibilityTimeout=30 (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no line per finished job")
+
+
+def positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("needs at least 1")
+    return value
 
 
 def fault_rate(text: str) -> float:
