@@ -40,10 +40,11 @@ def main(args: argparse.Namespace) -> int:
         progress=progress,
     )
     cold = None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7)
+    coder = None if args.quick or args.workloads else run.coder_comparison()
     machine = report.machine()
-    print(report.text_report(results, cold, machine))
+    print(report.text_report(results, cold, machine, coder))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "results": results, "cold_start": cold}, indent=1))
+        args.json.write_text(json.dumps({"machine": machine, "results": results, "cold_start": cold, "coder": coder}, indent=1))
     if args.markdown:
-        args.markdown.write_text(report.markdown_report(results, cold, machine, quick=args.quick))
+        args.markdown.write_text(report.markdown_report(results, cold, machine, quick=args.quick, coder=coder))
     return 0

@@ -40,18 +40,16 @@ def _pack_rows(values: np.ndarray, lengths: np.ndarray) -> list[bytes]:
     word = starts >> 6
     offset = starts & 63
     total_words = int((ends[-1] + 63) >> 6) + 1
-    # the part of each token in its first word, and what spills into the next one
-    fits = offset + lengths <= 64
-    shift_left = (64 - offset - lengths).clip(min=0).astype(np.uint64)
-    shift_right = (offset + lengths - 64).clip(min=0).astype(np.uint64)
-    first = np.where(fits, values << shift_left, values >> shift_right)
-    spill_shift = (128 - offset - lengths).clip(min=0, max=63).astype(np.uint64)
-    spill = np.where(fits, np.uint64(0), values << spill_shift)
+    # The part of each token in its first word: shifted up to its place, or down when it spills over.
+    # (Two shifts, no np.where: one of them is by zero.)
+    room = 64 - offset - lengths
+    first = (values << room.clip(min=0).astype(np.uint64)) >> (-room).clip(min=0).astype(np.uint64)
     words = np.zeros(total_words, np.uint64)
     # tokens are sorted by word: a reduceat per run of equal words (bits never overlap, so add == or)
     runs = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
     words[word[runs]] = np.add.reduceat(first, runs)
-    words[word[~fits] + 1] += spill[~fits]
+    over = np.flatnonzero(room < 0)  # the few tokens that cross into the next word
+    words[word[over] + 1] += values[over] << (64 + room[over]).astype(np.uint64)
     data = words.astype(">u8").tobytes()
     byte_ends = (np.cumsum(row_bits + pad) // 8).tolist()
     out, start = [], 0

@@ -170,13 +170,25 @@ def _cold_lines(cold: list[dict] | None) -> list[str]:
     return lines
 
 
-def text_report(results: list[dict], cold: list[dict] | None, machine_info: dict) -> str:
-    parts = [format_table(results), "", *_goal_lines(results), "", *_cold_lines(cold), ""]
+def _coder_lines(coder: list[dict] | None) -> list[str]:
+    if not coder:
+        return []
+    lines = ["The fast path's parts (median ms):"]
+    for row in coder:
+        where = f"{row['workload']} block {row['block']}: " if row["block"] else ""
+        lines.append(f"  {where}{row['part']}: {row['ms']} ms")
+    return lines
+
+
+def text_report(results: list[dict], cold: list[dict] | None, machine_info: dict, coder: list[dict] | None = None) -> str:
+    parts = [format_table(results), "", *_goal_lines(results), "", *_cold_lines(cold), "", *_coder_lines(coder), ""]
     parts.append("Measured " + ", ".join(f"{k}: {v}" for k, v in machine_info.items()))
     return "\n".join(parts)
 
 
-def markdown_report(results: list[dict], cold: list[dict] | None, machine_info: dict, quick: bool = False) -> str:
+def markdown_report(
+    results: list[dict], cold: list[dict] | None, machine_info: dict, quick: bool = False, coder: list[dict] | None = None
+) -> str:
     lines = [
         "# Benchmark",
         "",
@@ -202,6 +214,14 @@ def markdown_report(results: list[dict], cold: list[dict] | None, machine_info: 
         "## Cold start",
         "",
         *[line.replace("  ", "- ", 1) if line.startswith("  ") else line for line in _cold_lines(cold)],
+        "",
+        "## The JPEG fast path, part by part",
+        "",
+        "`pixelate/jpeg_dc.py` decodes at 1/8 in the DCT domain and writes a JPEG whose 8×8 blocks are flat (DC only).",
+        "Its entropy coder is pure Python; a numpy coder writing the same bytes (`pixelate/bench/numpy_encoder.py`)",
+        "is measured beside it, with numpy's import, which the Lambda would pay on its first request.",
+        "",
+        *[line.replace("  ", "- ", 1) if line.startswith("  ") else line for line in _coder_lines(coder)],
         "",
         "## Results",
         "",

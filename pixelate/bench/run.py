@@ -281,3 +281,46 @@ def cold_start(runs: int = 7) -> list[dict]:
     if rows[0]["ms"] and rows[1]["ms"]:
         rows[0]["ratio_to_tutorial"] = round(rows[0]["ms"] / rows[1]["ms"], 2)
     return rows
+
+
+# ---------------------------------------------------------------------------------------------- the coder
+
+
+def coder_comparison(workload: Workload | None = None, blocks: Iterable[int] = (8, 16, 32), rounds: int = 9) -> list[dict]:
+    """The fast path's parts on one JPEG: 1/8 decode + block means, the pure-Python coder, the numpy coder.
+
+    The numpy coder writes the same bytes; its import cost (first call in a fresh process) is measured too.
+    """
+    from pixelate import jpeg_dc
+    from pixelate.bench.numpy_encoder import encode_flat_jpeg_numpy
+    from pixelate.bench.workloads import jpeg_workload
+    from pixelate.limits import DEFAULT_LIMITS
+
+    work = workload or jpeg_workload("jpeg-12mp")
+    rows = []
+    for size in blocks:
+        grid = jpeg_dc._decode_block_grid(work.data, size, DEFAULT_LIMITS)
+        if grid is None:
+            continue
+        _, width, height, planes, icc = grid
+        medians = time_interleaved(
+            {
+                "decode at 1/8 + block means": lambda: jpeg_dc._decode_block_grid(work.data, size, DEFAULT_LIMITS),
+                "coder, pure Python": lambda: jpeg_dc.encode_flat_jpeg(planes, width, height, size, icc),
+                "coder, numpy": lambda: encode_flat_jpeg_numpy(planes, width, height, size, icc),
+            },
+            rounds,
+        )
+        for part, seconds in medians.items():
+            rows.append({"workload": work.name, "block": size, "part": part, "ms": round(seconds * 1000, 1)})
+    samples = []
+    for _ in range(5):
+        done = subprocess.run(
+            [sys.executable, "-c", "import time; t = time.perf_counter(); import numpy; print(time.perf_counter() - t)"],
+            capture_output=True, text=True, timeout=60,
+        )
+        if done.returncode == 0:
+            samples.append(float(done.stdout))
+    if samples:
+        rows.append({"workload": "-", "block": None, "part": "import numpy (fresh process)", "ms": round(statistics.median(samples) * 1000, 1)})
+    return rows
