@@ -144,10 +144,9 @@
     });
   }
 
-  // One colour per block, the way the server computes it: "average" is the alpha-weighted mean of the
-  // block (transparent pixels lend no colour), "nearest" is the pixel at the block's centre.
-  // `source` is ImageData of the (possibly scaled) copy; returns ImageData of cols × rows.
-  function blockColours(source, xEdges, yEdges, method) {
+  // The mean colour of each block, as the server computes it: alpha-weighted (transparent pixels lend no
+  // colour). `source` is ImageData of the (possibly scaled) copy; returns ImageData of cols × rows.
+  function blockColours(source, xEdges, yEdges) {
     const cols = xEdges.length - 1;
     const rows = yEdges.length - 1;
     const out = new ImageData(cols, rows);
@@ -161,11 +160,6 @@
         const x0 = xEdges[bx];
         const x1 = Math.max(x0 + 1, xEdges[bx + 1]);
         const o = (by * cols + bx) * 4;
-        if (method === "nearest") {
-          const i = ((y0 + ((y1 - y0) >> 1)) * width + (x0 + ((x1 - x0) >> 1))) * 4;
-          dst[o] = src[i]; dst[o + 1] = src[i + 1]; dst[o + 2] = src[i + 2]; dst[o + 3] = src[i + 3];
-          continue;
-        }
         let r = 0, g = 0, b = 0, a = 0;
         for (let y = y0; y < y1; y++) {
           let i = (y * width + x0) * 4;
@@ -201,33 +195,70 @@
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = "high";
     ctx.drawImage(img, 0, 0, w, h);
-    return { width, height, scaleX: w / width, scaleY: h / height, data: ctx.getImageData(0, 0, w, h) };
+    return { image: img, width, height, scaleX: w / width, scaleY: h / height, data: ctx.getImageData(0, 0, w, h) };
   }
 
-  function drawPreview(canvas, work, pixelSize, method) {
-    const xEdges = blockEdges(work.width, pixelSize);
-    const yEdges = blockEdges(work.height, pixelSize);
+  // The centre pixel of each block along one side: start + floor(length / 2), the partial last block's
+  // centre included, as pixelate/ops.py samples them.
+  function blockCentres(length, size) {
+    const centres = [];
+    for (let start = 0; start < length; start += size) {
+      centres.push(start + ((Math.min(length, start + size) - start) >> 1));
+    }
+    return centres;
+  }
+
+  // "nearest" from the full-resolution image at any size, exactly: 1:1 copies only (no resampling that
+  // could round a sample point to the neighbouring pixel), first each block's centre row, then each
+  // block's centre column of those rows. Draw calls: rows + columns.
+  function sampledBlocks(image, width, height, size) {
+    const xs = blockCentres(width, size);
+    const ys = blockCentres(height, size);
+    const rows = document.createElement("canvas");
+    rows.width = width;
+    rows.height = ys.length;
+    const rowsCtx = rows.getContext("2d");
+    rowsCtx.imageSmoothingEnabled = false;
+    ys.forEach((y, r) => rowsCtx.drawImage(image, 0, y, width, 1, 0, r, width, 1));
+    const small = document.createElement("canvas");
+    small.width = xs.length;
+    small.height = ys.length;
+    const smallCtx = small.getContext("2d");
+    smallCtx.imageSmoothingEnabled = false;
+    xs.forEach((x, c) => smallCtx.drawImage(rows, x, 0, 1, ys.length, c, 0, 1, ys.length));
+    return small;
+  }
+
+  // "average" from the working copy: exact when the photo is at most PREVIEW_WORK_MAX pixels on its
+  // longer side, within a level or two per block (median) on larger ones.
+  function averagedBlocks(work, size) {
     const blocks = blockColours(
       work.data,
-      scaledEdges(xEdges, work.scaleX, work.data.width),
-      scaledEdges(yEdges, work.scaleY, work.data.height),
-      method,
+      scaledEdges(blockEdges(work.width, size), work.scaleX, work.data.width),
+      scaledEdges(blockEdges(work.height, size), work.scaleY, work.data.height),
     );
-    // The canvas keeps the photo's aspect ratio at a size fit for the screen; CSS scales it down further.
-    const displayScale = Math.min(1, (720 * (window.devicePixelRatio || 1)) / Math.max(work.width, work.height));
-    canvas.width = Math.max(1, Math.round(work.width * displayScale));
-    canvas.height = Math.max(1, Math.round(work.height * displayScale));
     const small = document.createElement("canvas");
     small.width = blocks.width;
     small.height = blocks.height;
     small.getContext("2d").putImageData(blocks, 0, 0);
+    return small;
+  }
+
+  function drawPreview(canvas, work, pixelSize, method) {
+    const small = method === "nearest"
+      ? sampledBlocks(work.image, work.width, work.height, pixelSize)
+      : averagedBlocks(work, pixelSize);
+    // The canvas keeps the photo's aspect ratio at a size fit for the screen; CSS scales it down further.
+    const displayScale = Math.min(1, (720 * (window.devicePixelRatio || 1)) / Math.max(work.width, work.height));
+    canvas.width = Math.max(1, Math.round(work.width * displayScale));
+    canvas.height = Math.max(1, Math.round(work.height * displayScale));
     const ctx = canvas.getContext("2d");
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     // Sharp block edges: each block pixel becomes a pixelSize square; the partial last blocks are cut
     // off at the canvas edge, exactly as the server cuts them at the image edge.
     ctx.imageSmoothingEnabled = false;
     const blockOnScreen = pixelSize * displayScale;
-    ctx.drawImage(small, 0, 0, blocks.width * blockOnScreen, blocks.height * blockOnScreen);
+    ctx.drawImage(small, 0, 0, small.width * blockOnScreen, small.height * blockOnScreen);
   }
 
   // ---- network --------------------------------------------------------------------------------------
