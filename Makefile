@@ -37,7 +37,7 @@ package: install
 
 lint: install
 	$(BIN)/cfn-lint cloudformation.yaml
-	$(TOOLS)/bin/checkov --quiet --compact -f cloudformation.yaml
+	$(TOOLS)/bin/checkov --quiet --compact --skip-download -f cloudformation.yaml
 
 clean:
 	rm -rf $(VENV) $(TOOLS) out build dist .pixelate notebooks/executed test-artifacts
