@@ -292,6 +292,20 @@ def test_flat_writer_gives_exact_block_values(size, width, height):
     assert np.array_equal(ycc[inner][:, 1:], expected[inner][:, 1:])
 
 
+@pytest.mark.parametrize("size", [8, 16, 40])
+@pytest.mark.parametrize("width,height", [(8, 8), (100, 37), (65, 300)])
+def test_flat_writer_grey_gives_exact_block_values(size, width, height):
+    rng = np.random.default_rng(size + width)
+    cols, rows = -(-width // size), -(-height // size)
+    plane = rng.integers(0, 256, cols * rows, dtype=np.uint8)
+    data = jpeg_dc.encode_flat_jpeg((plane.tobytes(),), width, height, size)
+    with Image.open(io.BytesIO(data)) as im:
+        assert (im.mode, im.size) == ("L", (width, height))
+        pixels = np.asarray(im)
+    expected = np.repeat(np.repeat(plane.reshape(rows, cols), size, 0), size, 1)[:height, :width]
+    assert np.array_equal(pixels, expected)
+
+
 def test_flat_writer_grey_and_stuffing():
     # Random grids whose entropy-coded data holds 0xFF bytes, which must be stuffed (0xFF 0x00).
     cols, rows = 64, 8

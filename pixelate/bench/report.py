@@ -186,6 +186,32 @@ def text_report(results: list[dict], cold: list[dict] | None, machine_info: dict
     return "\n".join(parts)
 
 
+NOTES = """## How to read it
+
+- **Same run, same machine.** All contenders run in one process, round after round in rotating order, so a
+  burst of load from elsewhere slows them alike; the ratios are steadier than the milliseconds. The machine
+  is shared (2 cores): absolute times move between runs by ±30 %, ratios by less.
+- **The project** is `pixelate_bytes` as the Lambda calls it. For a JPEG with the block a multiple of 8 it
+  takes the fast path (`pixelate/jpeg_dc.py`): libjpeg decodes at 1/8 in the DCT domain (each decoded pixel
+  is an 8×8 cell's DC term, i.e. its mean), `Image.reduce` averages cells into blocks, and the output JPEG is
+  written directly: every 8×8 block flat, so one DC difference and an end-of-block code per block, optimal
+  DC Huffman tables, DC quantiser 8 (block colours are reproduced exactly), a restart marker per MCU row so
+  the rows of one block row are coded once. 4:2:0 when the block is a multiple of 16, else 4:4:4; greyscale
+  stays greyscale; ICC profiles are kept, EXIF and XMP never copied; EXIF orientation is applied by turning
+  the small grid. Other JPEGs (block 10, CMYK, 4:2:2 chroma, damaged or truncated files, MPO…) and other formats take
+  the general path.
+- **The tutorial code** samples one pixel per block, stretches a `w // k` grid over the image, keeps the
+  first frame of an animation, ignores EXIF orientation and saves with Pillow's defaults: its error column
+  shows what that costs. Its GIF time is one frame's.
+- **Peers** use their own default encoders (libvips JPEG Q75, OpenCV JPEG Q95, PNG level 6 / 1…); OpenCV's
+  GIF writer quantises coarsely (its error column).
+- **error** is against the exact block mean computed with numpy in float64 on the fully decoded input; for
+  PNG with alpha, colours are compared premultiplied (what is seen).
+- **peak MiB** is measured once per contender and input, at block 16, in a fresh process: what the call
+  adds to the resident set after imports and with the input already in memory.
+"""
+
+
 def markdown_report(
     results: list[dict], cold: list[dict] | None, machine_info: dict, quick: bool = False, coder: list[dict] | None = None
 ) -> str:
@@ -223,6 +249,7 @@ def markdown_report(
         "",
         *[line.replace("  ", "- ", 1) if line.startswith("  ") else line for line in _coder_lines(coder)],
         "",
+        NOTES,
         "## Results",
         "",
         "ms: median wall time, bytes in to bytes out. MP/s: input megapixels (all frames) per second. peak MiB: what",
