@@ -497,6 +497,8 @@ def test_keyboard_alone_chooses_sets_and_uploads(browser, site):
         assert_focus_visible(page)
         page.keyboard.press("Enter")
         image = wait_for_result(card)
+        # Focus stays where the person left it, so the keyboard carries on from there.
+        assert page.evaluate("() => document.activeElement.id") == "upload-button"
         assert natural_size(image) == (600, 400)
         data = fetch(page, image.get_attribute("src"))
         assert_nearest(data, SAMPLES / "coffee.png", 20)

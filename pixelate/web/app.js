@@ -377,7 +377,8 @@
 
   function refreshControls() {
     const pending = entries.filter((e) => e.state === "pending").length;
-    uploadButton.disabled = pending === 0;
+    // aria-disabled rather than disabled: a disabled button loses keyboard focus the moment it is pressed.
+    uploadButton.setAttribute("aria-disabled", String(pending === 0));
     uploadButton.textContent = pending > 1 ? `Pixelate ${plural(pending, "image", "images")}` : "Pixelate";
     clearButton.hidden = !entries.some((e) => e.state === "done" || e.state === "failed");
     emptyNote.hidden = entries.length > 0;
@@ -390,6 +391,7 @@
     entry.parts.remove.hidden = !(state === "pending" || state === "done" || state === "failed");
     // A file the browser could not show has nothing to put side by side once it has failed.
     entry.parts.pictures.hidden = state === "failed" && entry.previewable === false;
+    if (state === "done" || state === "failed") entry.work = null; // the preview's pixels are not needed any more
     refreshControls();
   }
 
@@ -475,7 +477,7 @@
       }
     }, { once: true });
     parts.original.addEventListener("error", () => {
-      // The browser cannot show this file; the server has the last word (it reads HEIC, TIFF, PSD…).
+      // The browser cannot show this file; the server has the last word (it reads HEIC and TIFF, say).
       parts.original.hidden = true;
       parts.preview.hidden = true;
       entry.previewable = false;
@@ -619,6 +621,7 @@
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    if (uploadButton.getAttribute("aria-disabled") === "true") return;
     uploadPending();
   });
 
