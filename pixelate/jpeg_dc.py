@@ -114,7 +114,7 @@ def _decode_block_grid(data: bytes, size: int, limits):
     if image.size != cells or image.mode != mode or image.decoderconfig[:1] != (8,):
         return None
     image.load()  # raises on truncation (LOAD_TRUNCATED_IMAGES is False) and on broken data
-    small = image if orientation == 1 else image.transpose(_TRANSPOSE[orientation])
+    small = _upright(image, orientation)  # the 1/8 grid is small: turning it costs nothing
     blocks = small.reduce(size // 8) if size > 8 else small
     if orientation in (5, 6, 7, 8):
         width, height = height, width
@@ -152,28 +152,21 @@ def _orientation(image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _transposes():
+def _upright(image, orientation: int):
+    """The image as displayed for an EXIF orientation (what ``ImageOps.exif_transpose`` does)."""
     from PIL import Image
 
-    t = Image.Transpose
-    return {
-        2: t.FLIP_LEFT_RIGHT,
-        3: t.ROTATE_180,
-        4: t.FLIP_TOP_BOTTOM,
-        5: t.TRANSPOSE,
-        6: t.ROTATE_270,
-        7: t.TRANSVERSE,
-        8: t.ROTATE_90,
-    }
-
-
-class _LazyTransposes(dict):
-    def __missing__(self, key):
-        self.update(_transposes())
-        return dict.__getitem__(self, key)
-
-
-_TRANSPOSE = _LazyTransposes()
+    turn = Image.Transpose
+    method = {
+        2: turn.FLIP_LEFT_RIGHT,
+        3: turn.ROTATE_180,
+        4: turn.FLIP_TOP_BOTTOM,
+        5: turn.TRANSPOSE,
+        6: turn.ROTATE_270,
+        7: turn.TRANSVERSE,
+        8: turn.ROTATE_90,
+    }.get(orientation)
+    return image if method is None else image.transpose(method)
 
 
 # ---------------------------------------------------------------------------------------------- the encoder
