@@ -45,6 +45,8 @@ CHROMIUM_ARGS = [
 ]
 STACK_START_TIMEOUT_S = 90
 RESULT_TIMEOUT_MS = 60_000
+#: The stack's MaxUploadBytes in these tests: above every photo they upload (≤ 800 KB).
+UPLOAD_LIMIT_BYTES = 2_000_000
 
 
 
@@ -203,7 +205,9 @@ def site(tmp_path_factory) -> str:
     env.update(AWS_TEST_ENV)
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pixelate.cli", "up", "--port", str(free_port())],
+            [sys.executable, "-m", "pixelate.cli", "up", "--port", str(free_port()), "--quiet",
+             # a small upload limit, so that "too large" costs a 2.5 MB file, not a 26 MB one
+             "--parameter", f"MaxUploadBytes={UPLOAD_LIMIT_BYTES}"],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -410,13 +414,17 @@ def test_files_that_are_not_images_get_a_readable_error(browser, site, tmp_path)
     fake_jpeg.write_bytes(b"PK\x03\x04 certainly not a JPEG " * 40)
     empty_png = tmp_path / "empty.png"
     empty_png.write_bytes(b"")
+    huge_jpeg = tmp_path / "huge.jpg"
+    huge_jpeg.write_bytes(b"\xff\xd8\xff" + b"\0" * (UPLOAD_LIMIT_BYTES + 500_000))
     context, page, problems = open_page(browser, site, allow_api_refusals=True, viewport={"width": 1280, "height": 900})
     try:
-        page.get_by_test_id("file-input").set_input_files([str(text_file), str(fake_jpeg), str(empty_png)])
+        page.get_by_test_id("file-input").set_input_files([str(text_file), str(fake_jpeg), str(empty_png), str(huge_jpeg)])
         page.get_by_role("button", name=re.compile("Pixelate")).click()
         # notes.txt is refused by the api (text/plain), holiday.jpg by the processing function (its bytes),
-        # empty.png by the api (size 0).
-        for name, words in (("notes.txt", "not an image"), ("holiday.jpg", "not an image"), ("empty.png", "empty")):
+        # empty.png and huge.jpg by the api (their sizes).
+        expected = (("notes.txt", "not an image"), ("holiday.jpg", "not an image"), ("empty.png", "empty"),
+                    ("huge.jpg", "too large"))
+        for name, words in expected:
             card = card_of(page, name)
             error = card.get_by_test_id("error")
             error.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
