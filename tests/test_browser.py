@@ -10,6 +10,7 @@ missing browser is a failure. Screenshots go to test-artifacts/ (git-ignored).
 """
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -536,13 +537,16 @@ def drop_files(page, target: str, paths: list[Path]) -> None:
     """Drop files on ``target`` the way a person drags them from the desktop: dragenter, dragover, drop."""
     files = [
         {"name": p.name, "type": Image.MIME.get(Image.open(p).format, "") if p.suffix != ".txt" else "text/plain",
-         "data": list(p.read_bytes())}
+         "data": base64.b64encode(p.read_bytes()).decode("ascii")}
         for p in paths
     ]
     transfer = page.evaluate_handle(
         """files => {
             const transfer = new DataTransfer();
-            for (const f of files) transfer.items.add(new File([new Uint8Array(f.data)], f.name, {type: f.type}));
+            for (const f of files) {
+                const bytes = Uint8Array.from(atob(f.data), c => c.charCodeAt(0));
+                transfer.items.add(new File([bytes], f.name, {type: f.type}));
+            }
             return transfer;
         }""",
         files,
