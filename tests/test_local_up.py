@@ -282,10 +282,17 @@ def test_a_worker_killed_mid_batch_loses_nothing_beside_another_stack_and_sigter
         for key, path in uploads.items():
             s3.put_object(Bucket=second.outputs["OriginalsBucket"], Key=key, Body=path.read_bytes())
         keys = list(uploads)
-        # Kill every worker as soon as the first job is done: each holds an undeleted batch at that moment.
+        # Kill every worker while the queue has messages in flight: only the workers hold messages, so each
+        # of those is in a batch that a worker received and had not finished (nothing is deleted before the
+        # batch ends).
+        sqs = second.client("sqs")
         deadline = time.monotonic() + STATUS_TIMEOUT_S
-        while not status_keys_under(second, "batch/") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while time.monotonic() < deadline:
+            attributes = sqs.get_queue_attributes(QueueUrl=second.outputs["JobQueueUrl"],
+                                                  AttributeNames=["ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if int(attributes["ApproximateNumberOfMessagesNotVisible"]) >= 2:
+                break
+            time.sleep(0.01)
         killed = second.stack()["Local"]["Processes"]["Workers"]
         for pid in killed:
             os.kill(pid, signal.SIGKILL)
@@ -299,7 +306,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_beside_another_stack_and_sigter
         assert "(delivery 2)" in second.log()  # the killed workers' messages came back after the visibility timeout
         replacements = second.stack()["Local"]["Processes"]["Workers"]
         assert len(replacements) == 2 and not set(replacements) & set(killed)
-        sqs = second.client("sqs")
         depth = sqs.get_queue_attributes(QueueUrl=second.outputs["DeadLetterQueueUrl"], AttributeNames=["ApproximateNumberOfMessages"])
         assert depth["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
