@@ -173,7 +173,7 @@ def run(args) -> int:
             print(f"Upload page (while the stack runs): {stack.page_url}; stopping now (CI or no terminal).", flush=True)
             return 0 if ok else 1
         print(banner(stack), flush=True)
-        serve_until_signalled(threading.Event())
+        serve_until_signalled(threading.Event(), stack)
         return 0 if ok else 1
     except KeyboardInterrupt:
         return 130

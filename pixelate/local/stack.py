@@ -223,6 +223,15 @@ class LocalStack:
     def worker_pids(self) -> list[int]:
         return self.runner.pids if self.runner else []
 
+    def dead_part(self) -> str | None:
+        """The name of a part that has exited on its own (moto or the edge), or None while all run.
+        Workers are not parts here: the runner replaces a dead worker, as Lambda would."""
+        if self.moto is not None and self.moto.process.poll() is not None:
+            return f"moto's server (exit code {self.moto.process.returncode})"
+        if self.edge is not None and self.edge.process is not None and self.edge.process.poll() is not None:
+            return f"the local edge (exit code {self.edge.process.returncode})"
+        return None
+
     def processes(self) -> dict:
         return {
             "Supervisor": os.getpid(),

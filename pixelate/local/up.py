@@ -123,12 +123,14 @@ def emulation_summary(emulation) -> list[str]:
     return [f"  {status:<{width}}  {', '.join(names)}" for status, names in by_status.items()]
 
 
-def serve_until_signalled(stop: threading.Event) -> None:
-    """Block until SIGINT or SIGTERM."""
+def serve_until_signalled(stop: threading.Event, stack=None) -> None:
+    """Block until SIGINT or SIGTERM; raise if a part of the stack dies meanwhile."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     while not stop.wait(0.5):
-        pass
+        dead = stack.dead_part() if stack is not None else None
+        if dead:
+            raise RuntimeError(f"{dead} stopped unexpectedly; stopping the rest")
 
 
 def interrupt_on_sigterm() -> None:
@@ -150,7 +152,7 @@ def run(args) -> int:
         stack.start()
         view.attach(stack)
         print(banner(stack), flush=True)
-        serve_until_signalled(threading.Event())
+        serve_until_signalled(threading.Event(), stack)
     except KeyboardInterrupt:
         pass
     except Exception as exc:
