@@ -38,7 +38,7 @@ def register(subparsers, name: str) -> None:
     if name == "deploy":
         parser = subparsers.add_parser(name, help="deploy cloudformation.yaml to AWS or the local stack")
         _stack_arguments(parser)
-        parser.add_argument("--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE",
+        parser.add_argument("--parameter", "--param", action="append", type=parse_param, default=[], metavar="NAME=VALUE",
                             help="a template parameter (repeatable)")
         parser.set_defaults(func=run_deploy)
     elif name == "destroy":
@@ -69,7 +69,7 @@ def run_deploy(args) -> int:
     from pixelate.deploy.emulate import Emulated, report_table
 
     endpoint = _local_endpoint(args) if args.target == "local" else None
-    result = stack.deploy(args.target, args.stack_name, args.region, args.profile, dict(args.param),
+    result = stack.deploy(args.target, args.stack_name, args.region, args.profile, dict(args.parameter),
                           endpoint, args.folder)
     if "Package" in result:
         print(result["Package"])
