@@ -3,7 +3,9 @@
 Notebooks are committed without outputs, execution counts or papermill metadata, so diffs show only what a
 person changed. The one exception: a cell marked ``# NBVAL_CHECK_OUTPUT`` keeps its (text) output, because
 ``pytest --nbval-lax`` compares a fresh run of that cell against the output stored in the file; an empty
-reference would make every such check fail. Those reference outputs are copied from an executed copy.
+reference would make every such check fail. Those reference outputs are copied from an executed copy, and
+such a cell carries the execution count 1 (nbval skips the check of a cell whose count is empty, and refuses
+one that has outputs without a count); a fixed count keeps re-runs from changing the file.
 
     python -m pixelate.notebook_outputs check notebooks/*.ipynb deploy.ipynb
     python -m pixelate.notebook_outputs clean notebooks/explore.ipynb --outputs-from notebooks/executed/explore.ipynb
@@ -20,6 +22,8 @@ from pathlib import Path
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 #: Output types a reference may hold: text only (images differ by renderer and are not compared anyway).
 TEXT_MIME = {"text/plain"}
+#: The execution count every checked cell carries (see above).
+REFERENCE_COUNT = 1
 #: Metadata that only an execution writes.
 RUN_METADATA = ("papermill", "execution", "widgets")
 
@@ -44,12 +48,15 @@ def problems(notebook: dict) -> list[str]:
         where = f"cell {index}"
         if cell.get("cell_type") != "code":
             continue
-        if cell.get("execution_count") is not None:
+        checked = is_checked(cell)
+        if not checked and cell.get("execution_count") is not None:
             found.append(f"{where}: has an execution count")
+        if checked and cell.get("execution_count") != REFERENCE_COUNT:
+            found.append(f"{where}: is marked {CHECK_MARK} but its execution count is not {REFERENCE_COUNT}")
         if any(key in cell.get("metadata", {}) for key in RUN_METADATA):
             found.append(f"{where}: has execution metadata")
         outputs = cell.get("outputs", [])
-        if not is_checked(cell):
+        if not checked:
             if outputs:
                 found.append(f"{where}: has outputs but is not marked {CHECK_MARK}")
             continue
@@ -63,8 +70,8 @@ def problems(notebook: dict) -> list[str]:
                 found.append(f"{where}: its reference output is not plain text")
             elif kind == "stream" and output.get("name") != "stdout":
                 found.append(f"{where}: its reference output has {output.get('name')}")
-            if kind == "execute_result" and output.get("execution_count") is not None:
-                found.append(f"{where}: its reference output has an execution count")
+            if kind == "execute_result" and output.get("execution_count") != REFERENCE_COUNT:
+                found.append(f"{where}: its reference result's execution count is not {REFERENCE_COUNT}")
     if not any(has_tag(cell, "parameters") for cell in notebook.get("cells", [])):
         found.append("no cell is tagged 'parameters'")
     if any(key in notebook.get("metadata", {}) for key in RUN_METADATA):
@@ -83,10 +90,11 @@ def clean(notebook: dict, executed: dict | None = None) -> dict:
             cell.get("metadata", {}).pop(key, None)
         if cell.get("cell_type") != "code":
             continue
-        cell["execution_count"] = None
         if not is_checked(cell):
+            cell["execution_count"] = None
             cell["outputs"] = []
             continue
+        cell["execution_count"] = REFERENCE_COUNT
         outputs = references.get(source_text(cell), cell.get("outputs", [])) if executed is not None else cell.get("outputs", [])
         cell["outputs"] = [_plain(output) for output in outputs if output.get("output_type") != "error"]
     for key in RUN_METADATA:
@@ -98,7 +106,7 @@ def _plain(output: dict) -> dict:
     """An output without its count or non-text representations."""
     output = dict(output)
     if output.get("output_type") == "execute_result":
-        output["execution_count"] = None
+        output["execution_count"] = REFERENCE_COUNT
     if "data" in output:
         output["data"] = {mime: value for mime, value in output["data"].items() if mime in TEXT_MIME}
     return output

@@ -160,3 +160,36 @@ def cost_plot(rows: Sequence[dict], title: str = "Lambda cost per million images
     """Cost per million images against Lambda memory size, one line per (label, architecture)."""
     return metric_plot(rows, "memory_mb", "usd_per_million", ("label", "architecture"), title=title,
                        xlabel="Lambda memory (MB)", ylabel="USD per million images")
+
+
+def figure_png(fig, dpi: int = 80) -> bytes:
+    """A figure as PNG bytes, and the figure closed (so the inline backend does not draw it again)."""
+    import io
+
+    plt = _pyplot()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def comparison_widget(samples: dict[str, bytes], methods: Sequence[str], size: int = 16, max_size: int = 64):
+    """A photo menu and a pixel-size slider over an image of :func:`comparison`, redrawn on every change.
+
+    The figure is shown as an ``Image`` widget (PNG bytes) rather than through ``interact``'s ``Output``
+    widget: output capture through widgets can stall headless execution (papermill/nbclient), and an image
+    value needs no capture at all.
+    """
+    import ipywidgets as widgets
+
+    photo = widgets.Dropdown(options=list(samples), description="photo")
+    slider = widgets.IntSlider(value=size, min=2, max=max_size, step=2, description="pixel size", continuous_update=False)
+    image = widgets.Image(format="png")
+
+    def redraw(_change=None) -> None:
+        image.value = figure_png(comparison(samples[photo.value], slider.value, methods, title=photo.value))
+
+    photo.observe(redraw, names="value")
+    slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([photo, slider]), image])
