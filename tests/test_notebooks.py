@@ -107,7 +107,8 @@ def tail(text: str, lines: int = 40) -> str:
 def test_notebook_runs_with_its_defaults_in_under_two_minutes_and_leaves_nothing_running(name):
     path = NOTEBOOKS[name]
     EXECUTED.mkdir(parents=True, exist_ok=True)
-    output = EXECUTED / path.name
+    # deploy.ipynb's own test (tests/test_deploy_notebook.py) writes executed/deploy.ipynb: keep apart
+    output = EXECUTED / (f"{path.stem}-defaults.ipynb" if name == "deploy" else path.name)
     mark = f"{name}-{uuid.uuid4().hex}"
     children_before = {child.pid for child in psutil.Process().children(recursive=True)}
 
@@ -153,6 +154,28 @@ def test_nbval_lax_passes_on_the_committed_notebooks():
     assert done.returncode == 0, tail(done.stdout, 80)
     assert " passed" in done.stdout and " failed" not in done.stdout
     assert leftovers(mark) == []
+
+
+def test_leftover_check_finds_a_marked_process_and_its_end():
+    """The leftover check itself: a process carrying the mark is found, and is gone once it ends."""
+    mark = f"probe-{uuid.uuid4().hex}"
+    probe = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], env=notebook_env(mark))
+    try:
+        assert [p.pid for p in marked_processes(mark)] == [probe.pid]
+    finally:
+        probe.kill()
+        probe.wait()
+    assert leftovers(mark, grace_s=0) == []
+
+
+def test_main_pytest_run_collects_tests_only_not_notebooks():
+    """Notebooks are executed by the tests above; the main run must not collect them again through nbval."""
+    import tomllib
+
+    options = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]
+    assert options["testpaths"] == ["tests"]
+    assert "nbval" not in options.get("addopts", "")
+    assert not list((ROOT / "tests").rglob("*.ipynb"))
 
 
 # --- the committed files -----------------------------------------------------------------------------
