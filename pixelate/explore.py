@@ -215,3 +215,25 @@ def transparent_share(data: bytes, below: int = 1) -> float:
     transparent ones, 255 every pixel that is at least partly see-through (0 for an image without alpha)."""
     histogram = decode(data).convert("RGBA").getchannel("A").histogram()
     return sum(histogram[:below]) / sum(histogram)
+
+
+# --- the methods' cost in time --------------------------------------------------------------------------
+
+
+def method_timings(workloads: Iterable, blocks: Iterable[int], methods: Iterable[str], rounds: int = 3) -> list[dict]:
+    """Median ms of ``pixelate_bytes`` per method, on ``pixelate.bench`` workloads (interleaved rounds).
+
+    The benchmark measures the default method against the peers; this puts the methods side by side.
+    Rows carry the benchmark's keys (workload, kind, megapixels, block, ms) with ``method``.
+    """
+    from pixelate.bench.run import time_interleaved
+
+    blocks, methods = list(blocks), list(methods)
+    rows = []
+    for work in workloads:
+        for size in blocks:
+            calls = {method: (lambda m=method, d=work.data, s=size: pixelate_bytes(d, s, m)) for method in methods}
+            for method, seconds in time_interleaved(calls, rounds).items():
+                rows.append({"workload": work.name, "kind": work.kind, "megapixels": round(work.megapixels, 2),
+                             "block": size, "method": method, "ms": round(seconds * 1000, 1)})
+    return rows
