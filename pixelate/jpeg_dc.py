@@ -273,7 +273,7 @@ def _predictor_pairs(plane: bytes, cols: int) -> memoryview:
 #: categories of DC differences between 8-bit values (DC = value − 128 with quantiser 8): 0..8
 _CATEGORIES = range(9)
 #: the category counts only shape the code lengths: a few thousand samples give the same code
-_SAMPLE = 4096
+_SAMPLE = 2048
 
 
 def _category_counts(planes: list[memoryview], weight: int, zeros: int) -> Counter:

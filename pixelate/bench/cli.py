@@ -15,7 +15,7 @@ def register(subparsers, name: str) -> None:
         "bytes out; one process, interleaved rounds, medians) and print ms, MP/s, peak memory, output size, "
         "error against the exact block mean and the ratios.",
     )
-    parser.add_argument("--quick", action="store_true", help="2 MP JPEG and the GIF at block 16 only (seconds)")
+    parser.add_argument("--quick", action="store_true", help="the 2 MP JPEG and a small GIF at block 16 only (seconds)")
     parser.add_argument("--blocks", type=lambda s: [int(v) for v in s.split(",")], help="block sizes, e.g. 8,16")
     parser.add_argument("--workloads", type=lambda s: s.split(","), help="only these inputs, e.g. jpeg-12mp,png-12mp-alpha")
     parser.add_argument("--rounds", type=int, help="timed rounds per cell (default 7; 3 with --quick)")

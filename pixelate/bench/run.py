@@ -153,7 +153,7 @@ def run_benchmark(
 ) -> list[dict]:
     """Benchmark every contender on every workload and block size; one dict per (workload, block, contender).
 
-    ``quick``: the 2 MP JPEG and the GIF, block 16, 3 rounds (seconds, for CI); otherwise the full set.
+    ``quick``: the 2 MP JPEG and a small GIF, block 16, 3 rounds (seconds, for CI); otherwise the full set.
     Keys: workload, kind, width, height, frames, megapixels, in_bytes, block, contender, ms, mp_per_s, out_bytes,
     out_frames, error, peak_mib, speedup_vs_tutorial, time_vs_fastest_peer, fastest_peer, ok, note.
     """
