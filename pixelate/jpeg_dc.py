@@ -203,10 +203,9 @@ def encode_flat_jpeg(
     tables = [_optimal_code(_category_counts(c, per_block, z)) for c, z in zip(classes, zeros)]
     tokens = [_token_table(table) for table in tables]
 
-    # Category 0 has a code whenever a zero difference is written (counted above); .get covers the
-    # 4:4:4 case with one MCU per block, where these strings are repeated zero times.
-    zero_y = tokens[0].get(0, "") + _EOB
-    zero_mcu = zero_y * luma_blocks + ((tokens[1].get(0, "") + _EOB) * 2 if colour else "")
+    # Every category has a code (the counts start at 1), so zero differences always have one.
+    zero_y = tokens[0][0] + _EOB
+    zero_mcu = zero_y * luma_blocks + ((tokens[1][0] + _EOB) * 2 if colour else "")
     luma = _pair_table(tokens[0], _EOB + zero_y * (luma_blocks - 1))
     rest = zero_mcu * (per_block - 1)
     last_mcus = mcus_x - (cols - 1) * per_block  # MCUs in the last block of a row (it may be cut)

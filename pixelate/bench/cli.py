@@ -23,6 +23,7 @@ def register(subparsers, name: str) -> None:
     parser.add_argument("--no-cold-start", action="store_true", help="skip the import-time measurement")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write docs/benchmark.md-style Markdown here")
+    parser.add_argument("--from-json", type=Path, help="do not measure: report a run saved with --json")
     parser.set_defaults(func=main)
 
 
@@ -32,6 +33,9 @@ def main(args: argparse.Namespace) -> int:
     def progress(message: str) -> None:
         print(f"… {message}", file=sys.stderr, flush=True)
 
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        return _report(args, saved["results"], saved.get("cold_start"), saved.get("coder"), saved["machine"])
     from pixelate.bench import workloads
 
     chosen = [workloads.by_name(name) for name in args.workloads] if args.workloads else None
@@ -41,7 +45,12 @@ def main(args: argparse.Namespace) -> int:
     )
     cold = None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7)
     coder = None if args.quick or args.workloads else run.coder_comparison()
-    machine = report.machine()
+    return _report(args, results, cold, coder, report.machine())
+
+
+def _report(args: argparse.Namespace, results: list[dict], cold, coder, machine: dict) -> int:
+    from pixelate.bench import report
+
     print(report.text_report(results, cold, machine, coder))
     if args.json:
         args.json.write_text(json.dumps({"machine": machine, "results": results, "cold_start": cold, "coder": coder}, indent=1))
