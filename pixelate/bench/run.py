@@ -231,8 +231,10 @@ def _spill(work: Workload) -> str:
     from pixelate.bench.workloads import cache_dir
 
     path = cache_dir() / f"{work.name}{peers.EXTENSIONS[work.kind]}"
-    if not path.exists() or path.stat().st_size != len(work.data):
-        path.write_bytes(work.data)
+    if not path.exists() or path.read_bytes() != work.data:
+        tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+        tmp.write_bytes(work.data)
+        tmp.replace(path)  # atomic: a parallel run's probe never reads half a file
     return str(path)
 
 
