@@ -99,8 +99,8 @@ def _decode_block_grid(data: bytes, size: int, limits):
     if image.mode == "RGB" and not (_is_ycbcr(image) and _exact_at_one_eighth(image)):
         return None
     width, height = image.size
-    if width * height > limits.max_pixels or width < 8 or height < 8:
-        return None
+    if width * height > min(limits.max_pixels, limits.max_total_pixels) or width < 8 or height < 8:
+        return None  # over a limit: the general path rejects it with the reason; tiny: it does it well
     orientation = _orientation(image)
     if not orientation:
         return None

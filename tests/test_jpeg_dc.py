@@ -233,6 +233,8 @@ def test_declines_over_the_limits_so_the_general_path_rejects():
     data = (CORPUS / "hopper.jpg").read_bytes()  # 128×128
     assert jpeg_dc.pixelate_jpeg(data, 16, "average", Limits(max_pixels=128 * 128 - 1)) is None
     assert jpeg_dc.pixelate_jpeg(data, 16, "average", Limits(max_bytes=len(data) - 1)) is None
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", Limits(max_total_pixels=128 * 128 - 1)) is None
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", Limits(max_pixels=128 * 128)) is not None
     with pytest.raises(PixelateError) as info:
         pixelate_bytes(data, 16, limits=Limits(max_pixels=128 * 128 - 1))
     assert info.value.reason == "too-large"
