@@ -132,7 +132,7 @@ def check_fast_result(data: bytes, size: int, mode: str = "RGB", bound: float | 
 
 
 @pytest.mark.parametrize("name", ["flower.jpg", "hopper.jpg", "hopper_gray.jpg", "hopper_orientation_6.jpg", "icc_profile_big.jpg", "exif_gps.jpg"])
-@pytest.mark.parametrize("size", [8, 16, 32])
+@pytest.mark.parametrize("size", [8, 16, 32, 504, 512])
 def test_corpus_jpegs_take_the_fast_path_and_match(name, size):
     data = (CORPUS / name).read_bytes()
     mode = "L" if "gray" in name else "RGB"
