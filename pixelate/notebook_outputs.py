@@ -1,14 +1,11 @@
-"""Keep committed notebooks free of outputs, except the reference outputs nbval checks.
+"""Keep committed notebooks free of outputs, execution counts and run metadata.
 
-Notebooks are committed without outputs, execution counts or papermill metadata, so diffs show only what a
-person changed. The one exception: a cell marked ``# NBVAL_CHECK_OUTPUT`` keeps its (text) output, because
-``pytest --nbval-lax`` compares a fresh run of that cell against the output stored in the file; an empty
-reference would make every such check fail. Those reference outputs are copied from an executed copy, and
-such a cell carries the execution count 1 (nbval skips the check of a cell whose count is empty, and refuses
-one that has outputs without a count); a fixed count keeps re-runs from changing the file.
+Notebooks are committed clean, so diffs show only what a person changed. nbval's references are the
+outputs of papermill's executed copies (``notebooks/executed/``): ``pytest --nbval-lax`` runs those copies
+again and compares the cells marked ``# NBVAL_CHECK_OUTPUT`` with what papermill got.
 
     python -m pixelate.notebook_outputs check notebooks/*.ipynb deploy.ipynb
-    python -m pixelate.notebook_outputs clean notebooks/explore.ipynb --outputs-from notebooks/executed/explore.ipynb
+    python -m pixelate.notebook_outputs clean notebooks/explore.ipynb
 
 Plain JSON, no nbformat: this runs in a bare checkout too.
 """
@@ -20,10 +17,6 @@ import sys
 from pathlib import Path
 
 CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
-#: Output types a reference may hold: text only (images differ by renderer and are not compared anyway).
-TEXT_MIME = {"text/plain"}
-#: The execution count every checked cell carries (see above).
-REFERENCE_COUNT = 1
 #: Metadata that only an execution writes.
 RUN_METADATA = ("papermill", "execution", "widgets")
 
@@ -46,32 +39,14 @@ def problems(notebook: dict) -> list[str]:
     found = []
     for index, cell in enumerate(notebook.get("cells", [])):
         where = f"cell {index}"
-        if cell.get("cell_type") != "code":
-            continue
-        checked = is_checked(cell)
-        if not checked and cell.get("execution_count") is not None:
-            found.append(f"{where}: has an execution count")
-        if checked and cell.get("execution_count") != REFERENCE_COUNT:
-            found.append(f"{where}: is marked {CHECK_MARK} but its execution count is not {REFERENCE_COUNT}")
         if any(key in cell.get("metadata", {}) for key in RUN_METADATA):
             found.append(f"{where}: has execution metadata")
-        outputs = cell.get("outputs", [])
-        if not checked:
-            if outputs:
-                found.append(f"{where}: has outputs but is not marked {CHECK_MARK}")
+        if cell.get("cell_type") != "code":
             continue
-        if not outputs:
-            found.append(f"{where}: is marked {CHECK_MARK} but has no reference output")
-        for output in outputs:
-            kind = output.get("output_type")
-            if kind == "error":
-                found.append(f"{where}: its reference output is an error")
-            elif kind in ("execute_result", "display_data") and set(output.get("data", {})) - TEXT_MIME:
-                found.append(f"{where}: its reference output is not plain text")
-            elif kind == "stream" and output.get("name") != "stdout":
-                found.append(f"{where}: its reference output has {output.get('name')}")
-            if kind == "execute_result" and output.get("execution_count") != REFERENCE_COUNT:
-                found.append(f"{where}: its reference result's execution count is not {REFERENCE_COUNT}")
+        if cell.get("execution_count") is not None:
+            found.append(f"{where}: has an execution count")
+        if cell.get("outputs"):
+            found.append(f"{where}: has outputs")
     if not any(has_tag(cell, "parameters") for cell in notebook.get("cells", [])):
         found.append("no cell is tagged 'parameters'")
     if any(key in notebook.get("metadata", {}) for key in RUN_METADATA):
@@ -79,37 +54,17 @@ def problems(notebook: dict) -> list[str]:
     return found
 
 
-def clean(notebook: dict, executed: dict | None = None) -> dict:
-    """``notebook`` without outputs, counts or run metadata; checked cells take their outputs from
-    ``executed`` (matched by source), or keep their own when no executed copy is given."""
-    references = {}
-    if executed is not None:
-        references = {source_text(c): c.get("outputs", []) for c in executed.get("cells", []) if is_checked(c)}
+def clean(notebook: dict) -> dict:
+    """``notebook`` without outputs, execution counts or run metadata."""
     for cell in notebook.get("cells", []):
         for key in RUN_METADATA:
             cell.get("metadata", {}).pop(key, None)
-        if cell.get("cell_type") != "code":
-            continue
-        if not is_checked(cell):
+        if cell.get("cell_type") == "code":
             cell["execution_count"] = None
             cell["outputs"] = []
-            continue
-        cell["execution_count"] = REFERENCE_COUNT
-        outputs = references.get(source_text(cell), cell.get("outputs", [])) if executed is not None else cell.get("outputs", [])
-        cell["outputs"] = [_plain(output) for output in outputs if output.get("output_type") != "error"]
     for key in RUN_METADATA:
         notebook.get("metadata", {}).pop(key, None)
     return notebook
-
-
-def _plain(output: dict) -> dict:
-    """An output without its count or non-text representations."""
-    output = dict(output)
-    if output.get("output_type") == "execute_result":
-        output["execution_count"] = REFERENCE_COUNT
-    if "data" in output:
-        output["data"] = {mime: value for mime, value in output["data"].items() if mime in TEXT_MIME}
-    return output
 
 
 def read(path: Path | str) -> dict:
@@ -126,13 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="list what keeps notebooks from being committable")
     check.add_argument("notebooks", nargs="+")
-    cleaner = commands.add_parser("clean", help="strip outputs (checked cells keep reference outputs)")
-    cleaner.add_argument("notebook")
-    cleaner.add_argument("--outputs-from", help="an executed copy to take the checked cells' outputs from")
+    cleaner = commands.add_parser("clean", help="strip outputs, execution counts and run metadata")
+    cleaner.add_argument("notebooks", nargs="+")
     args = parser.parse_args(argv)
     if args.command == "clean":
-        executed = read(args.outputs_from) if args.outputs_from else None
-        write(args.notebook, clean(read(args.notebook), executed))
+        for path in args.notebooks:
+            write(path, clean(read(path)))
         return 0
     status = 0
     for path in args.notebooks:
