@@ -7,7 +7,7 @@
 What goes in: the runtime dependencies of ``pixelate`` (Pillow, pillow-heif, Powertools …) as manylinux
 wheels for the target (``pip install --platform … --only-binary=:all: --target …``), minus what the Lambda
 runtime already has (boto3, botocore, s3transfer), plus the ``pixelate`` package without the parts the
-Lambda never imports (``local/``, ``bench/``, ``web/``, ``deploy/``). No ``__pycache__``: pip here would
+Lambda never imports (``local/``, ``bench/``, ``web/``, ``deploy/``, and the CLI and notebook modules). No ``__pycache__``: pip here would
 compile for *this* interpreter, not the target's.
 
 What is checked: every installed wheel's tags (``*.dist-info/WHEEL``) fit the target; every compiled file
@@ -40,6 +40,8 @@ from pathlib import Path
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
 #: Sub-packages the Lambda never imports.
 EXCLUDED_SUBPACKAGES = ("local", "bench", "web", "deploy")
+#: Modules of the package that serve this machine only (CLI, notebooks), never imported by the handlers.
+EXCLUDED_MODULES = ("cli.py", "cli_file.py", "contact_sheet.py", "explore.py", "plots.py", "cost.py", "client.py", "notebook_outputs.py")
 #: Lambda's limit for the unzipped code of a function.
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 #: ELF e_machine values of the two Lambda architectures.
@@ -203,6 +205,8 @@ def package_source_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
     for path in sorted(package_dir.rglob("*.py")):
         relative = path.relative_to(package_dir)
         if relative.parts[0] in EXCLUDED_SUBPACKAGES or "__pycache__" in relative.parts:
+            continue
+        if len(relative.parts) == 1 and relative.name in EXCLUDED_MODULES:
             continue
         files.append(path.relative_to(package_dir.parent))
     return files
