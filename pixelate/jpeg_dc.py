@@ -53,9 +53,9 @@ _EOB = "0"  # the AC table's only code: end-of-block, one bit
 def pixelate_jpeg(data: bytes, size: int, method: str, limits=None):
     """Pixelate a JPEG in the DCT domain, or return ``None`` when the general path must do it.
 
-    Applies to baseline and progressive 8-bit YCbCr or greyscale JPEGs, ``method == "average"``, ``size``
-    a multiple of 8. Anything odd (CMYK, RGB-coded, MPO, damaged, over the limits, tiny, an orientation
-    whose transpose would shift the grid) returns ``None``: the general path decides and explains.
+    Applies to baseline and progressive 8-bit YCbCr (4:4:4 or 4:2:0) or greyscale JPEGs whose sides are
+    multiples of 8, ``method == "average"``, ``size`` a multiple of 8. Anything else (CMYK, RGB-coded, 4:2:2,
+    MPO, damaged, over the limits) returns ``None``: the general path decides and explains.
     """
     if method != "average" or not isinstance(size, int) or size % 8 or size <= 0:
         return None
@@ -104,9 +104,11 @@ def _decode_block_grid(data: bytes, size: int, limits):
     orientation = _orientation(image)
     if not orientation:
         return None
-    # An orientation other than 1 puts the source's right or bottom edge at the displayed top-left; the
-    # 1/8 cells then stay on the displayed grid only if both sides are whole cells.
-    if orientation != 1 and (width % 8 or height % 8):
+    # Both sides must be whole 8×8 cells. A cut cell's DC is the mean of its pixels *and* the encoder's
+    # padding (copies of the edge), and reduce() would weigh it as a whole cell: measurably off (3 levels
+    # on a one-block image). And with an orientation other than 1 the cut cells would land at the
+    # displayed top-left, shifting the grid. Phone photos (4032×3024, 4000×3000, 1920×1080…) are whole.
+    if width % 8 or height % 8:
         return None
     mode = "YCbCr" if image.mode == "RGB" else "L"
     cells = ((width + 7) // 8, (height + 7) // 8)
