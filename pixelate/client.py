@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+
+from pixelate.deploy.stack import answers
 from typing import Callable, Iterable
 
 from pixelate.status import output_key, status_key
@@ -31,17 +33,6 @@ def read_stack_file(path: Path | str) -> dict | None:
         return None
 
 
-def endpoint_answers(url: str, timeout: float = 1.0) -> bool:
-    """True when something answers HTTP at ``url`` (any status counts: moto answers 404 on ``/``)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):
-        return False
-
-
 def is_local(outputs: dict) -> bool:
     return bool(outputs.get("EndpointUrl"))
 
@@ -50,7 +41,7 @@ def is_running(outputs: dict | None) -> bool:
     """Whether the stack a stack file describes can be used: a local one must answer; AWS is assumed up."""
     if not outputs or not outputs.get("OriginalsBucket"):
         return False
-    return endpoint_answers(outputs["EndpointUrl"]) if is_local(outputs) else True
+    return answers(outputs["EndpointUrl"], timeout=1.0) if is_local(outputs) else True
 
 
 def s3_client(outputs: dict):
