@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import mimetypes
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
