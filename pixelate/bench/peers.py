@@ -29,13 +29,6 @@ def project(data: bytes, size: int) -> bytes:
     return pixelate_bytes(data, size).data
 
 
-def project_general(data: bytes, size: int) -> bytes:
-    """The project without the JPEG fast path (for reference)."""
-    from pixelate.core import pixelate_bytes
-
-    return pixelate_bytes(data, size, fast=False).data
-
-
 def tutorial(data: bytes, size: int) -> bytes:
     from PIL import Image
 
@@ -186,7 +179,7 @@ def warm_imports(name: str) -> None:
     import PIL.Image  # noqa: F401  every contender reads headers or decodes with it at some point
 
     PIL.Image.init()
-    if name in ("project", "project_general"):
+    if name == "project":
         import pixelate.core  # noqa: F401
         import pixelate.jpeg_dc  # noqa: F401
     elif name == "libvips":
