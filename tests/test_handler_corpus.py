@@ -9,17 +9,8 @@ from pixelate import handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 
-CORPUS = Path(__file__).parent / "corpus"
+from corpus_outcomes import CORPUS, REJECTED
 
-#: tests/corpus/README.md: the files a correct service rejects, and why. Every other image is pixelated.
-REJECTED = {
-    "broken.png": "corrupt",
-    "truncated_jpeg.jpg": "corrupt",
-    "truncated_image.png": "corrupt",
-    "decompression_bomb.gif": "too-large",
-    "bmp_b_reallybig.bmp": "too-large",
-    "hopper.psd": "unsupported-format",
-}
 #: "ordinary photos in each web format: pixelates, same format out"
 SAME_FORMAT_OUT = {
     "hopper.jpg": "image/jpeg",
