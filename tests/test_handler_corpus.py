@@ -1,7 +1,6 @@
 """Every file of the shared corpus through the processing handler on moto, with the outcome its README gives."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 

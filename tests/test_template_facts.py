@@ -169,7 +169,7 @@ def test_processed_bucket_admits_only_this_distribution_on_aws(tpl):
     statements = tpl["Resources"]["ProcessedBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
     ctx = _ctx(tpl, Environment="aws")
     ctx.physical_ids["Distribution"] = "E123"
-    ctx._get_att = lambda resource, attribute: f"arn:aws:s3:::processed"
+    ctx._get_att = lambda resource, attribute: "arn:aws:s3:::processed"
     resolved = resolve(statements, ctx)
     allow, = [s for s in resolved if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
