@@ -194,8 +194,8 @@ def encode_flat_jpeg(
     per_block = size // mcu  # MCUs along one side of a block
     mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)
 
-    pairs = [_predictor_pairs(plane, cols) for plane in planes]
-    classes = [[pairs[0]]] if not colour else [[pairs[0]], [pairs[1], pairs[2]]]
+    differences = [_dc_differences(plane, cols) for plane in planes]
+    classes = [[differences[0]]] if not colour else [[differences[0]], [differences[1], differences[2]]]
     # Zero differences: the other Y blocks of an MCU and every MCU of a block after its first.
     total_mcus = mcus_x * mcus_y
     first_mcus = cols * mcus_y
@@ -208,15 +208,15 @@ def encode_flat_jpeg(
     # Every category has a code (the counts start at 1), so zero differences always have one.
     zero_y = tokens[0][0] + _EOB
     zero_mcu = zero_y * luma_blocks + ((tokens[1][0] + _EOB) * 2 if colour else "")
-    luma = _pair_table(tokens[0], _EOB + zero_y * (luma_blocks - 1))
+    luma = _difference_table(tokens[0], _EOB + zero_y * (luma_blocks - 1))
     rest = zero_mcu * (per_block - 1)
     last_mcus = mcus_x - (cols - 1) * per_block  # MCUs in the last block of a row (it may be cut)
     trim = len(zero_mcu) * (per_block - last_mcus)
 
-    streams = [list(map(luma.__getitem__, pairs[0]))]
+    streams = [list(map(luma.__getitem__, differences[0]))]
     if colour:
-        chroma = _pair_table(tokens[1], _EOB)
-        streams += [list(map(chroma.__getitem__, pairs[1])), list(map(chroma.__getitem__, pairs[2]))]
+        chroma = _difference_table(tokens[1], _EOB)
+        streams += [list(map(chroma.__getitem__, differences[1])), list(map(chroma.__getitem__, differences[2]))]
     if rest:
         streams.append([rest] * len(streams[0]))
     # Interleave block by block with slice assignments (faster than zip + chain).
@@ -256,23 +256,29 @@ def encode_flat_jpeg(
     )
 
 
-def _predictor_pairs(plane: bytes, cols: int) -> memoryview:
-    """Each block's (predictor, value) as one 16-bit number ``predictor + 256 * value``, in scan order.
+def _dc_differences(plane: bytes, cols: int) -> memoryview:
+    """Each block's DC difference from its predictor, plus 255 (so 0..510), in scan order.
 
     The predictor is the previous block's value, reset to 128 (DC 0) at each row start, where a restart
-    marker resets the decoder's. Built with slice assignments and a cast: no Python loop per block.
+    marker resets the decoder's. No Python loop per block: the values and predictors are laid out in
+    16-bit lanes of two big integers, subtracted in one go (a bias of 255 per lane keeps every lane
+    non-negative, so no borrow crosses lanes), and read back as 16-bit numbers.
     """
+    count = len(plane)
     previous = bytearray(b"\x80") + plane[:-1]
-    previous[::cols] = b"\x80" * (len(plane) // cols)
-    both = bytearray(2 * len(plane))
-    low, high = (previous, plane) if sys.byteorder == "little" else (plane, previous)
-    both[0::2] = low
-    both[1::2] = high
-    return memoryview(both).cast("H")
+    previous[::cols] = b"\x80" * (count // cols)
+    lanes_value, lanes_previous = bytearray(2 * count), bytearray(2 * count)
+    lanes_value[0::2] = plane
+    lanes_previous[0::2] = previous
+    value = int.from_bytes(lanes_value, "little") + int.from_bytes(b"\xff\x00" * count, "little")
+    shifted = value - int.from_bytes(lanes_previous, "little")
+    return memoryview(shifted.to_bytes(2 * count, "little")).cast("H")
 
 
 #: categories of DC differences between 8-bit values (DC = value − 128 with quantiser 8): 0..8
 _CATEGORIES = range(9)
+#: the category of each difference + 255
+_CATEGORY_OF = bytes(abs(d).bit_length() for d in range(-255, 256))
 #: the category counts only shape the code lengths: a few thousand samples give the same code
 _SAMPLE = 2048
 
@@ -282,33 +288,19 @@ def _category_counts(planes: list[memoryview], weight: int, zeros: int) -> Count
 
     The floor of 1 means every difference that can occur has a code, so a sample is safe.
     """
-    category = _pair_categories()
     counts: Counter = Counter(dict.fromkeys(_CATEGORIES, 1))
-    for pairs in planes:
-        stride = max(1, len(pairs) // _SAMPLE)
+    for differences in planes:
+        stride = max(1, len(differences) // _SAMPLE)
         scale = weight * stride
-        for cat, n in Counter(map(category.__getitem__, pairs[::stride])).items():
-            counts[cat] += n * scale
+        for category, n in Counter(map(_CATEGORY_OF.__getitem__, differences[::stride])).items():
+            counts[category] += n * scale
     counts[0] += zeros
     return counts
 
 
-_PAIR_CATEGORIES: list[bytes] = []
-
-
-def _pair_categories() -> bytes:
-    """The category of value − predictor for every 16-bit pair (built once per process, 64 KiB)."""
-    if not _PAIR_CATEGORIES:
-        by_diff = bytes(abs(d).bit_length() for d in range(255, -256, -1))  # index 255 − d
-        _PAIR_CATEGORIES.append(b"".join(by_diff[255 - v : 511 - v] for v in range(256)))
-    return _PAIR_CATEGORIES[0]
-
-
-def _pair_table(tokens: dict[int, str], suffix: str) -> list[str]:
-    """Bits for every 16-bit (predictor, value) pair: the token of value − predictor, then ``suffix``."""
-    by_diff = [tokens[d] + suffix for d in range(255, -256, -1)]  # index 255 − d
-    # For value v the predictors 0..255 give differences v..v−255: one slice of by_diff each.
-    return list(chain.from_iterable(by_diff[255 - v : 511 - v] for v in range(256)))
+def _difference_table(tokens: dict[int, str], suffix: str) -> list[str]:
+    """Bits for every difference + 255: its token, then ``suffix``."""
+    return [tokens[d] + suffix for d in range(-255, 256)]
 
 
 def _optimal_code(freq: Counter) -> dict[int, int]:

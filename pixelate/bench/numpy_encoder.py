@@ -68,7 +68,7 @@ def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profi
     per_block = size // mcu
     mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)
     # the tables exactly as the pure-Python coder picks them (sampled counts)
-    pairs = [jpeg_dc._predictor_pairs(p, cols) for p in planes]
+    pairs = [jpeg_dc._dc_differences(p, cols) for p in planes]
     classes = [[pairs[0]]] if not colour else [[pairs[0]], [pairs[1], pairs[2]]]
     total_mcus, first_mcus = mcus_x * mcus_y, cols * mcus_y
     zeros = [total_mcus * luma_blocks - first_mcus] + ([2 * (total_mcus - first_mcus)] if colour else [])
