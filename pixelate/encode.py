@@ -84,18 +84,15 @@ def _to_8bit_grey(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-#: Up to this many pixels, JPEG output gets optimised Huffman tables: ~10% smaller for a second pass that
-#: costs ~35 ms at 12 MP (more than the tutorial code's whole encode), so large frames go without.
-OPTIMIZE_JPEG_UP_TO = 4_000_000
-
-
-def save_params(fmt: str, icc_profile: bytes | None, animated: bool, pixels: int = 0) -> dict:
+def save_params(fmt: str, icc_profile: bytes | None, animated: bool) -> dict:
     """Encoder settings per format: compact, fast, and with nothing from the input but the ICC profile."""
     params: dict = {}
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF", "AVIF"):
         params["icc_profile"] = icc_profile
     if fmt == "JPEG":
-        params.update(quality=90, optimize=pixels <= OPTIMIZE_JPEG_UP_TO)
+        # No optimize=True: its second pass makes flat-block output ~10% smaller but costs ~35 ms at 12 MP,
+        # more than the tutorial code's whole encode (the fast path in jpeg_dc.py writes optimal tables itself).
+        params.update(quality=90)
     elif fmt == "PNG":
         # Flat blocks compress well at any level: at 12 MP level 3 encodes in ~140 ms, level 6 in ~220 ms
         # (output ~1.8x smaller), optimize=True in ~410 ms. Decoding the input (~500 ms) dominates either way.
@@ -114,7 +111,7 @@ def encode(frames: list[Image.Image], fmt: str, icc_profile: bytes | None = None
     """Encode one frame, or every frame of an animation or multi-page file, in ``fmt``."""
     frames = [_clean(fit_mode(frame, fmt)) for frame in frames]
     animated = len(frames) > 1
-    params = save_params(fmt, icc_profile, animated, frames[0].width * frames[0].height)
+    params = save_params(fmt, icc_profile, animated)
     if animated:
         params.update(save_all=True, append_images=frames[1:])
         if fmt in ("GIF", "WEBP", "PNG") and animation is not None:
