@@ -213,10 +213,11 @@ def encode_flat_jpeg(
     last_mcus = mcus_x - (cols - 1) * per_block  # MCUs in the last block of a row (it may be cut)
     trim = len(zero_mcu) * (per_block - last_mcus)
 
-    streams = [list(map(luma.__getitem__, differences[0]))]
+    # (List comprehensions: CPython's specialised list indexing beats map(table.__getitem__) by ~30 %.)
+    streams = [[luma[d] for d in differences[0]]]
     if colour:
         chroma = _difference_table(tokens[1], _EOB)
-        streams += [list(map(chroma.__getitem__, differences[1])), list(map(chroma.__getitem__, differences[2]))]
+        streams += [[chroma[d] for d in differences[1]], [chroma[d] for d in differences[2]]]
     if rest:
         streams.append([rest] * len(streams[0]))
     # Interleave block by block with slice assignments (faster than zip + chain).
