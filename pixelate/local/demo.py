@@ -164,6 +164,7 @@ def run(args) -> int:
         print(f"Uploading {len(uploads)} files to s3://{stack.outputs['OriginalsBucket']}/{PREFIX} ...", flush=True)
         upload_all(stack, uploads)
         records = wait_for_records(stack, uploads, STATUS_TIMEOUT_S)
+        view.wait_until_reported([upload.key for upload in uploads])
         print("\n" + table(uploads, records) + "\n", flush=True)
         sheet = write_contact_sheet(stack, uploads, records, args.out)
         print(f"Contact sheet: {sheet}", flush=True)

@@ -85,6 +85,15 @@ class ProgressView:
                 self.out.write("\n".join(lines + [self.totals.line()]) + "\n")
                 self.out.flush()
 
+    def wait_until_reported(self, keys, timeout: float = 5.0) -> None:
+        """Let the job lines of ``keys`` print before a caller prints below them (reports trail the records)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if all(key in self.totals.states for key in keys):
+                    return
+            time.sleep(0.05)
+
     def read_status(self, key: str) -> dict | None:
         try:
             body = self._s3.get_object(Bucket=self.stack.outputs["ProcessedBucket"], Key=f"status/{key}.json")["Body"].read()
