@@ -177,7 +177,7 @@ def merge_repeated_frames(frames: list[Image.Image], durations: list[float]) -> 
 
 def _pixelate_frame(image: Image.Image, size: int, method: str, orientation: int, use_draft: bool) -> Image.Image:
     """Decode the current frame, turn it upright, and pixelate it."""
-    scale = _draft_scale(image, size, method, orientation) if use_draft else 1
+    scale = _draft_scale(image, size, method) if use_draft else 1
     full_size = image.size
     if scale > 1:
         # JPEG: let libjpeg decode at 1/scale in the DCT domain: each decoded pixel is already the mean of a
@@ -221,19 +221,23 @@ def _decoding(step, *args):
         raise PixelateError("corrupt", f"The image is damaged or truncated ({_brief(exc)}).") from None
 
 
-def _draft_scale(image: Image.Image, size: int, method: str, orientation: int) -> int:
-    """The largest JPEG DCT scale (8, 4, 2) that divides ``size`` and keeps the grid aligned, or 1."""
+def _draft_scale(image: Image.Image, size: int, method: str) -> int:
+    """The largest JPEG DCT scale (8, 4, 2) that divides ``size`` and keeps block means exact, or 1.
+
+    Scaled decoding is declined where it is measurably wrong: 4:2:2-family chroma (libjpeg's scaled
+    upsampling of it is off by several levels) and sides that are not whole cells (a cut cell's DC
+    includes the encoder's padding, yet ``reduce`` would weigh it as a whole cell).
+    """
     if image.format not in ("JPEG", "MPO") or method != "average" or image.mode not in ("RGB", "L"):
         return 1
+    if image.mode == "RGB":
+        from PIL import JpegImagePlugin
+
+        if JpegImagePlugin.get_sampling(image) not in (0, 2):  # 4:4:4 or 4:2:0 only
+            return 1
     width, height = image.size
     for scale in (8, 4, 2):
-        if size % scale:
-            continue
-        # Orientations other than 1 put the source's right or bottom edge at the displayed top-left:
-        # then the partial DCT cell would land at the grid's origin unless the side divides evenly.
-        if orientation != 1 and (width % scale or height % scale):
-            continue
-        if width // scale and height // scale:
+        if size % scale == 0 and width % scale == 0 and height % scale == 0:
             return scale
     return 1
 

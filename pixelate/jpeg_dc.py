@@ -30,10 +30,7 @@ the general path, which also gives every rejection its reason.
 from __future__ import annotations
 
 import io
-import sys
 from collections import Counter
-from itertools import chain, repeat
-from operator import sub
 
 ORIENTATION = 0x0112
 DC_QUANT = 8
