@@ -77,6 +77,22 @@ def fit_mode(image: Image.Image, fmt: str) -> Image.Image:
     return image.convert("RGB")
 
 
+def to_palette(image: Image.Image) -> Image.Image:
+    """A palette image for GIF, as Pillow's GIF writer would make it: an adaptive palette, and the colour
+    of fully transparent pixels as the transparent index."""
+    if image.mode in ("P", "L"):
+        return image
+    if image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if image.has_transparency_data else "RGB")
+    paletted = image.convert("P", palette=Image.Palette.ADAPTIVE)
+    if paletted.palette is not None and paletted.palette.mode == "RGBA":
+        for rgba, index in paletted.palette.colors.items():
+            if rgba[3] == 0:
+                paletted.info["transparency"] = index
+                break
+    return paletted
+
+
 def _to_8bit_grey(image: Image.Image) -> Image.Image:
     """Grey to ``L``: 16/32-bit values are scaled into 0..255, not clipped (clipping crushes them to white)."""
     if image.mode in ("I", "F"):
