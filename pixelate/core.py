@@ -265,7 +265,7 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-_TRANSPOSE = {
+EXIF_TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
     4: Image.Transpose.FLIP_TOP_BOTTOM,
@@ -278,7 +278,7 @@ _TRANSPOSE = {
 
 def _transpose(frame: Image.Image, orientation: int) -> Image.Image:
     """The frame as displayed (what ``ImageOps.exif_transpose`` does, for every frame of a file)."""
-    method = _TRANSPOSE.get(orientation)
+    method = EXIF_TRANSPOSE.get(orientation)
     if method is None:
         return frame
     turned = frame.transpose(method)

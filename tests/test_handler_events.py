@@ -18,14 +18,7 @@ from pixelate.jobs import (
     parse_pixel_size,
 )
 
-KEYS = [
-    "plain.png",
-    "with space/a b.png",
-    "ünïcödé/日本 語.png",
-    "100%/a%20b%2F.png",
-    "a+b/c+d.png",
-    "deep/1/2/3/4/5/6/7/8/9/x.png",
-]
+from awkward_keys import KEYS
 
 
 @pytest.mark.parametrize("key", KEYS)

@@ -17,19 +17,11 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from pixelate import Limits, PixelateError, jpeg_dc, pixelate_bytes
+from pixelate.core import EXIF_TRANSPOSE
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ERROR_BOUND = 1.5  # levels, mean absolute error per channel against the exact block mean
 
-_TRANSPOSE = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 
 
 # ---- helpers (pure) ------------------------------------------------------------------------------------------
@@ -43,7 +35,7 @@ def decoded(data: bytes, mode: str = "RGB") -> np.ndarray:
 def upright_pixels(data: bytes, mode: str = "RGB") -> np.ndarray:
     """The input fully decoded and turned as displayed (EXIF orientation applied)."""
     with Image.open(io.BytesIO(data)) as im:
-        turn = _TRANSPOSE.get(im.getexif().get(0x0112, 1))
+        turn = EXIF_TRANSPOSE.get(im.getexif().get(0x0112, 1))
         im = im.convert(mode)
         return np.asarray(im if turn is None else im.transpose(turn), dtype=np.float64)
 
