@@ -24,7 +24,7 @@ def working_mode(image: Image.Image) -> Image.Image:
     """The image in a mode that block arithmetic is exact in, with transparency as an alpha channel.
 
     Palette, 1-bit and 16-bit images are widened rather than crushed: ``1`` becomes ``L``, ``P`` becomes
-    ``RGB``/``RGBA``, ``I;16`` becomes ``I`` (or ``LA`` when a transparent grey is set, since that needs alpha).
+    ``RGB``/``RGBA``, ``I;16`` becomes ``I`` (keeping a transparent grey value, see ``block_means``).
     """
     mode = image.mode
     has_trns = "transparency" in image.info
@@ -66,13 +66,12 @@ def _masked_block_means(image: Image.Image, size: int) -> Image.Image:
     means = ImageMath.lambda_eval(
         lambda a: a["convert"](
             (a["c"] < 0.5) * transparent
-            + (a["c"] >= 0.5) * a["max"](a["s"] / a["max"](a["c"], 1e-9), 0),
+            + (a["c"] >= 0.5) * (a["max"](a["s"] / a["max"](a["c"], 1e-9), 0) + 0.5),  # rounded, not truncated
             "I",
         ),
         s=sums,
         c=counts,
     )
-    means = means.point(lambda v: v)  # materialise as a plain "I" image
     means = _avoid_value(means, counts, transparent, nudge)
     means.info["transparency"] = transparent
     return means

@@ -129,3 +129,16 @@ def test_invalid_method_is_rejected():
 def test_size_given_as_text_is_accepted():
     """Options from S3 metadata arrive as text."""
     assert pixelate_bytes(encode_png(Image.new("RGB", (8, 8))), " 4 ").width == 8
+
+
+def test_16bit_grey_with_transparency_rounds_means_and_keeps_transparent_blocks():
+    """16-bit grey + tRNS: opaque blocks get their rounded mean, transparent blocks stay transparent."""
+    image = Image.new("I;16", (8, 4))
+    image.putdata([1000, 1001, 1001, 1001] * 4 + [7] * 16)  # left block opaque (mean 1000.75), right all tRNS
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", transparency=7)
+    out = Image.open(io.BytesIO(pixelate_bytes(buffer.getvalue(), 4).data))
+    out.load()
+    assert out.mode == "I;16" and out.info.get("transparency") == 7
+    assert out.getpixel((0, 0)) == 1001
+    assert out.getpixel((5, 2)) == 7
