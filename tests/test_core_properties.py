@@ -134,7 +134,7 @@ def test_size_given_as_text_is_accepted():
 def test_16bit_grey_with_transparency_rounds_means_and_keeps_transparent_blocks():
     """16-bit grey + tRNS: opaque blocks get their rounded mean, transparent blocks stay transparent."""
     image = Image.new("I;16", (8, 4))
-    image.putdata([1000, 1001, 1001, 1001] * 4 + [7] * 16)  # left block opaque (mean 1000.75), right all tRNS
+    image.putdata([1000, 1001, 1001, 1001, 7, 7, 7, 7] * 4)  # left block opaque (mean 1000.75), right all tRNS
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", transparency=7)
     out = Image.open(io.BytesIO(pixelate_bytes(buffer.getvalue(), 4).data))
