@@ -81,7 +81,7 @@ def pixelate_bytes(
         if result is not None:
             return result
     image = open_checked(data, fmt, limits)
-    return pixelate_image(image, size, method)
+    return pixelate_image(image, size, method, limits)
 
 
 def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
@@ -127,6 +127,28 @@ def check_header(image: Image.Image, limits: Limits) -> None:
         )
 
 
+def check_frame_pixels(size: tuple[int, int], pixels_before: int, limits: Limits) -> int:
+    """Check the current frame before it is decoded; returns the pixels of the frames so far.
+
+    The header check saw only the first frame: a TIFF page has its own size, and Pillow grows a GIF's
+    canvas when a later frame reaches past the logical screen.
+    """
+    width, height = size
+    if width * height > limits.max_pixels:
+        raise PixelateError(
+            "too-large",
+            f"A frame of the image is {width}×{height} ({width * height / 1e6:.1f} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+        )
+    total = pixels_before + width * height
+    if total > limits.max_total_pixels:
+        raise PixelateError(
+            "too-many-frames",
+            f"The frames hold over {total / 1e6:.0f} megapixels in all; the limit is {limits.max_total_pixels / 1e6:.0f}.",
+        )
+    return total
+
+
 def frame_count(image: Image.Image) -> int:
     """How many frames the output keeps: MPO is one picture (the others are previews or the other eye)."""
     if image.format == "MPO":
@@ -134,9 +156,12 @@ def frame_count(image: Image.Image) -> int:
     return getattr(image, "n_frames", 1)
 
 
-def pixelate_image(image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: str = DEFAULT_METHOD) -> Result:
+def pixelate_image(
+    image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: str = DEFAULT_METHOD, limits: Limits | None = None
+) -> Result:
     """Pixelate an opened (not yet decoded) image, every frame of it, and encode it in its output format."""
     size, method = validate_options(size, method)
+    limits = limits or DEFAULT_LIMITS
     in_format = image.format or "PNG"
     out_format = encode.output_format(in_format)
     orientation = _orientation(image)
@@ -146,9 +171,11 @@ def pixelate_image(image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: s
     count = frame_count(image)
     loop = image.info.get("loop")
     frames, durations = [], []
+    total_pixels = 0
     for index in range(count):
         if index:
             _decoding(image.seek, index)
+        total_pixels = check_frame_pixels(image.size, total_pixels, limits)
         durations.append(float(image.info.get("duration") or 0))
         frames.append(_pixelate_frame(image, size, method, orientation, count == 1, out_format))
     if count > 1 and out_format in ("GIF", "PNG", "WEBP"):
