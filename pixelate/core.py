@@ -221,6 +221,10 @@ def _pixelate_frame(image: Image.Image, size: int, method: str, orientation: int
         # times faster. The grid stays aligned because scale divides size and the sides.
         image.draft(image.mode, (full_size[0] // scale, full_size[1] // scale))
     _decoding(image.load)
+    if image.format == "TIFF":
+        # Pillow's TIFF loader turns each page upright itself and drops its Orientation tag (older Pillow
+        # leaves both): what is left after loading is what still needs applying, page by page.
+        orientation, full_size = _orientation(image), image.size
     frame = _transpose(image if use_draft else image.copy(), orientation)
     if frame.mode == "CMYK":
         frame = cmyk_to_rgb(frame, image.info.get("icc_profile"))
