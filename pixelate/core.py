@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import warnings
 from dataclasses import dataclass
 
@@ -99,7 +100,36 @@ def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
     except Exception as exc:  # Pillow raises many types for malformed headers
         raise PixelateError("corrupt", f"The {fmt} file is damaged and cannot be read ({_brief(exc)}).") from None
     check_header(image, limits)
+    if fmt == "GIF":
+        check_frame_pixels(gif_canvas_size(data), 0, limits)
     return image
+
+
+def gif_canvas_size(data: bytes) -> tuple[int, int]:
+    """The canvas Pillow grows a GIF to: its logical screen, widened by every frame that reaches past it.
+
+    Pillow grows the canvas, and fills the frame's disposal area, while *seeking* to a frame, before the
+    core sees its size: the frame descriptors are read here first, walking the blocks as Pillow does.
+    """
+    width, height, flags = struct.unpack_from("<HHB", data, 6)
+    pos = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+    while pos < len(data) and data[pos] != 0x3B:  # up to the trailer
+        if data[pos] == 0x21:  # extension: introducer, label, sub-blocks
+            pos = _after_sub_blocks(data, pos + 2)
+        elif data[pos] == 0x2C and pos + 10 <= len(data):  # image descriptor
+            x, y, w, h, flags = struct.unpack_from("<HHHHB", data, pos + 1)
+            width, height = max(width, x + w), max(height, y + h)
+            pos += 10 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)
+            pos = _after_sub_blocks(data, pos + 1)  # LZW minimum code size, then the data
+        else:
+            pos += 1  # Pillow skips stray bytes too
+    return width, height
+
+
+def _after_sub_blocks(data: bytes, pos: int) -> int:
+    while pos < len(data) and data[pos]:
+        pos += data[pos] + 1
+    return pos + 1
 
 
 def check_header(image: Image.Image, limits: Limits) -> None:

@@ -1,0 +1,67 @@
+"""Review: a GIF frame that reaches far past a tiny logical screen is refused before Pillow allocates for it.
+
+Pillow grows a GIF's canvas to every frame it seeks to, and fills a frame's disposal area while seeking:
+a 68-byte file made it allocate ~660 MB before any check of ours could run.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from pixelate import Limits, PixelateError, pixelate_bytes
+from pixelate.core import gif_canvas_size
+
+SCREEN_1x1 = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+DISPOSE_TO_BACKGROUND = b"\x21\xf9\x04\x08\x0a\x00\x00\x00"
+
+
+def one_pixel_frame() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("P", (1, 1)).save(buffer, "GIF")
+    data = buffer.getvalue()
+    return data[data.index(b",\x00\x00\x00\x00") : -1]
+
+
+def claimed_frame(x: int, y: int, width: int, height: int) -> bytes:
+    """An image descriptor claiming width×height at (x, y), with a few bytes of LZW data."""
+    return b"," + struct.pack("<HHHHB", x, y, width, height, 0) + bytes([2, 2, 0x4C, 0x01, 0x00])
+
+
+def gif_with_second_frame(frame: bytes) -> bytes:
+    return SCREEN_1x1 + DISPOSE_TO_BACKGROUND + one_pixel_frame() + DISPOSE_TO_BACKGROUND + frame + b";"
+
+
+def test_canvas_size_follows_the_frames():
+    data = gif_with_second_frame(claimed_frame(100, 7, 20, 3))
+    assert gif_canvas_size(data) == (120, 10)
+
+
+def test_frame_past_the_screen_over_the_limit_is_too_large():
+    data = gif_with_second_frame(claimed_frame(0, 0, 2_000, 2_000))
+    with pytest.raises(PixelateError) as caught:
+        pixelate_bytes(data, 16, limits=Limits(max_pixels=1_000_000))
+    assert caught.value.reason == "too-large", caught.value.message
+
+
+def test_rejected_without_allocating_for_the_frame():
+    """In a fresh process: the peak resident memory stays far below the 13000×13000 frame's 676 MB."""
+    data = gif_with_second_frame(claimed_frame(0, 0, 13_000, 13_000))
+    script = (
+        "import resource, sys, warnings\n"
+        "warnings.simplefilter('ignore')\n"
+        "from pixelate import PixelateError, pixelate_bytes\n"
+        "try:\n"
+        "    pixelate_bytes(sys.stdin.buffer.read(), 16)\n"
+        "except PixelateError as error:\n"
+        "    print(error.reason)\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], input=data, capture_output=True, timeout=60, check=True)
+    reason, peak_mb = run.stdout.decode().split()
+    assert reason == "too-large"
+    assert int(peak_mb) < 200, f"peak {peak_mb} MB"
