@@ -1,0 +1,56 @@
+"""Review: a TIFF with a huge number of pages is refused in time bounded by the frame limit.
+
+Pillow counts TIFF pages by walking every IFD, in time quadratic in their number: 100,000 tiny pages
+(10 MB) took 38 s to count before the frame limit was even looked at: a Lambda timeout and a retry loop.
+"""
+from __future__ import annotations
+
+import io
+import struct
+import time
+
+from PIL import Image
+
+from pixelate import Limits, PixelateError, pixelate_bytes
+
+
+def tiff_of_tiny_pages(count: int) -> bytes:
+    """``count`` 4×4 grey pages, all sharing one strip."""
+    pixels = b"\x80" * 16
+    first = 8 + len(pixels)
+    tags = [(256, 4, 4), (257, 4, 4), (258, 3, 8), (259, 3, 1), (262, 3, 1), (273, 4, 8), (278, 4, 4), (279, 4, 16)]
+    size = 2 + 12 * len(tags) + 4
+    parts = [b"II*\x00" + struct.pack("<I", first) + pixels]
+    for index in range(count):
+        following = first + (index + 1) * size if index + 1 < count else 0
+        entries = b"".join(struct.pack("<HHII", tag, kind, 1, value) for tag, kind, value in tags)
+        parts.append(struct.pack("<H", len(tags)) + entries + struct.pack("<I", following))
+    return b"".join(parts)
+
+
+def test_many_pages_are_refused_quickly():
+    data = tiff_of_tiny_pages(30_000)
+    started = time.perf_counter()
+    try:
+        pixelate_bytes(data, 16)
+    except PixelateError as error:
+        reason = error.reason
+    elapsed = time.perf_counter() - started
+    assert reason == "too-many-frames"
+    assert elapsed < 1.5, f"{elapsed:.1f} s"
+
+
+def test_pages_up_to_the_limit_are_all_kept():
+    for count in (1, 3, 5):
+        result = pixelate_bytes(tiff_of_tiny_pages(count), 2, limits=Limits(max_frames=5))
+        assert result.frames == count
+        assert Image.open(io.BytesIO(result.data)).n_frames == count
+
+
+def test_one_page_over_the_limit_is_refused():
+    try:
+        pixelate_bytes(tiff_of_tiny_pages(6), 2, limits=Limits(max_frames=5))
+    except PixelateError as error:
+        assert error.reason == "too-many-frames" and "5" in error.message
+    else:
+        raise AssertionError("six pages passed a limit of five")
