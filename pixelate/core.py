@@ -75,6 +75,8 @@ def pixelate_bytes(
             "too-large", f"The file is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes."
         )
     fmt = sniff_format(data)
+    if fmt == "JPEG":
+        check_jpeg_scans(data)
     if fast and fmt == "JPEG":
         from pixelate import jpeg_dc
 
@@ -103,6 +105,53 @@ def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
     if fmt == "GIF":
         check_frame_pixels(gif_canvas_size(data), 0, limits)
     return image
+
+
+#: Most scans a JPEG may have. libjpeg's progressive scripts use 6 (grey) to 18 (CMYK); each scan costs a
+#: pass over every block of the image, and libjpeg runs repeated scans with only a warning.
+MAX_JPEG_SCANS = 100
+#: A marker inside entropy-coded data: 0xFF (after fill bytes) followed by neither a stuffed zero nor RSTn.
+_MARKER_AFTER_SCAN = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
+
+
+def check_jpeg_scans(data: bytes) -> None:
+    if data.count(b"\xff\xda") <= MAX_JPEG_SCANS:  # every scan starts so: a cheap upper bound
+        return
+    scans = jpeg_scan_count(data, stop_after=MAX_JPEG_SCANS)
+    if scans > MAX_JPEG_SCANS:
+        raise PixelateError(
+            "too-large", f"The JPEG has more than {MAX_JPEG_SCANS} scans (a progressive JPEG has under 20): too costly to decode."
+        )
+
+
+def jpeg_scan_count(data: bytes, stop_after: int | None = None) -> int:
+    """Start-of-scan segments of the first picture in ``data``, walking its segments as libjpeg does.
+
+    Counting stops at its end-of-image (an MPO's other pictures are not decoded) or past ``stop_after``.
+    """
+    pos, scans = 2, 0
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            pos = data.find(b"\xff", pos)  # libjpeg skips stray bytes to the next marker
+            if pos < 0:
+                break
+            continue
+        marker = data[pos + 1]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD8 or marker == 0x01:
+            pos += 1 if marker == 0xFF else 2  # fill byte, or a marker without a length
+            continue
+        if marker == 0xD9:
+            break
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+        if marker == 0xDA:
+            scans += 1
+            if stop_after is not None and scans > stop_after:
+                break
+            after = _MARKER_AFTER_SCAN.search(data, pos)
+            if after is None:
+                break
+            pos = after.end() - 2
+    return scans
 
 
 def gif_canvas_size(data: bytes) -> tuple[int, int]:
