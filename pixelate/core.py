@@ -229,6 +229,19 @@ def check_frame_pixels(size: tuple[int, int], pixels_before: int, limits: Limits
     return total
 
 
+def check_tiff_tile(image: Image.Image, limits: Limits) -> None:
+    """A TIFF page's tiles may be larger than the page, and the decoder allocates a whole tile."""
+    try:
+        width, height = int(image.tag_v2.get(322, 0)), int(image.tag_v2.get(323, 0))
+    except (TypeError, ValueError):
+        raise PixelateError("corrupt", "The TIFF's tile size cannot be read.") from None
+    if width * height > limits.max_pixels:
+        raise PixelateError(
+            "too-large",
+            f"The TIFF is stored in tiles of {width}×{height} pixels; the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+        )
+
+
 def frame_count(image: Image.Image, at_most: int | None = None) -> int:
     """How many frames the output keeps: MPO is one picture (the others are previews or the other eye).
 
@@ -270,6 +283,8 @@ def pixelate_image(
         if index:
             _decoding(image.seek, index)
         total_pixels = check_frame_pixels(image.size, total_pixels, limits)
+        if image.format == "TIFF":
+            check_tiff_tile(image, limits)
         durations.append(float(image.info.get("duration") or 0))
         frames.append(_pixelate_frame(image, size, method, orientation, count == 1, out_format))
     if count > 1 and out_format in ("GIF", "PNG", "WEBP"):
