@@ -243,13 +243,14 @@ def check_tiff_tile(image: Image.Image, limits: Limits) -> None:
 
 
 def frame_count(image: Image.Image, at_most: int | None = None) -> int:
-    """How many frames the output keeps: MPO is one picture (the others are previews or the other eye).
+    """How many frames the output keeps: MPO is one picture (the others are previews or the other eye),
+    and so is a HEIC holding several images.
 
     With ``at_most``, TIFF pages are counted only up to one past it: Pillow counts them by walking every
     IFD in time quadratic in their number (100,000 tiny pages took 38 s), before any limit could apply.
     """
-    if image.format == "MPO":
-        return 1
+    if image.format in ("MPO", "HEIF"):
+        return 1  # both become one JPEG: a HEIC's primary image is the one open() selects
     if at_most is not None and image.format == "TIFF":
         count = 1
         try:
