@@ -14,8 +14,9 @@ from pixelate import Limits, PixelateError, pixelate_bytes
 
 
 def tiled_tiff(side: int, tile: int) -> bytes:
-    """A side×side 8-bit grey TIFF with one deflated tile of tile×tile pixels (all grey 128)."""
-    payload = zlib.compress(b"\x80" * (tile * tile))  # one tile covers the image
+    """A side×side 8-bit grey TIFF with one deflated tile of tile×tile pixels (all grey 128, up to 4096²)."""
+    # One tile covers the image; a tile too large to be decoded needs no real data.
+    payload = zlib.compress(b"\x80" * (tile * tile if tile <= 4096 else 16))
     tags = [
         (256, 4, side), (257, 4, side), (258, 3, 8), (259, 3, 8), (262, 3, 1),
         (322, 4, tile), (323, 4, tile), (324, 4, 8), (325, 4, len(payload)),
