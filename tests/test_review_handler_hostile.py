@@ -3,13 +3,12 @@ record, no batch item failure), so none can become a retry loop ending in the de
 from __future__ import annotations
 
 import pytest
-
-from pixelate import handler
-
 from test_review_gif_canvas import claimed_frame, gif_with_second_frame
 from test_review_heif_images import heic_of_two_images
 from test_review_tiff_pages import tiff_of_tiny_pages
 from test_review_tiff_tiles import tiled_tiff
+
+from pixelate import handler
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
 

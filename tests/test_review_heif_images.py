@@ -25,5 +25,5 @@ def heic_of_two_images() -> bytes:
 def test_multi_image_heic_gives_one_jpeg_of_the_primary_image():
     result = pixelate_bytes(heic_of_two_images(), 16)
     assert (result.format, result.frames, result.width, result.height) == ("JPEG", 1, 64, 48)
-    red, green, blue = Image.open(io.BytesIO(result.data)).convert("RGB").getpixel((30, 20))
+    red, _, blue = Image.open(io.BytesIO(result.data)).convert("RGB").getpixel((30, 20))
     assert red > 150 and blue < 60

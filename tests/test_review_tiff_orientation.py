@@ -12,7 +12,6 @@ from PIL import Image, ImageChops
 
 from pixelate import ops, pixelate_bytes
 
-
 turn = Image.Transpose
 #: EXIF/TIFF orientation -> the turn that shows the stored pixels upright (TIFF 6.0, tag 274)
 SHOWN = {
