@@ -20,6 +20,10 @@ from pixelate import Limits, PixelateError, pixelate_bytes
 BUDGET_MB = 2048 - 150
 
 
+#: The peak resident memory of the child itself: ru_maxrss would count the pytest process it was forked from.
+PEAK_MB = "print(int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024)"
+
+
 def chunk(kind: bytes, body: bytes) -> bytes:
     return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
@@ -62,11 +66,11 @@ def test_the_worst_animation_the_defaults_allow_fits_the_function():
     )
     built = subprocess.run([sys.executable, "-c", build], capture_output=True, timeout=120, check=True)
     measure = (
-        "import resource, sys, warnings\n"
+        "import re, sys, warnings\n"
         "warnings.simplefilter('ignore')\n"
         "from pixelate import pixelate_bytes\n"
         "result = pixelate_bytes(sys.stdin.buffer.read(), 16)\n"
-        "print(result.frames, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+        f"print(result.frames, end=' ')\n{PEAK_MB}\n"
     )
     run = subprocess.run([sys.executable, "-c", measure], input=built.stdout, capture_output=True, timeout=120, check=True)
     frames, peak_mb = map(int, run.stdout.split())
