@@ -120,6 +120,7 @@ _MARKER_AFTER_SCAN = re.compile(rb"\xff+[^\x00\xd0-\xd7\xff]")
 
 
 def check_jpeg_scans(data: bytes) -> None:
+    """Refuse a JPEG whose structure alone costs seconds to read: a flood of header segments, or of scans."""
     if jpeg_header_segments(data, stop_after=MAX_JPEG_HEADER_SEGMENTS) > MAX_JPEG_HEADER_SEGMENTS:
         raise PixelateError(
             "too-large", f"The JPEG has more than {MAX_JPEG_HEADER_SEGMENTS} segments before its image data: too costly to read."
