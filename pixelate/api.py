@@ -44,8 +44,9 @@ app = APIGatewayHttpResolver()
 
 #: Largest image ``POST /api/pixelate`` takes or returns (see the module docstring for the arithmetic).
 SYNC_MAX_BYTES = 4 * 1024 * 1024
-#: Most pixels it decodes in a request (per frame, and over all frames): the API function has 256 MB and
-#: API Gateway waits 10 s; a 12 MP phone photo fits, a 50 MP scan goes through POST /api/uploads.
+#: Most pixels it decodes in a request (per frame, and over all frames): the API function has 1024 MB (2 × 16 MP
+#: frames peak at ~600 MB) and API Gateway waits 10 s; a 12 MP phone photo fits, a 50 MP scan goes through
+#: POST /api/uploads.
 SYNC_MAX_PIXELS = 16_000_000
 SYNC_MAX_TOTAL_PIXELS = 32_000_000
 #: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
