@@ -337,7 +337,7 @@ def pixelate_image(
     if count > 1 and out_format in ("GIF", "PNG", "WEBP"):
         frames, durations = merge_repeated_frames(frames, durations)
     animation = encode.Animation(durations=durations, loop=loop) if count > 1 else None
-    data = encode.encode(frames, out_format, icc_profile, animation)
+    data = encode.encode(frames, out_format, icc_profile, animation, block_size=size)
     width, height = frames[0].size
     return Result(data, encode.CONTENT_TYPES[out_format], out_format, width, height, len(frames))
 

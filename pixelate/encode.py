@@ -100,7 +100,7 @@ def _to_8bit_grey(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def save_params(fmt: str, icc_profile: bytes | None, animated: bool) -> dict:
+def save_params(fmt: str, icc_profile: bytes | None, block_size: int = 16) -> dict:
     """Encoder settings per format: compact, fast, and with nothing from the input but the ICC profile."""
     params: dict = {}
     if icc_profile and fmt in ("JPEG", "PNG", "WEBP", "TIFF", "AVIF"):
@@ -108,7 +108,9 @@ def save_params(fmt: str, icc_profile: bytes | None, animated: bool) -> dict:
     if fmt == "JPEG":
         # No optimize=True: its second pass makes flat-block output ~10% smaller but costs ~35 ms at 12 MP,
         # more than the tutorial code's whole encode (the fast path in jpeg_dc.py writes optimal tables itself).
-        params.update(quality=90)
+        # 4:2:0 chroma is flat within blocks only when they are a multiple of 16 pixels (the MCU); other
+        # sizes bleed colour across block edges (up to 14 levels), so they keep full-resolution chroma.
+        params.update(quality=90, subsampling=2 if block_size % 16 == 0 else 0)
     elif fmt == "PNG":
         # Flat blocks compress well at any level: at 12 MP level 3 encodes in ~140 ms, level 6 in ~220 ms
         # (output ~1.8x smaller), optimize=True in ~410 ms. Decoding the input (~500 ms) dominates either way.
@@ -124,11 +126,17 @@ def save_params(fmt: str, icc_profile: bytes | None, animated: bool) -> dict:
     return params
 
 
-def encode(frames: list[Image.Image], fmt: str, icc_profile: bytes | None = None, animation: Animation | None = None) -> bytes:
+def encode(
+    frames: list[Image.Image],
+    fmt: str,
+    icc_profile: bytes | None = None,
+    animation: Animation | None = None,
+    block_size: int = 16,
+) -> bytes:
     """Encode one frame, or every frame of an animation or multi-page file, in ``fmt``."""
     frames = [_clean(fit_mode(frame, fmt)) for frame in frames]
     animated = len(frames) > 1
-    params = save_params(fmt, icc_profile, animated)
+    params = save_params(fmt, icc_profile, block_size)
     if animated:
         params.update(save_all=True, append_images=frames[1:])
         if fmt in ("GIF", "WEBP", "PNG") and animation is not None:
