@@ -153,18 +153,9 @@ def _orientation(image) -> int:
 
 def _upright(image, orientation: int):
     """The image as displayed for an EXIF orientation (what ``ImageOps.exif_transpose`` does)."""
-    from PIL import Image
+    from pixelate.core import EXIF_TRANSPOSE  # loaded by now: the core is what calls the fast path
 
-    turn = Image.Transpose
-    method = {
-        2: turn.FLIP_LEFT_RIGHT,
-        3: turn.ROTATE_180,
-        4: turn.FLIP_TOP_BOTTOM,
-        5: turn.TRANSPOSE,
-        6: turn.ROTATE_270,
-        7: turn.TRANSVERSE,
-        8: turn.ROTATE_90,
-    }.get(orientation)
+    method = EXIF_TRANSPOSE.get(orientation)
     return image if method is None else image.transpose(method)
 
 
