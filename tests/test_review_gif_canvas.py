@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from pixelate import Limits, PixelateError, pixelate_bytes
-from pixelate.core import gif_canvas_size
+from pixelate.structure import gif_canvas_size
 
 SCREEN_1x1 = b"GIF89a" + struct.pack("<HHBBB", 1, 1, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
 DISPOSE_TO_BACKGROUND = b"\x21\xf9\x04\x08\x0a\x00\x00\x00"

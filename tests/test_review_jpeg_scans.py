@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from pixelate import PixelateError, pixelate_bytes
-from pixelate.core import jpeg_scan_count
+from pixelate.structure import jpeg_scan_count
 
 CORPUS = Path(__file__).parent / "corpus"
 

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from pixelate import PixelateError, pixelate_bytes
-from pixelate.core import jpeg_header_segments
+from pixelate.structure import jpeg_header_segments
 
 CORPUS = Path(__file__).parent / "corpus"
 EMPTY_APP15 = b"\xff\xef\x00\x02"

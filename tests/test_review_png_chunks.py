@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from pixelate import PixelateError, pixelate_bytes
-from pixelate.core import png_chunk_count
+from pixelate.structure import png_chunk_count
 
 CORPUS = Path(__file__).parent / "corpus"
 EMPTY_PRIVATE_CHUNK = struct.pack(">I", 0) + b"teST" + struct.pack(">I", zlib.crc32(b"teST"))
