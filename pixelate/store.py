@@ -117,27 +117,27 @@ def read_status(bucket: str, key: str, s3=None) -> dict | None:
         return from_json(body.read())
 
 
-def is_confirmed(bucket: str, key: str, etag: str, s3=None) -> bool:
-    """True when ``key`` exists with ETag ``etag``: the write we made is the object S3 now serves."""
-    s3 = s3 or aws.s3_client()
+def _head_or_none(bucket: str, key: str, s3) -> dict | None:
+    """``head_object`` of ``key``, or None when it does not exist (other errors propagate: they are transient)."""
     try:
-        head = s3.head_object(Bucket=bucket, Key=key)
-    except ClientError as exc:
-        if is_not_found(exc):
-            return False
-        raise
-    return unquote_etag(head["ETag"]) == etag
-
-
-def output_source_etag(bucket: str, key: str, s3=None) -> str | None:
-    """The ``source-etag`` metadata of an output object, or None when there is no such object."""
-    s3 = s3 or aws.s3_client()
-    try:
-        head = s3.head_object(Bucket=bucket, Key=key)
+        return s3.head_object(Bucket=bucket, Key=key)
     except ClientError as exc:
         if is_not_found(exc):
             return None
         raise
+
+
+def is_confirmed(bucket: str, key: str, etag: str, s3=None) -> bool:
+    """True when ``key`` exists with ETag ``etag``: the write we made is the object S3 now serves."""
+    head = _head_or_none(bucket, key, s3 or aws.s3_client())
+    return head is not None and unquote_etag(head["ETag"]) == etag
+
+
+def output_source_etag(bucket: str, key: str, s3=None) -> str | None:
+    """The ``source-etag`` metadata of an output object, or None when there is no such object."""
+    head = _head_or_none(bucket, key, s3 or aws.s3_client())
+    if head is None:
+        return None
     return {str(k).lower(): v for k, v in (head.get("Metadata") or {}).items()}.get("source-etag")
 
 
