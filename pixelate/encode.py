@@ -148,6 +148,14 @@ def encode(
     return out.getvalue()
 
 
+def png_from_grid(grid: Image.Image, block_size: int, output_size: tuple[int, int], icc_profile: bytes | None = None) -> bytes | None:
+    """A still PNG of ``grid`` enlarged to ``block_size`` blocks, written without enlarging it in memory,
+    or ``None`` when its mode needs Pillow's writer (16-bit, palette, a transparent colour)."""
+    from pixelate import png_fast
+
+    return png_fast.encode_blocks(_clean(fit_mode(grid, "PNG")), block_size, output_size, icc_profile)
+
+
 def bmp_with_alpha(image: Image.Image) -> bytes:
     """A 32-bit BMP with an alpha channel (BITMAPV5HEADER, BI_BITFIELDS), which Pillow cannot write.
 
