@@ -224,11 +224,11 @@ def test_without_isal_pillow_decodes(monkeypatch):
 
 
 def test_the_core_takes_the_fast_path_for_a_still_png(monkeypatch):
-    calls = []
+    decoded = []
     real = png_fast.decode
-    monkeypatch.setattr(png_fast, "decode", lambda image: calls.append(image.mode) or real(image))
+    monkeypatch.setattr(png_fast, "decode", lambda image: decoded.append(real(image)) or decoded[-1])
     pixelate_bytes(png_bytes(random_image("RGBA", 64, 48, 10)), 8)
-    assert calls == ["RGBA"]
+    assert len(decoded) == 1 and decoded[0] is not None and decoded[0].mode == "RGBA"
 
 
 # --- writing ----------------------------------------------------------------------------------------------
@@ -313,3 +313,43 @@ def test_a_still_photo_png_is_about_as_small_as_pillows_own(size):
     pillows = png_bytes(ops.enlarge_blocks(grid, size, photo.size), compress_level=3, compress_type=3)
     assert pillow_pixels(ours.data).tobytes() == pillow_pixels(pillows).tobytes()
     assert len(ours.data) <= len(pillows) * 1.10
+
+
+def _with_orientation(image: Image.Image, orientation: int, late: bool) -> bytes:
+    """A PNG carrying EXIF orientation in an eXIf chunk, before the image data or (``late``) after it."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    data = png_bytes(image, exif=exif.tobytes())
+    if not late:
+        return data
+    parts = chunks(data)
+    exif_chunk = next(body for kind, body in parts if kind == b"eXIf")
+    out = [data[:8]]
+    for kind, body in parts:
+        if kind == b"IEND":
+            out.append(png_fast._chunk(b"eXIf", exif_chunk))
+        if kind != b"eXIf":
+            out.append(png_fast._chunk(kind, body))
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["exif-before-pixels", "exif-after-pixels"])
+def test_png_orientation_is_applied_wherever_the_exif_is(monkeypatch, late):
+    image = random_image("RGB", 64, 32, 15)  # wide; orientation 6 shows it tall
+    data = _with_orientation(image, 6, late)
+    took_fast_path = []
+    real = png_fast.decode
+
+    def spy(opened):
+        decoded = real(opened)
+        took_fast_path.append(decoded is not None)
+        return decoded
+
+    monkeypatch.setattr(png_fast, "decode", spy)
+    result = pixelate_bytes(data, 8)
+    assert (result.width, result.height) == (32, 64)
+    expected = ops.pixelate(image.transpose(Image.Transpose.ROTATE_270), 8)
+    assert pillow_pixels(result.data).tobytes() == expected.tobytes()
+    # EXIF read at open leaves the pixels to the fast path; EXIF after them needs Pillow's full load first
+    assert png_fast.has_late_metadata(Image.open(io.BytesIO(data))) is late
+    assert took_fast_path == [not late]
