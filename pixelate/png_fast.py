@@ -10,11 +10,12 @@ on the rest, every filtered byte is zero except one pixel per block, so the writ
 per block row (computed from the grid, one pixel per block) and deflates the identical all-zero Up
 scanlines once, reusing the compressed bytes for every block row. Nothing of the enlarged image is made.
 
-Both are pure functions of their inputs; a file either can't take (interlaced, palette, 16-bit, APNG)
-gets ``None`` and goes through Pillow.
+Both are pure functions of their inputs. What they do not take gets ``None`` and goes through Pillow:
+interlaced PNGs and APNGs for decoding; palette, 16-bit and colour-keyed images for writing.
 """
 from __future__ import annotations
 
+import copy
 import queue
 import struct
 import threading
@@ -22,7 +23,7 @@ import zlib
 
 from PIL import Image, ImageChops
 
-#: modes both paths handle: 8 bits per sample, stored as is (Pillow's PNG rawmode equals its mode)
+#: modes the writer handles (8 bits per sample), and bytes per pixel
 _MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
 _PNG_COLOUR_TYPE = {"L": 0, "LA": 4, "RGB": 2, "RGBA": 6}
 #: raw bytes inflated per step: small enough to overlap inflating with unfiltering, large enough to be cheap
@@ -39,22 +40,22 @@ def decode(image: Image.Image) -> Image.Image | None:
 
     ``None`` always means "let Pillow load it": a damaged file then fails there, with Pillow's own error.
     """
-    args = _eligible(image)
-    if args is None:
+    layout = _layout(image)
+    if layout is None:
         return None
     try:
         from isal import isal_zlib
     except ImportError:  # not installed (a bare Pillow environment): Pillow's loader does the same work
         return None
-    offset, rawmode = args
+    offset, rawmode, row_bytes = layout
     width, height = image.size
-    expected = height * (1 + width * _MODES[image.mode])
+    expected = height * (1 + row_bytes)
     compressed = _idat_data(image.fp, offset)
     if compressed is None:
         return None
     out = Image.new(image.mode, image.size)
     try:
-        decoder = Image._getdecoder(image.mode, "zip", (rawmode, 0))
+        decoder = Image._getdecoder(image.mode, "zip", (rawmode, 0))  # what Pillow's own load() makes
         decoder.setimage(out.im, (0, 0, width, height))
     except Exception:  # a Pillow without these internals
         return None
@@ -83,21 +84,39 @@ def decode(image: Image.Image) -> Image.Image | None:
     if not finished:
         return None
     out.info = dict(image.info)
+    if out.mode == "P":
+        # The PLTE read at open, realised the way Image.load() realises it on Pillow's own path.
+        out.palette = copy.copy(image.palette)
+        out.load()
     return out
 
 
-def _eligible(image: Image.Image) -> tuple[int, str] | None:
-    """(offset of the first IDAT's data, rawmode) for a PNG this path decodes, else ``None``."""
-    if image.format != "PNG" or getattr(image, "n_frames", 1) != 1 or image.mode not in _MODES:
+#: channels per PNG colour type (grey, RGB, palette, grey + alpha, RGBA)
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _layout(image: Image.Image) -> tuple[int, str, int] | None:
+    """(offset of the first IDAT's data, Pillow's rawmode, bytes per row) for a PNG this path decodes:
+    one frame, not interlaced, read by Pillow as one "zip" tile. ``None`` for anything else."""
+    if image.format != "PNG" or getattr(image, "n_frames", 1) != 1 or image.info.get("interlace"):
+        return None
+    if image.mode == "P" and getattr(image, "palette", None) is None:
         return None
     tile = getattr(image, "tile", None)
     if not tile or len(tile) != 1:
         return None
-    name, extents, offset, args = tile[0]
-    rawmode, interlace = (args if isinstance(args, tuple) else (args, 0))[:2]
-    if name != "zip" or interlace or rawmode != image.mode or tuple(extents) != (0, 0, *image.size):
+    name, extents, offset, rawmode = tile[0]
+    if name != "zip" or not isinstance(rawmode, str) or tuple(extents) != (0, 0, *image.size):
         return None
-    return offset, rawmode
+    try:  # bit depth and colour type, from the IHDR chunk that always comes first
+        image.fp.seek(16)
+        header = image.fp.read(13)
+        width, height, depth, colour_type, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    except (OSError, ValueError, AttributeError, struct.error):
+        return None
+    if (width, height) != image.size or interlace or colour_type not in _CHANNELS:
+        return None
+    return offset, rawmode, (width * depth * _CHANNELS[colour_type] + 7) // 8
 
 
 def _idat_data(fp, offset: int) -> list[bytes] | None:
