@@ -1,10 +1,9 @@
 """General-path JPEG output: chroma resolution follows the block size (pixelate/encode.py, save_params).
 
-Blocks that are a multiple of 16 get 4:2:0, as the fast path's DC-only output has (what keeps it small and
-fast); other sizes keep full-resolution chroma. Subsampled chroma is blended by decoders across block edges
-(and, with odd sizes, averaged across them by the encoder): on saturated blocks that is ~20 levels at the
-edge pixels and ~5 inside, against ~3 and ~2 with full chroma. It would make block 10 about 2.5 ms per 2 MP
-faster (the tutorial code's q75 4:2:0 encode is why it is level with the project there); colour wins.
+Even blocks get 4:2:0: every 2x2 chroma cell lies inside one block, and what decoders do at block edges
+(blend chroma about a pixel deep) is what they do with the fast path's 4:2:0 output for multiples of 16.
+Odd blocks keep full-resolution chroma: their cells straddle block edges, so 4:2:0 would make the encoder
+itself mix two blocks' colours.
 """
 from __future__ import annotations
 
@@ -24,13 +23,14 @@ def saturated_blocks(size: int, cols: int = 24, rows: int = 18, seed: int = 0) -
     return ops.enlarge_blocks(grid, size, (cols * size, rows * size))
 
 
-def jpeg(image: Image.Image) -> bytes:
+def jpeg(image: Image.Image, subsampling: int = 0) -> bytes:
     buf = io.BytesIO()
-    image.save(buf, "JPEG", quality=95, subsampling=0)
+    image.save(buf, "JPEG", quality=95, subsampling=subsampling)
     return buf.getvalue()
 
 
 def edge_and_interior_error(data: bytes, expected: Image.Image, size: int) -> tuple[float, float]:
+    """Mean error (levels) in the first and last pixel column of each block, and in the rest."""
     decoded = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=float)
     diff = np.abs(decoded - np.asarray(expected, dtype=float)).mean(axis=2)
     offsets = np.arange(diff.shape[1]) % size
@@ -38,30 +38,57 @@ def edge_and_interior_error(data: bytes, expected: Image.Image, size: int) -> tu
     return float(diff[:, edge_cols].mean()), float(diff[:, ~edge_cols].mean())
 
 
-@pytest.mark.parametrize("size", [9, 10, 11, 12, 14, 24])
-def test_full_chroma_keeps_saturated_blocks_clean(size):
-    source = saturated_blocks(size)
-    result = pixelate_bytes(jpeg(source), size, fast=False)
-    with Image.open(io.BytesIO(result.data)) as out:
-        assert JpegImagePlugin.get_sampling(out) == 0  # 4:4:4
-    expected = ops.pixelate(Image.open(io.BytesIO(jpeg(source))).convert("RGB"), size)
-    edge, interior = edge_and_interior_error(result.data, expected, size)
+def pixelated(size: int, fast: bool = False) -> tuple[bytes, Image.Image]:
+    """The project's output for saturated blocks, and the exact pixelation it should show."""
+    source = jpeg(saturated_blocks(size))
+    expected = ops.pixelate(Image.open(io.BytesIO(source)).convert("RGB"), size)
+    return pixelate_bytes(source, size, fast=fast).data, expected
+
+
+def sampling(data: bytes) -> int:
+    with Image.open(io.BytesIO(data)) as image:
+        return JpegImagePlugin.get_sampling(image)
+
+
+@pytest.mark.parametrize("size", [9, 11, 15])
+def test_odd_blocks_keep_full_chroma_and_clean_edges(size):
+    data, expected = pixelated(size)
+    assert sampling(data) == 0  # 4:4:4
+    edge, interior = edge_and_interior_error(data, expected, size)
     assert interior < 3.5 and edge < 6.0, (edge, interior)
 
 
-@pytest.mark.parametrize("size", [16, 32])
-def test_multiples_of_16_are_subsampled(size):
-    result = pixelate_bytes(jpeg(saturated_blocks(size)), size, fast=False)
-    with Image.open(io.BytesIO(result.data)) as out:
-        assert JpegImagePlugin.get_sampling(out) == 2  # 4:2:0
+@pytest.mark.parametrize("size", [10, 12, 14, 20])
+def test_even_blocks_are_subsampled_and_no_worse_than_the_fast_paths_output(size):
+    data, expected = pixelated(size)
+    assert sampling(data) == 2  # 4:2:0
+    fast16, expected16 = pixelated(16, fast=True)
+    assert sampling(fast16) == 2
+    edge, interior = edge_and_interior_error(data, expected, size)
+    edge16, _ = edge_and_interior_error(fast16, expected16, 16)
+    # the same decoder-side blending at edges as the multiple-of-16 output the speed goals are built on
+    assert edge <= 1.15 * edge16, (edge, edge16)
+    assert interior < 7.0, interior
 
 
-@pytest.mark.parametrize("size", [9, 10, 11, 12])
-def test_subsampled_chroma_would_bleed(size):
-    # Why these sizes keep full chroma: the same blocks saved 4:2:0 are far worse at block edges.
-    source = saturated_blocks(size)
-    expected = ops.pixelate(Image.open(io.BytesIO(jpeg(source))).convert("RGB"), size)
-    kept = pixelate_bytes(jpeg(source), size, fast=False).data
+@pytest.mark.parametrize("size", [9, 11])
+def test_odd_blocks_with_subsampled_chroma_would_mix_colours(size):
+    # Why odd sizes keep full chroma: the same blocks saved 4:2:0 are far worse at block edges.
+    kept, expected = pixelated(size)
     buf = io.BytesIO()
     Image.open(io.BytesIO(kept)).save(buf, "JPEG", quality=90, subsampling=2)
     assert edge_and_interior_error(buf.getvalue(), expected, size)[0] > 3 * edge_and_interior_error(kept, expected, size)[0]
+
+
+def test_photo_error_stays_within_the_bound_at_even_blocks():
+    # The benchmark's photo recipe at 1 MP: the mean error against exact block means stays under 1.5 levels.
+    # (Below 8 px a third or more of all pixels sit on a block edge, and quality-90 ringing alone brings
+    # any chroma setting to 1.2-1.5 levels there: measured 1.44 at block 3 with full chroma.)
+    from pixelate.bench.workloads import photo_jpeg
+
+    data = photo_jpeg(1152, 864, seed=4)
+    full = Image.open(io.BytesIO(data)).convert("RGB")
+    for size in (10, 12, 14, 20):
+        out = Image.open(io.BytesIO(pixelate_bytes(data, size).data)).convert("RGB")
+        error = np.abs(np.asarray(out, dtype=float) - np.asarray(ops.pixelate(full, size), dtype=float)).mean()
+        assert error < 1.5, (size, error)
