@@ -98,3 +98,20 @@ def test_cli_prints_the_table_and_writes_json(tmp_path):
     assert "jpeg-2mp" in done.stdout and "× tutorial" in done.stdout
     saved = json.loads(out.read_text())
     assert {row["contender"] for row in saved["results"]} >= {"project", "tutorial"}
+
+
+def test_block_sweep_names_the_path_and_finds_slower_sizes():
+    rows = run.block_sweep(names=("jpeg-2mp",), blocks=(9, 10, 16), rounds=1)
+    by_block = {row["block"]: row for row in rows}
+    assert by_block[16]["path"].startswith("fast") and by_block[10]["path"] == "general (1/2 decode)"
+    assert by_block[9]["path"] == "general (full decode)"
+    for row in rows:
+        assert row["project_ms"] > 0 and row["tutorial_ms"] > 0 and 0 <= row["error"] < 1.5
+        assert row["speedup_vs_tutorial"] == round(row["tutorial_ms"] / row["project_ms"], 2) or abs(
+            row["speedup_vs_tutorial"] - row["tutorial_ms"] / row["project_ms"]
+        ) < 0.05
+    lines = report._sweep_lines(rows)
+    assert lines[0].startswith("Every block size") and any("block 9:" in line for line in lines)
+    slower = [row["block"] for row in rows if row["speedup_vs_tutorial"] < 1]
+    assert lines[-1] == ("Slower than the tutorial code at blocks: " + ", ".join(map(str, slower)) if slower
+                         else "At least as fast as the tutorial code at every block size.")

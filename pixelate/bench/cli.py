@@ -21,6 +21,7 @@ def register(subparsers, name: str) -> None:
     parser.add_argument("--rounds", type=int, help="timed rounds per cell (default 7; 3 with --quick)")
     parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory probes")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the import-time measurement")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the project-vs-tutorial run over block sizes 2-40")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write docs/benchmark.md-style Markdown here")
     parser.add_argument("--from-json", type=Path, help="do not measure: report a run saved with --json")
@@ -35,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
 
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        return _report(args, saved["results"], saved.get("cold_start"), saved.get("coder"), saved["machine"])
+        return _report(args, saved["results"], saved.get("cold_start"), saved.get("coder"), saved["machine"], saved.get("sweep"))
     from pixelate.bench import workloads
 
     chosen = [workloads.by_name(name) for name in args.workloads] if args.workloads else None
@@ -45,15 +46,17 @@ def main(args: argparse.Namespace) -> int:
     )
     cold = None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7)
     coder = None if args.quick or args.workloads else run.coder_comparison()
-    return _report(args, results, cold, coder, report.machine())
+    sweep = None if args.quick or args.workloads or args.no_sweep else run.block_sweep(progress=progress)
+    return _report(args, results, cold, coder, report.machine(), sweep)
 
 
-def _report(args: argparse.Namespace, results: list[dict], cold, coder, machine: dict) -> int:
+def _report(args: argparse.Namespace, results: list[dict], cold, coder, machine: dict, sweep=None) -> int:
     from pixelate.bench import report
 
-    print(report.text_report(results, cold, machine, coder))
+    print(report.text_report(results, cold, machine, coder, sweep))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine, "results": results, "cold_start": cold, "coder": coder}, indent=1))
+        saved = {"machine": machine, "results": results, "cold_start": cold, "coder": coder, "sweep": sweep}
+        args.json.write_text(json.dumps(saved, indent=1))
     if args.markdown:
-        args.markdown.write_text(report.markdown_report(results, cold, machine, quick=args.quick, coder=coder))
+        args.markdown.write_text(report.markdown_report(results, cold, machine, quick=args.quick, coder=coder, sweep=sweep))
     return 0

@@ -326,3 +326,47 @@ def coder_comparison(workload: Workload | None = None, blocks: Iterable[int] = (
     if samples:
         rows.append({"workload": "-", "block": None, "part": "import numpy (fresh process)", "ms": round(statistics.median(samples) * 1000, 1)})
     return rows
+
+
+# ---------------------------------------------------------------------------------------------- every block size
+
+SWEEP_WORKLOADS = ("jpeg-2mp", "jpeg-12mp")
+SWEEP_BLOCKS = tuple(range(2, 41))
+
+
+def jpeg_path(size: int, width: int, height: int) -> str:
+    """Which path the core takes for a JPEG of this size at this block (as ``core._draft_scale`` and
+    ``jpeg_dc`` decide for 4:2:0/4:4:4 photos): the DC-only fast path, or the general path and its scale."""
+    if size % 8 == 0:
+        return "fast (1/8 decode, DC-only JPEG)"
+    for scale in (4, 2):
+        if size % scale == 0 and width % scale == 0 and height % scale == 0:
+            return f"general (1/{scale} decode)"
+    return "general (full decode)"
+
+
+def block_sweep(
+    names: Iterable[str] = SWEEP_WORKLOADS, blocks: Iterable[int] = SWEEP_BLOCKS, rounds: int = 5,
+    progress: Callable[[str], None] | None = None,
+) -> list[dict]:
+    """The project against the tutorial code at every block size from 2 to 40, on the photo JPEGs: ratio of
+    medians of interleaved runs, and the project's mean error against the exact block means."""
+    from pixelate.bench.workloads import by_name
+
+    say = progress or (lambda message: None)
+    rows = []
+    for name in names:
+        work = by_name(name)
+        say(f"sweep {name}")
+        pixels = _frames_rgba(work.data)
+        for size in blocks:
+            calls = {who: (lambda f=peers.CONTENDERS[who], s=size: f(work.data, s)) for who in ("project", "tutorial")}
+            medians = time_interleaved(calls, rounds)
+            error, _ = mean_error(peers.project(work.data, size), [exact_block_means(frame, size) for frame in pixels])
+            rows.append({
+                "workload": name, "block": size, "path": jpeg_path(size, work.width, work.height),
+                "project_ms": round(medians["project"] * 1000, 1), "tutorial_ms": round(medians["tutorial"] * 1000, 1),
+                "speedup_vs_tutorial": round(medians["tutorial"] / medians["project"], 2),
+                "error": None if error is None else round(error, 2),
+            })
+    return rows
