@@ -10,7 +10,8 @@ on the rest, every filtered byte is zero except one pixel per block, so the writ
 per block row (computed from the grid, one pixel per block) and deflates the identical all-zero Up
 scanlines once, reusing the compressed bytes for every block row. Nothing of the enlarged image is made.
 
-Both are pure functions of their inputs. What they do not take gets ``None`` and goes through Pillow:
+Neither touches anything but its arguments (decoding reads the opened image's own file object, and its
+worker thread never outlives the call). What they do not take gets ``None`` and goes through Pillow:
 interlaced PNGs and APNGs for decoding; palette, 16-bit and colour-keyed images for writing.
 """
 from __future__ import annotations

@@ -244,14 +244,19 @@ for even sizes and full chroma for odd ones (tests/test_jpeg_chroma.py says why)
 WHERE_NOT_AHEAD = """Where the project is not ahead, and why:
 
 - **GIF**: the tutorial code writes the first frame only (its time is one frame's, and its output is not
-  the animation). Per frame, the project's time goes mostly to quantising each frame's grid back to a
-  palette of its own (median cut, ~3 ms a frame whatever the grid's size); one palette for all frames is
-  ~4× faster but doubles the colour error, so per-frame palettes stay.
-- **Blocks that are not a multiple of 8** (10 here): no flat DCT blocks, so the general path runs
-  (a 1/2-scale decode, then a full-size JPEG encode at quality 90 with full-resolution chroma, which keeps
-  block edges clean); it stays near the tutorial code's time (which samples one pixel and saves at
-  quality 75 with 4:2:0 chroma), with exact means. Decoding at 1/4 or 1/8 instead was measured: block means
-  off by 1.3–2.8 levels on average and up to 84 at edges, so it is not done.
+  the animation). Per frame, the project takes about 6 ms to the tutorial's 2.6 for its one frame: it
+  decodes every frame, and quantises each frame's grid to a palette of its own (median cut, ~3 ms a
+  frame whatever the grid's size); one palette for all frames is ~4× faster but doubles the colour error.
+- **Odd block sizes** (the sweep below; not among the table's blocks): 0.7-0.8× the tutorial code. No
+  JPEG decode scale divides an odd block, so exact block means need every pixel decoded, as the tutorial
+  code decodes them; then the project averages (where the tutorial samples) and encodes at quality 90
+  with full chroma (where the tutorial saves quality 75, 4:2:0). Measured alternatives (2 MP, blocks 9
+  and 15): 4:2:0 at odd sizes, ~0.87×, with the encoder mixing two blocks' colours at their edges; block
+  means from a 1/2-scale decode, also ~0.87×, and only level with the tutorial code (1.02-1.04×) with 4:2:0
+  on top, while missing the exact means by ~1 level on average and by up to 24 on some blocks. None is
+  done: exact colours win here.
+- **Even blocks that are not a multiple of 8** (10 in the table): the general path, a 1/2- or 1/4-scale
+  decode and a quality-90 4:2:0 encode; 1.05-1.5× the tutorial code.
 - **PNG on one core**: the project decodes with ISA-L's inflate in one thread feeding Pillow's unfilter
   in another (`pixelate/png_fast.py`); pinned to one core (`taskset -c 0`) the 12 MP PNG at block 16 took
   262 ms against libvips' 266 ms (parity), against 207 and 246 ms on two. A Lambda at 2048 MB sees two
