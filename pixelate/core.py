@@ -193,7 +193,15 @@ def pixelate_image(
 ) -> Result:
     """Pixelate an opened (not yet decoded) image, every frame of it, and encode it in its output format."""
     size, method = validate_options(size, method)
-    limits = limits or DEFAULT_LIMITS
+    try:
+        return _pixelate_opened(image, size, method, limits or DEFAULT_LIMITS)
+    except MemoryError:
+        # Within the limits yet more than this process can hold (a small Lambda, a busy machine): the
+        # file's size is the reason, as for anything over the limits, and retrying cannot help.
+        raise PixelateError("too-large", "The image is too large to pixelate in the memory available.") from None
+
+
+def _pixelate_opened(image: Image.Image, size: int, method: str, limits: Limits) -> Result:
     in_format = image.format or "PNG"
     out_format = encode.output_format(in_format)
     orientation = _orientation(image)
@@ -342,13 +350,22 @@ def _draft_scale(image: Image.Image, size: int, method: str) -> int:
 
 
 def _orientation(image: Image.Image) -> int:
-    try:
-        if image.format == "PNG" and image.tile and not png_fast.has_late_metadata(image):
-            # PngImageFile.getexif decodes every pixel to look for EXIF after the image data; with none
-            # there, the chunks read at open hold all of it, and the pixels can take the fast path.
-            exif = Image.Image.getexif(image)
+    if image.format == "PNG" and image.tile:
+        if png_fast.has_chunks_after_pixels(image):
+            # EXIF (or a profile) after the image data is only read while decoding every pixel (what
+            # PngImageFile.getexif does first); decode here, so that damage is reported, not swallowed,
+            # and what those chunks say is in ``info`` before anyone reads it.
+            _decoding(image.load)
         else:
-            exif = image.getexif()
+            # Everything the file says was read at open: skip PngImageFile.getexif's decode, so the pixels
+            # can take the fast path.
+            return _orientation_value(Image.Image.getexif, image)
+    return _orientation_value(type(image).getexif, image)
+
+
+def _orientation_value(getexif, image: Image.Image) -> int:
+    try:
+        exif = getexif(image)
         value = exif.get(ORIENTATION, 1)
     except Exception:
         return 1

@@ -384,5 +384,132 @@ def test_png_orientation_is_applied_wherever_the_exif_is(monkeypatch, late):
     expected = ops.pixelate(image.transpose(Image.Transpose.ROTATE_270), 8)
     assert pillow_pixels(result.data).tobytes() == expected.tobytes()
     # EXIF read at open leaves the pixels to the fast path; EXIF after them needs Pillow's full load first
-    assert png_fast.has_late_metadata(Image.open(io.BytesIO(data))) is late
+    assert png_fast.has_chunks_after_pixels(Image.open(io.BytesIO(data))) is late
     assert took_fast_path == [not late]
+
+
+# --- what a review of the fast paths found (each failed before its fix) -------------------------------------
+
+
+def _with_chunk_after_pixels(data: bytes, kind: bytes, body: bytes) -> bytes:
+    """``data`` with one more chunk between the image data and IEND."""
+    end = data.rindex(b"IEND") - 4
+    return data[:end] + png_fast._chunk(kind, body) + data[end:]
+
+
+def _bad_filter_byte(width: int = 50, height: int = 40) -> bytes:
+    """A flat grey RGB PNG whose row 20 has filter type 9, which does not exist."""
+    rows = [bytes([0]) + bytes([120]) * (3 * width) for _ in range(height)]
+    rows[20] = bytes([9]) + rows[20][1:]
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + png_fast._chunk(b"IHDR", header)
+        + png_fast._chunk(b"IDAT", zlib.compress(b"".join(rows))) + png_fast._chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("late_text", [False, True], ids=["alone", "with-text-after-pixels"])
+def test_damaged_pixels_are_corrupt_whatever_follows_them(late_text):
+    # Before: with a tEXt after the image data, Pillow's getexif() decoded the pixels, the error was
+    # swallowed, and a half-black image came out.
+    data = _bad_filter_byte()
+    if late_text:
+        data = _with_chunk_after_pixels(data, b"tEXt", b"Comment\0hello")
+    with pytest.raises(PixelateError) as info:
+        pixelate_bytes(data, 8)
+    assert info.value.reason == "corrupt"
+
+
+def test_a_zlib_header_zlib_rejects_is_not_decoded_by_isal():
+    # CINFO 8 (a 64 KiB window) is invalid for zlib, so Pillow's loader fails; ISA-L would decode it.
+    data = bytearray(png_bytes(random_image("RGB", 32, 24, 16)))
+    start = data.index(b"IDAT") + 4
+    data[start] = 0x88  # CM 8, CINFO 8
+    data[start + 1] = next(flags for flags in range(256) if (0x88 << 8 | flags) % 31 == 0 and not flags & 0x20)
+    body_len = struct.unpack(">I", data[start - 8 : start - 4])[0]
+    data[start + body_len : start + body_len + 4] = struct.pack(">I", zlib.crc32(bytes(data[start - 4 : start + body_len])))
+    assert fast_pixels(bytes(data)) is None
+    with pytest.raises(PixelateError) as info:
+        pixelate_bytes(bytes(data), 8)
+    assert info.value.reason == "corrupt"
+
+
+def test_transparency_and_profile_after_the_pixels_are_honoured():
+    # Out of place per the PNG spec, but Pillow's loader reads them, and so did the core before.
+    image = random_image("RGB", 32, 24, 17)
+    image.putpixel((0, 0), (10, 20, 30))
+    keyed = _with_chunk_after_pixels(png_bytes(image), b"tRNS", struct.pack(">HHH", 10, 20, 30))
+    assert fast_pixels(keyed) is None
+    assert pillow_pixels(pixelate_bytes(keyed, 2).data).convert("RGBA").getpixel((0, 0))[3] < 255
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    late_profile = _with_chunk_after_pixels(png_bytes(image), b"iCCP", b"ICC Profile\0\0" + zlib.compress(profile))
+    assert pillow_pixels(pixelate_bytes(late_profile, 8).data).info.get("icc_profile") == profile
+
+
+def test_a_damaged_chunk_after_the_pixels_is_corrupt_with_or_without_exif():
+    image = random_image("RGB", 32, 24, 18)
+    for data in (png_bytes(image), _with_orientation(image, 1, late=False)):
+        end = data.rindex(b"IEND") - 4
+        torn = data[:end] + struct.pack(">I", 1000) + b"abCD" + b"x" * 10  # a chunk cut short, no IEND
+        with pytest.raises(PixelateError) as info:
+            pixelate_bytes(torn, 8)
+        assert info.value.reason == "corrupt"
+
+
+def test_no_thread_or_no_memory_lets_pillow_decode(monkeypatch):
+    data = png_bytes(random_image("RGB", 64, 48, 19))
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    assert fast_pixels(data) is None
+    assert pixelate_bytes(data, 8).width == 64
+    monkeypatch.undo()
+
+    opened = Image.open(io.BytesIO(data))
+    real_new = Image.new
+
+    def no_memory(mode, size, *args, **kwargs):
+        if size == (64, 48):
+            raise MemoryError
+        return real_new(mode, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image, "new", no_memory)
+    assert png_fast.decode(opened) is None
+
+
+def test_running_out_of_memory_anywhere_is_too_large(monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(ops, "block_means", no_memory)
+    with pytest.raises(PixelateError) as info:
+        pixelate_bytes(png_bytes(random_image("RGB", 64, 48, 20)), 8)
+    assert info.value.reason == "too-large"
+
+
+def test_tiny_idat_chunks_are_joined_before_they_cross_threads(monkeypatch):
+    # 500-byte chunks made every chunk a hand-over between the threads (5x slower than Pillow).
+    image = random_image("RGB", 600, 400, 21, smooth=True)
+    data = rechunked(png_bytes(image, compress_level=1), 500)
+    handovers = []
+    real = png_fast._stored_blocks
+    monkeypatch.setattr(png_fast, "_stored_blocks", lambda raw, first: handovers.append(len(raw)) or real(raw, first))
+    assert fast_pixels(data).tobytes() == image.tobytes()
+    compressed = sum(len(body) for kind, body in chunks(data) if kind == b"IDAT")
+    raw = 400 * (1 + 600 * 3)
+    assert len(handovers) <= compressed // png_fast._PIECE + raw // png_fast._STEP + 2, len(handovers)
+
+
+@pytest.mark.parametrize("size", [2, 3, 4])
+def test_pixel_art_at_small_blocks_is_as_small_as_pillows_own(size):
+    # Identical block rows (pixel art, flat graphics) become all-zero Up rows; flushing per block row
+    # used to double the output at block 2.
+    rng = np.random.default_rng(22)
+    art = Image.fromarray(rng.integers(0, 16, (60, 80), dtype=np.uint8) * 16, "L").convert("RGB")
+    art = art.resize((80 * 8, 60 * 8), Image.Resampling.NEAREST)
+    ours = pixelate_bytes(png_bytes(art), size)
+    pillows = png_bytes(ops.pixelate(art, size), compress_level=3, compress_type=3)
+    assert pillow_pixels(ours.data).tobytes() == pillow_pixels(pillows).tobytes()
+    assert len(ours.data) <= len(pillows) * 1.05, (len(ours.data), len(pillows))
