@@ -513,3 +513,19 @@ def test_pixel_art_at_small_blocks_is_as_small_as_pillows_own(size):
     pillows = png_bytes(ops.pixelate(art, size), compress_level=3, compress_type=3)
     assert pillow_pixels(ours.data).tobytes() == pillow_pixels(pillows).tobytes()
     assert len(ours.data) <= len(pillows) * 1.05, (len(ours.data), len(pillows))
+
+
+def test_a_palette_transparency_longer_than_any_palette_is_cut_as_libpng_cuts_it():
+    # Pillow raised "palette index out of range" (unclassified) converting such a file; libpng ignores
+    # the surplus entries, and so does the core.
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 3, 0, 0, 0)
+    rows = b"".join(b"\0" + bytes(range(i * 8, i * 8 + 8)) for i in range(8))
+    data = b"\x89PNG\r\n\x1a\n" + b"".join(
+        png_fast._chunk(kind, body)
+        for kind, body in [
+            (b"IHDR", header), (b"PLTE", bytes(range(192))), (b"tRNS", bytes(32) + b"\xff" * 229),
+            (b"IDAT", zlib.compress(rows)), (b"IEND", b""),
+        ]
+    )
+    out = pillow_pixels(pixelate_bytes(data, 2).data).convert("RGBA")
+    assert out.getpixel((0, 0))[3] == 0 and out.getpixel((7, 7))[3] == 255  # indices 0-31 clear, 32+ opaque
