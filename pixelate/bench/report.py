@@ -247,7 +247,7 @@ for even sizes and full chroma for odd ones (tests/test_jpeg_chroma.py says why)
 WHERE_NOT_AHEAD = """Where the project is not ahead, and why:
 
 - **GIF**: the tutorial code writes the first frame only (its time is one frame's, and its output is not
-  the animation). Per frame, the project takes about 6 ms to the tutorial's 2.6 for its one frame: it
+  the animation). Per frame (the project's time over 24) it is still slower than the tutorial's one: it
   decodes every frame, and quantises each frame's grid to a palette of its own (median cut, ~3 ms a
   frame whatever the grid's size); one palette for all frames is ~4× faster but doubles the colour error.
 - **Odd block sizes** (the sweep below; not among the table's blocks): 0.7-0.8× the tutorial code. No
@@ -259,7 +259,7 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why:
   on top, while missing the exact means by ~1 level on average and by up to 24 on some blocks. None is
   done: exact colours win here.
 - **Even blocks that are not a multiple of 8** (10 in the table): the general path, a 1/2- or 1/4-scale
-  decode and a quality-90 4:2:0 encode; 1.05-1.5× the tutorial code.
+  decode and a quality-90 4:2:0 encode; ahead of the tutorial code, by less than the fast path (the sweep).
 - **PNG on one core**: the project decodes with ISA-L's inflate in one thread feeding Pillow's unfilter
   in another (`pixelate/png_fast.py`); pinned to one core (`taskset -c 0`) the 12 MP PNG at block 16 took
   262 ms against libvips' 266 ms (parity), against 207 and 246 ms on two. A Lambda at 2048 MB sees two
