@@ -90,14 +90,26 @@ def _avoid_value(means: Image.Image, counts: Image.Image, value: int, replacemen
     )
 
 
+#: pixels premultiplied at a time: alpha images are averaged in bands of block rows, so the premultiplied
+#: copy is a band (~4 MB), not a second whole image (48 MB at 12 MP)
+_BAND_PIXELS = 1 << 20
+
+
 def block_means(image: Image.Image, size: int) -> Image.Image:
     """One pixel per block: the block's mean colour (alpha-weighted when the image has alpha)."""
     if image.mode == "I" and "transparency" in image.info:
         return _masked_block_means(image, size)
     premultiplied = _PREMULTIPLIED.get(image.mode)
-    source = image.convert(premultiplied) if premultiplied else image
-    small = source.reduce(size) if size > 1 else source
-    return small.convert(image.mode) if premultiplied else small
+    if not premultiplied:
+        return image.reduce(size) if size > 1 else image
+    width, height = image.size
+    band = max(1, _BAND_PIXELS // (width * size)) * size  # whole block rows
+    cols, rows = grid_size(width, height, size)
+    small = Image.new(premultiplied, (cols, rows))
+    for top in range(0, height, band):
+        part = image.crop((0, top, width, min(height, top + band))).convert(premultiplied)
+        small.paste(part.reduce(size) if size > 1 else part, (0, top // size))
+    return small.convert(image.mode)
 
 
 def block_samples(image: Image.Image, size: int) -> Image.Image:

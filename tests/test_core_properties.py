@@ -142,3 +142,26 @@ def test_16bit_grey_with_transparency_rounds_means_and_keeps_transparent_blocks(
     assert out.mode == "I;16" and out.info.get("transparency") == 7
     assert out.getpixel((0, 0)) == 1001
     assert out.getpixel((5, 2)) == 7
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    mode=st.sampled_from(["RGBA", "LA"]),
+    width=st.integers(1, 90),
+    height=st.integers(1, 90),
+    size=st.integers(2, 20),
+    band_pixels=st.integers(1, 3000),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_alpha_means_in_bands_equal_one_pass(monkeypatch, mode, width, height, size, band_pixels, seed):
+    # block_means premultiplies alpha images a band of block rows at a time (to bound memory); bands of
+    # any height must give exactly what premultiplying the whole image gives.
+    from pixelate import ops
+
+    rng = np.random.default_rng(seed)
+    array = rng.integers(0, 256, (height, width, len(mode)), dtype=np.uint8)
+    image = Image.fromarray(array, mode)
+    whole = image.convert(mode[0:-1] + "a").reduce(size).convert(mode)
+    with monkeypatch.context() as patch:  # undone after each example
+        patch.setattr(ops, "_BAND_PIXELS", band_pixels)
+        assert ops.block_means(image, size).tobytes() == whole.tobytes()
