@@ -27,6 +27,7 @@ import queue
 import struct
 import threading
 import zlib
+from collections.abc import Iterable
 
 from PIL import Image, ImageChops
 
@@ -64,8 +65,8 @@ def decode(image: Image.Image) -> Image.Image | None:
     offset, rawmode, row_bytes = layout
     width, height = image.size
     expected = height * (1 + row_bytes)
-    compressed = _idat_data(image.fp, offset)
-    if compressed is None:
+    spans = _idat_spans(image.fp, offset)
+    if spans is None:
         return None
     pieces: queue.Queue = queue.Queue(maxsize=4)  # bounds what is inflated ahead of the unfilter
     stop = threading.Event()
@@ -74,7 +75,7 @@ def decode(image: Image.Image) -> Image.Image | None:
         decoder = Image._getdecoder(image.mode, "zip", (rawmode, 0))  # what Pillow's own load() makes
         decoder.setimage(out.im, (0, 0, width, height))
         worker = threading.Thread(
-            target=_inflate_stored, args=(isal_zlib, compressed, expected, pieces, stop), daemon=True
+            target=_inflate_stored, args=(isal_zlib, _pieces(image.fp, spans), expected, pieces, stop), daemon=True
         )
         worker.start()
     except Exception:  # no memory, no thread, a Pillow without these internals: Pillow's loader decides
@@ -133,32 +134,44 @@ def _layout(image: Image.Image) -> tuple[int, str, int] | None:
     return offset, rawmode, (width * depth * _CHANNELS[colour_type] + 7) // 8
 
 
-def _idat_data(fp, offset: int) -> list[bytes] | None:
-    """The data of the IDAT run starting at ``offset``, joined into pieces of at least ``_PIECE`` bytes, or
-    ``None`` unless nothing but IEND follows it: whatever Pillow's loader would read after the pixels
-    (transparency or a profile out of place, damaged chunks) is left to Pillow. CRCs are skipped, as
-    Pillow skips them."""
+def _idat_spans(fp, offset: int) -> list[tuple[int, int]] | None:
+    """(position, length) of each IDAT chunk's data in the run starting at ``offset``, or ``None`` unless
+    nothing but IEND follows it (whatever Pillow's loader would read after the pixels, a transparency or
+    profile out of place or a damaged chunk, is left to Pillow), the data is all there, and its zlib header
+    is one zlib accepts. Only chunk headers are read: the data is read piece by piece while inflating.
+    CRCs are skipped, as Pillow skips them."""
     try:
         fp.seek(offset - 8)
-        pieces, pending, pending_size = [], [], 0
+        spans = []
         while len(head := fp.read(8)) == 8 and head[4:] == b"IDAT":
             (length,) = struct.unpack(">I", head[:4])
-            body = fp.read(length)
-            if len(body) < length:
-                return None
-            pending.append(body)
-            pending_size += length
-            if pending_size >= _PIECE:
-                pieces.append(b"".join(pending))
-                pending, pending_size = [], 0
-            fp.read(4)
-        if pending:
-            pieces.append(b"".join(pending))
-        if head and head[4:] != b"IEND":  # a chunk after the image data (or a torn header): Pillow's
+            spans.append((fp.tell(), length))
+            fp.seek(length + 4, 1)
+        if not spans or (head and head[4:] != b"IEND"):
             return None
+        last, length = spans[-1]
+        if fp.seek(0, 2) < last + length:  # seeking past the end is allowed; the data must be there
+            return None
+        fp.seek(spans[0][0])
+        start = fp.read(2) if spans[0][1] >= 2 else b"".join(_pieces(fp, spans[:2]))[:2]
+        return spans if _plain_zlib_header(start) else None
     except (OSError, ValueError, AttributeError, struct.error):
         return None
-    return pieces if pieces and _plain_zlib_header(pieces[0]) else None
+
+
+def _pieces(fp, spans: list[tuple[int, int]]):
+    """The IDAT data, read and joined into pieces of at least ``_PIECE`` bytes (files written in tiny chunks
+    would otherwise cost a hand-over between the threads per chunk)."""
+    pending, pending_size = [], 0
+    for position, length in spans:
+        fp.seek(position)
+        pending.append(fp.read(length))
+        pending_size += length
+        if pending_size >= _PIECE:
+            yield b"".join(pending)
+            pending, pending_size = [], 0
+    if pending:
+        yield b"".join(pending)
 
 
 def _plain_zlib_header(data: bytes) -> bool:
@@ -184,8 +197,9 @@ def has_chunks_after_pixels(image: Image.Image) -> bool:
         return True
 
 
-def _inflate_stored(isal_zlib, compressed: list[bytes], expected: int, pieces: queue.Queue, stop: threading.Event) -> None:
-    """Inflate ``compressed`` and put it on ``pieces`` as a zlib stream of stored blocks, then ``None``.
+def _inflate_stored(isal_zlib, compressed: Iterable[bytes], expected: int, pieces: queue.Queue, stop: threading.Event) -> None:
+    """Inflate ``compressed`` (read lazily, on this thread) and put it on ``pieces`` as a zlib stream of
+    stored blocks, then ``None``.
 
     Output past ``expected`` bytes is never produced (a decompression bomb costs nothing), and the stream
     is left unterminated: the decoder stops by itself after the last row.
