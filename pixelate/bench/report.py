@@ -262,8 +262,8 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why:
   decode and a quality-90 4:2:0 encode; ahead of the tutorial code, by less than the fast path (the sweep).
 - **PNG on one core**: the project decodes with ISA-L's inflate in one thread feeding Pillow's unfilter
   in another (`pixelate/png_fast.py`); pinned to one core (`taskset -c 0`) the 12 MP PNG at block 16 took
-  262 ms against libvips' 266 ms (parity), against 207 and 246 ms on two. A Lambda at 2048 MB sees two
-  vCPUs but gets about 1.16 vCPUs' worth of time, so it sits between the two.
+  245 ms against libvips' 265 ms, where two cores give about 0.7× libvips' time. A Lambda at 2048 MB sees
+  two vCPUs but gets about 1.16 vCPUs' worth of time, so it sits between the two.
 """
 
 
