@@ -244,7 +244,7 @@ need the scale to divide the block) and otherwise at full size, then encodes at 
 for even sizes and full chroma for odd ones (tests/test_jpeg_chroma.py says why)."""
 
 
-WHERE_NOT_AHEAD = """Where the project is not ahead, and why:
+WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and one caveat):
 
 - **GIF**: the tutorial code writes the first frame only (its time is one frame's, and its output is not
   the animation). Per frame (the project's time over 24) it is still slower than the tutorial's one: it
@@ -260,10 +260,10 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why:
   done: exact colours win here.
 - **Even blocks that are not a multiple of 8** (10 in the table): the general path, a 1/2- or 1/4-scale
   decode and a quality-90 4:2:0 encode; ahead of the tutorial code, by less than the fast path (the sweep).
-- **PNG on one core**: the project decodes with ISA-L's inflate in one thread feeding Pillow's unfilter
-  in another (`pixelate/png_fast.py`); pinned to one core (`taskset -c 0`) the 12 MP PNG at block 16 took
-  245 ms against libvips' 265 ms, where two cores give about 0.7× libvips' time. A Lambda at 2048 MB sees
-  two vCPUs but gets about 1.16 vCPUs' worth of time, so it sits between the two.
+- **PNG on one core** (the caveat): the project decodes with ISA-L's inflate in one thread feeding
+  Pillow's unfilter in another (`pixelate/png_fast.py`). Pinned to one core (`taskset -c 0`) the 12 MP PNG
+  at block 16 took 245 ms against libvips' 265 ms, where two cores give about 0.7× libvips' time. A Lambda
+  at 2048 MB sees two vCPUs but gets about 1.16 vCPUs' worth of time, so it sits between the two.
 """
 
 
