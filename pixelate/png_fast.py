@@ -134,20 +134,26 @@ def _layout(image: Image.Image) -> tuple[int, str, int] | None:
     return offset, rawmode, (width * depth * _CHANNELS[colour_type] + 7) // 8
 
 
+def _idat_run(fp, offset: int) -> tuple[list[tuple[int, int]], bytes]:
+    """(position, length) of each IDAT chunk's data in the run whose first data starts at ``offset``, and
+    the header (up to 8 bytes) of whatever follows the run. Only chunk headers are read."""
+    fp.seek(offset - 8)
+    spans = []
+    while len(head := fp.read(8)) == 8 and head[4:] == b"IDAT":
+        (length,) = struct.unpack(">I", head[:4])
+        spans.append((fp.tell(), length))
+        fp.seek(length + 4, 1)
+    return spans, head
+
+
 def _idat_spans(fp, offset: int) -> list[tuple[int, int]] | None:
-    """(position, length) of each IDAT chunk's data in the run starting at ``offset``, or ``None`` unless
-    nothing but IEND follows it (whatever Pillow's loader would read after the pixels, a transparency or
-    profile out of place or a damaged chunk, is left to Pillow), the data is all there, and its zlib header
-    is one zlib accepts. Only chunk headers are read: the data is read piece by piece while inflating.
-    CRCs are skipped, as Pillow skips them."""
+    """The IDAT run's data spans, or ``None`` unless nothing but IEND follows it (whatever Pillow's loader
+    would read after the pixels, a transparency or profile out of place or a damaged chunk, is left to
+    Pillow), the data is all there, and its zlib header is one zlib accepts. The data itself is read piece
+    by piece while inflating. CRCs are skipped, as Pillow skips them."""
     try:
-        fp.seek(offset - 8)
-        spans = []
-        while len(head := fp.read(8)) == 8 and head[4:] == b"IDAT":
-            (length,) = struct.unpack(">I", head[:4])
-            spans.append((fp.tell(), length))
-            fp.seek(length + 4, 1)
-        if not spans or (head and head[4:] != b"IEND"):
+        spans, after = _idat_run(fp, offset)
+        if not spans or (after and after[4:] != b"IEND"):
             return None
         last, length = spans[-1]
         if fp.seek(0, 2) < last + length:  # seeking past the end is allowed; the data must be there
@@ -189,10 +195,8 @@ def has_chunks_after_pixels(image: Image.Image) -> bool:
     change the result (EXIF orientation, a transparency or colour profile out of place, a damaged chunk),
     so such files are loaded by Pillow before anything else is read. Unreadable counts as yes."""
     try:
-        image.fp.seek(image.tile[0][2] - 8)
-        while len(head := image.fp.read(8)) == 8 and head[4:] == b"IDAT":
-            image.fp.seek(struct.unpack(">I", head[:4])[0] + 4, 1)
-        return len(head) == 8 and head[4:] != b"IEND"
+        _, after = _idat_run(image.fp, image.tile[0][2])
+        return len(after) == 8 and after[4:] != b"IEND"
     except Exception:
         return True
 

@@ -360,7 +360,7 @@ def block_sweep(
         say(f"sweep {name}")
         pixels = _frames_rgba(work.data)
         for size in blocks:
-            calls = {who: (lambda f=peers.CONTENDERS[who], s=size: f(work.data, s)) for who in ("project", "tutorial")}
+            calls = {who: (lambda f=peers.CONTENDERS[who], d=work.data, s=size: f(d, s)) for who in ("project", "tutorial")}
             medians = time_interleaved(calls, rounds)
             error, _ = mean_error(peers.project(work.data, size), [exact_block_means(frame, size) for frame in pixels])
             rows.append({
