@@ -5,9 +5,10 @@ date they were read, and says so:
 
 - Lambda bills duration in 1 ms steps at a price per GB-second of configured memory, plus a price per
   request. Prices differ by architecture (arm64 is cheaper per GB-s) and by region.
-- CPU is allotted in proportion to memory: 1,769 MB buys one full vCPU. Pixelation is single-threaded
+- CPU is allotted in proportion to memory: 1,769 MB buys one full vCPU. JPEG pixelation is single-threaded
   (Pillow decodes and encodes on one core), so below that the same work takes ``1769 / memory`` times
-  longer, and above it, no less time: only the price grows.
+  longer, and above it, no less time: only the price grows. (A still PNG's decode overlaps two threads,
+  so PNGs do get faster above 1,769 MB, up to about two vCPUs; the model prices the JPEG measurement.)
 - One core of this machine is taken as one Lambda vCPU; Graviton (arm64) and x86 Lambda cores differ from it
   and from each other. ``io_ms`` stands for the S3 round trips (head, get, put, status put), not measured here.
 - S3 requests, transfer, SQS and CloudWatch are billed separately and are not included.
