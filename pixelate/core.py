@@ -289,10 +289,6 @@ def _pixelate_frame(
     frame = _transpose(loaded, orientation)
     if frame.mode == "CMYK":
         frame = cmyk_to_rgb(frame, image.info.get("icc_profile"))
-    alphas = frame.info.get("transparency") if frame.mode == "P" else None
-    if isinstance(alphas, bytes) and len(alphas) > 256:
-        # A tRNS longer than any palette breaks the spec; libpng ignores the surplus, Pillow raises.
-        frame.info["transparency"] = alphas[:256]
     work = ops.working_mode(frame)
     if scale > 1:
         small = ops.block_means(work, size // scale)

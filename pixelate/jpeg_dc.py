@@ -309,19 +309,9 @@ def _optimal_code(freq: Counter) -> dict[int, int]:
         f1 = live.pop(c1)
         c2 = min(live, key=lambda s: (live[s], -s))
         live[c1] = f1 + live.pop(c2)
-        node = c1
-        while True:
-            size[node] += 1
-            if others[node] is None:
-                break
-            node = others[node]
-        others[node] = c2
-        node = c2
-        while True:
-            size[node] += 1
-            if others[node] is None:
-                break
-            node = others[node]
+        # every symbol in both merged chains gets one bit longer; c2's chain is appended to c1's
+        others[_lengthen_chain(c1, size, others)] = c2
+        _lengthen_chain(c2, size, others)
     counts = [0] * 33
     for s in size.values():
         counts[s] += 1
@@ -345,6 +335,15 @@ def _optimal_code(freq: Counter) -> dict[int, int]:
         for _ in range(counts[bits]):
             lengths[next(it)] = bits
     return lengths
+
+
+def _lengthen_chain(node: int, size: dict, others: dict) -> int:
+    """Add one bit to the code length of every symbol in ``node``'s chain; return the chain's last symbol."""
+    while True:
+        size[node] += 1
+        if others[node] is None:
+            return node
+        node = others[node]
 
 
 def _canonical_codes(lengths: dict[int, int]) -> dict[int, str]:

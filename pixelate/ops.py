@@ -41,6 +41,11 @@ def working_mode(image: Image.Image) -> Image.Image:
     if mode == "L" and has_trns:
         return image.convert("LA")
     if mode in ("P", "PA", "RGB") and (has_trns or mode == "PA" or image.has_transparency_data):
+        alphas = image.info.get("transparency")
+        if mode == "P" and isinstance(alphas, bytes) and len(alphas) > 256:
+            # A tRNS longer than any palette breaks the spec; libpng ignores the surplus, Pillow raises.
+            image = image.copy()
+            image.info["transparency"] = alphas[:256]
         return image.convert("RGBA")
     if mode == "La":
         return image.convert("LA")

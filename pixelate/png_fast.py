@@ -31,9 +31,8 @@ from collections.abc import Iterable
 
 from PIL import Image, ImageChops
 
-#: modes the writer handles (8 bits per sample), and bytes per pixel
-_MODES = {"L": 1, "LA": 2, "RGB": 3, "RGBA": 4}
-_PNG_COLOUR_TYPE = {"L": 0, "LA": 4, "RGB": 2, "RGBA": 6}
+#: modes the writer handles (8 bits per sample): (bytes per pixel, PNG colour type)
+_WRITABLE = {"L": (1, 0), "LA": (2, 4), "RGB": (3, 2), "RGBA": (4, 6)}
 #: raw bytes inflated per step: small enough to overlap inflating with unfiltering, large enough to be cheap
 _STEP = 1 << 20
 #: IDAT chunks are joined into pieces of at least this many compressed bytes (files written in tiny chunks
@@ -257,10 +256,10 @@ def encode_blocks(grid: Image.Image, size: int, output_size: tuple[int, int], ic
     """A PNG of ``grid`` enlarged to ``size``×``size`` blocks and cut to ``output_size``, or ``None`` for a
     mode this writer does not handle. Decodes to exactly what ``ops.enlarge_blocks`` then Pillow would give.
     """
-    if grid.mode not in _MODES or "transparency" in grid.info:
+    if grid.mode not in _WRITABLE or "transparency" in grid.info:
         return None
     width, height = output_size
-    bpp = _MODES[grid.mode]
+    bpp, colour_type = _WRITABLE[grid.mode]
     row_bytes = width * bpp
     # After a block row's first scanline, the rest are "same as above": all zero.
     up_row = b"\x02" + bytes(row_bytes)
@@ -294,7 +293,7 @@ def encode_blocks(grid: Image.Image, size: int, output_size: tuple[int, int], ic
         above = _strip(above, size, width).tobytes()
     body.append(compressor.flush(zlib.Z_FINISH))
     idat = b"\x78\x01" + b"".join(body) + struct.pack(">I", adler)
-    header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPE[grid.mode], 0, 0, 0)
+    header = struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0)
     chunks = [_chunk(b"IHDR", header)]
     if icc_profile:
         chunks.append(_chunk(b"iCCP", b"ICC Profile\0\0" + zlib.compress(icc_profile)))

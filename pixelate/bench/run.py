@@ -334,15 +334,17 @@ SWEEP_WORKLOADS = ("jpeg-2mp", "jpeg-12mp")
 SWEEP_BLOCKS = tuple(range(2, 41))
 
 
-def jpeg_path(size: int, width: int, height: int) -> str:
-    """Which path the core takes for a JPEG of this size at this block (as ``core._draft_scale`` and
-    ``jpeg_dc`` decide for 4:2:0/4:4:4 photos): the DC-only fast path, or the general path and its scale."""
-    if size % 8 == 0:
+def jpeg_path(data: bytes, size: int) -> str:
+    """Which path the core takes for this JPEG at this block: the DC-only fast path, or the general path
+    and the decode scale it chooses (asked of ``jpeg_dc`` and ``core._draft_scale`` themselves)."""
+    from PIL import Image
+
+    from pixelate import core, jpeg_dc
+
+    if jpeg_dc.pixelate_jpeg(data, size, "average") is not None:
         return "fast (1/8 decode, DC-only JPEG)"
-    for scale in (4, 2):
-        if size % scale == 0 and width % scale == 0 and height % scale == 0:
-            return f"general (1/{scale} decode)"
-    return "general (full decode)"
+    scale = core._draft_scale(Image.open(io.BytesIO(data)), size, "average")
+    return f"general (1/{scale} decode)" if scale > 1 else "general (full decode)"
 
 
 def block_sweep(
@@ -364,7 +366,7 @@ def block_sweep(
             medians = time_interleaved(calls, rounds)
             error, _ = mean_error(peers.project(work.data, size), [exact_block_means(frame, size) for frame in pixels])
             rows.append({
-                "workload": name, "block": size, "path": jpeg_path(size, work.width, work.height),
+                "workload": name, "block": size, "path": jpeg_path(work.data, size),
                 "project_ms": round(medians["project"] * 1000, 1), "tutorial_ms": round(medians["tutorial"] * 1000, 1),
                 "speedup_vs_tutorial": round(medians["tutorial"] / medians["project"], 2),
                 "error": None if error is None else round(error, 2),
