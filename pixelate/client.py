@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from pixelate.deploy.stack import answers
 from typing import Callable, Iterable
 
+from pixelate import store
+from pixelate.local.moto_server import answers
 from pixelate.status import output_key, status_key
 
 #: What the local stack's moto accepts; never valid anywhere else.
@@ -91,11 +92,7 @@ def upload_files(s3, bucket: str, uploads: Iterable[Upload], prefix: str, progre
 
 def read_status(s3, bucket: str, key: str) -> dict | None:
     """The status record of original ``key``, or None while there is none."""
-    try:
-        body = s3.get_object(Bucket=bucket, Key=status_key(key))["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        return None
-    return json.loads(body)
+    return store.read_status(bucket, status_key(key), s3)
 
 
 def wait_for_status(s3, bucket: str, keys: Iterable[str], timeout: float = 60.0, poll_s: float = 0.25,

@@ -56,10 +56,11 @@ def register(subparsers, name: str) -> None:
 
 
 def _local_endpoint(args) -> str:
-    from pixelate.deploy.stack import answers, read_stack_file
+    from pixelate.deploy.stack import read_stack_file
+    from pixelate.local.moto_server import moto_answers
 
     url = args.endpoint_url or (read_stack_file(args.folder) or {}).get("EndpointUrl")
-    if not url or not answers(url.rstrip("/") + "/moto-api/"):
+    if not url or not moto_answers(url):
         raise SystemExit("no local stack answers: start one with `pixelate up` (or pass --endpoint-url)")
     return url
 

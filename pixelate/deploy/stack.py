@@ -34,10 +34,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import mimetypes
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -458,7 +457,7 @@ def write_stack_file(outputs: Mapping[str, Any], folder: str | Path = ".") -> Pa
     path = Path(folder) / STACK_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     flat = {k: v for k, v in outputs.items() if k not in NOT_IN_STACK_FILE}
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: `pixelate deploy` and `up` may both write
     tmp.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n")
     tmp.replace(path)  # readers never see half a file
     return path
@@ -483,23 +482,13 @@ def forget_stack_file(folder: str | Path = ".", endpoint_url: str | None = None)
     return True
 
 
-def answers(url: str, timeout: float = 2.0) -> bool:
-    """Whether anything answers HTTP at ``url`` (an HTTP error is an answer)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):
-        return False
-
-
 def local_endpoint(folder: str | Path = ".") -> tuple[str, Any]:
     """The running local stack's moto URL, or a moto server started for this run: ``(url, server or None)``."""
+    from pixelate.local import moto_server  # only the local target needs moto (standard library at import)
+
     known = (read_stack_file(folder) or {}).get("EndpointUrl")
-    if known and answers(known.rstrip("/") + "/moto-api/"):
+    if known and moto_server.moto_answers(known):
         return known, None
-    from pixelate.local import moto_server  # only the local target needs moto
 
     server = moto_server.start()
     return server.url, server

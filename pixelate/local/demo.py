@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pixelate import client
 from pixelate.local.up import add_stack_arguments, banner, interrupt_on_sigterm, serve_until_signalled, stack_from_args
 
 PREFIX = "demo/"
@@ -96,17 +96,6 @@ def upload_all(stack, uploads: list[Upload]) -> None:
                       ContentType=upload.content_type, Metadata=upload.metadata)
 
 
-def wait_for_records(stack, uploads: list[Upload], timeout: float) -> dict[str, dict | None]:
-    records: dict[str, dict | None] = {}
-    deadline = time.monotonic() + timeout
-    for upload in uploads:
-        try:
-            records[upload.key] = stack.wait_for_status(upload.key, timeout=max(0.1, deadline - time.monotonic()))
-        except TimeoutError:
-            records[upload.key] = None
-    return records
-
-
 def write_contact_sheet(stack, uploads: list[Upload], records: dict[str, dict | None], folder: Path) -> Path:
     from pixelate.contact_sheet import contact_sheet
 
@@ -163,7 +152,9 @@ def run(args) -> int:
         view.attach(stack)
         print(f"Uploading {len(uploads)} files to s3://{stack.outputs['OriginalsBucket']}/{PREFIX} ...", flush=True)
         upload_all(stack, uploads)
-        records = wait_for_records(stack, uploads, STATUS_TIMEOUT_S)
+        records = client.wait_for_status(
+            stack.client("s3"), stack.outputs["ProcessedBucket"], [upload.key for upload in uploads], STATUS_TIMEOUT_S
+        )
         view.wait_until_reported([upload.key for upload in uploads])
         print("\n" + table(uploads, records) + "\n", flush=True)
         sheet = write_contact_sheet(stack, uploads, records, args.out)

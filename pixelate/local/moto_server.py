@@ -67,19 +67,29 @@ def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = N
     return server
 
 
+def answers(url: str, timeout: float = 2.0) -> bool:
+    """Whether anything answers HTTP at ``url`` (an HTTP error is an answer: the server is up)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def moto_answers(endpoint_url: str) -> bool:
+    """Whether a moto server answers at ``endpoint_url`` (its own API path, which every moto has)."""
+    return answers(endpoint_url.rstrip("/") + "/moto-api/")
+
+
 def wait_until_answers(url: str, timeout: float) -> None:
     """Poll ``url`` until any HTTP answer arrives, or raise TimeoutError."""
     deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except urllib.error.HTTPError:
-            return  # an HTTP error is an answer: the server is up
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {timeout:.0f} s") from None
-            time.sleep(0.05)
+    while not answers(url):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 5.0) -> None:

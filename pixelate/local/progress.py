@@ -6,13 +6,13 @@ bucket, so the line shows what the service recorded, not what the runner guessed
 """
 from __future__ import annotations
 
-import json
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from pixelate import client
 from pixelate.local.runner import BatchReport
 
 DLQ_REFRESH_S = 2.0
@@ -96,8 +96,7 @@ class ProgressView:
 
     def read_status(self, key: str) -> dict | None:
         try:
-            body = self._s3.get_object(Bucket=self.stack.outputs["ProcessedBucket"], Key=f"status/{key}.json")["Body"].read()
-            return json.loads(body)
+            return client.read_status(self._s3, self.stack.outputs["ProcessedBucket"], key)
         except Exception:
             return None  # skipped jobs (a test event, a vanished original) have no record
 

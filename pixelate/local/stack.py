@@ -13,7 +13,6 @@ the file. ``pixelate up``, ``pixelate demo``, the notebooks and the tests all us
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import tempfile
 import threading
@@ -21,8 +20,9 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from pixelate.deploy.stack import STACK_FILE, write_stack_file
 from pixelate.local import moto_server
-from pixelate.local.edge import Edge, EdgeConfig
+from pixelate.local.edge import HEALTH_PATH, Edge, EdgeConfig
 from pixelate.local.runner import BatchReport, Runner, aws_client, environment_of, read_settings, take_over, worker_count
 
 #: The outputs ``.pixelate/stack.json`` carries (docs/architecture.md), in this order.
@@ -37,7 +37,6 @@ OUTPUT_KEYS = (
     "DistributionUrl",
     "ApiUrl",
 )
-STACK_FILE = Path(".pixelate") / "stack.json"
 READY_TIMEOUT_S = 120.0
 
 
@@ -150,7 +149,7 @@ class LocalStack:
         )
         self.runner.start()
         self._wait_for_workers()
-        moto_server.wait_until_answers(edge_url + "/_local/health", 30)
+        moto_server.wait_until_answers(edge_url + HEALTH_PATH, 30)
         self.write_stack_file()
 
     def _wait_for_workers(self) -> None:
@@ -249,25 +248,9 @@ class LocalStack:
     def write_stack_file(self) -> None:
         if self.stack_file is None or not self.outputs:
             return
-        self.stack_file.parent.mkdir(parents=True, exist_ok=True)
-        # Write then rename: a reader never sees half a file.
-        temporary = self.stack_file.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(self.stack_document(), indent=2) + "\n")
-        temporary.replace(self.stack_file)
+        write_stack_file(self.stack_document(), self.folder)
 
     def client(self, service: str):
         """A boto3 client for this stack's moto."""
         return aws_client(service, self.outputs["EndpointUrl"], self.region)
 
-    def wait_for_status(self, key: str, timeout: float = 60.0) -> dict:
-        """The status record of original ``key`` once it exists (TimeoutError otherwise)."""
-        s3 = self.client("s3")
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                body = s3.get_object(Bucket=self.outputs["ProcessedBucket"], Key=f"status/{key}.json")["Body"].read()
-                return json.loads(body)
-            except s3.exceptions.NoSuchKey:
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"no status for {key!r} within {timeout:.0f} s") from None
-                time.sleep(0.1)
