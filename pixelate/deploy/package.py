@@ -355,10 +355,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def assemble(spec: PackageSpec, deps: Path, root: Path) -> None:
+def assemble(deps: Path, root: Path) -> None:
     """Lay out the function's files in ``root``: the installed wheels, then the package source."""
     shutil.rmtree(root, ignore_errors=True)
     shutil.copytree(deps, root, symlinks=False, ignore=shutil.ignore_patterns("__pycache__", ".complete"))
+    copy_package_source(root)
+
+
+def copy_package_source(root: Path) -> None:
+    """Copy the package's own files (``package_source_files``) under ``root``."""
     for relative in package_source_files():
         destination = root / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -373,7 +378,7 @@ def build_package(spec: PackageSpec | None = None, out_dir: str | Path = "build/
     out.mkdir(parents=True, exist_ok=True)
     deps = install_dependencies(spec, requirements if requirements is not None else runtime_requirements(), out)
     root = out / spec.name
-    assemble(spec, deps, root)
+    assemble(deps, root)
     zip_path = out / f"pixelate-{spec.name}.zip"
     files, unzipped = write_zip(root, zip_path)
     binaries, problems = check_binaries(root, spec)
@@ -391,10 +396,7 @@ def source_zip(out_dir: str | Path = "build/lambda") -> Path:
     out = Path(out_dir)
     root = out / "source"
     shutil.rmtree(root, ignore_errors=True)
-    for relative in package_source_files():
-        destination = root / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PACKAGE_DIR.parent / relative, destination)
+    copy_package_source(root)
     zip_path = out / "pixelate-source.zip"
     write_zip(root, zip_path)
     return zip_path

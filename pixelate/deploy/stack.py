@@ -44,7 +44,7 @@ import boto3
 from botocore.exceptions import ClientError, WaiterError
 
 from pixelate.deploy import emulate as emulation
-from pixelate.deploy.package import PackageSpec, build_package, source_zip
+from pixelate.deploy.package import PackageSpec, build_package, sha256_of, source_zip
 from pixelate.deploy.template import load_template, parameter_defaults, template_text
 
 STACK_FILE = Path(".pixelate") / "stack.json"
@@ -106,8 +106,11 @@ def effective_parameters(template: Mapping, values: Mapping[str, Any]) -> dict[s
 
 def code_key(zip_path: Path) -> str:
     """A content-addressed key: a new build changes the key, so CloudFormation updates the functions."""
-    digest = hashlib.sha256(Path(zip_path).read_bytes()).hexdigest()[:16]
-    return f"lambda/pixelate-{digest}.zip"
+    return code_key_of_digest(sha256_of(Path(zip_path)))
+
+
+def code_key_of_digest(sha256: str) -> str:
+    return f"lambda/pixelate-{sha256[:16]}.zip"
 
 
 def artifacts_bucket_name(stack_name: str, account_id: str, region: str) -> str:
@@ -372,7 +375,7 @@ def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile
     values = dict(parameters or {})
     # an update keeps the stack's runtime and architecture unless told otherwise: build for those
     previous = parameters_of(describe_stack(cfn, stack_name) or {})
-    effective = {**parameter_defaults(template), **previous, **{k: _parameter_text(v) for k, v in values.items()}}
+    effective = effective_parameters(template, {**previous, **values})
     report = build_package(PackageSpec.from_template_parameters(effective["Runtime"], effective["Architecture"]),
                            build_dir)
     if not report.ok:
@@ -380,7 +383,7 @@ def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile
     account_id = session.client("sts").get_caller_identity()["Account"]
     bucket = artifacts_bucket_name(stack_name, account_id, region)
     ensure_private_bucket(s3, bucket, region)
-    key = code_key(report.zip_path)
+    key = code_key_of_digest(report.sha256)  # the build hashed the zip already
     upload_if_missing(s3, bucket, key, report.zip_path)
     values.update({"Environment": "aws", "CodeBucket": bucket, "CodeKey": key})
     body = template_text(template_file)

@@ -7,6 +7,7 @@ every upload got the status it should; otherwise it keeps serving until Ctrl-C.
 """
 from __future__ import annotations
 
+import mimetypes
 import os
 import sys
 import threading
@@ -50,7 +51,7 @@ def demo_uploads(folder: Path) -> list[Upload]:
         uploads.append(Upload(
             key=PREFIX + path.name,
             data=path.read_bytes(),
-            content_type="image/jpeg" if path.suffix.lower() in (".jpg", ".jpeg") else f"image/{path.suffix.lower()[1:]}",
+            content_type=mimetypes.guess_type(path.name)[0],
             metadata={"pixel-size": str(METADATA_PIXEL_SIZE)} if with_size else {},
             expected_state="done",
             expected_pixel_size=METADATA_PIXEL_SIZE if with_size else None,

@@ -10,6 +10,8 @@ import sys
 import threading
 from pathlib import Path
 
+from pixelate.deploy.cli import parse_param
+
 DEFAULT_PORT = 8000
 
 
@@ -33,7 +35,7 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inject-faults", type=fault_rate, default=0.0, metavar="RATE",
                         help="fail this fraction (0..1) of the handler's S3 requests with a transient 500/503; the handler's "
                              "client retries first, what still fails is redelivered by SQS (default 0)")
-    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
+    parser.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE", type=parse_param,
                         help="a template parameter, e.g. --parameter QueueVisibilityTimeout=30 (repeatable)")
     parser.add_argument("--quiet", action="store_true", help="no line per finished job")
 
@@ -52,16 +54,6 @@ def fault_rate(text: str) -> float:
     return value
 
 
-def parse_parameters(items: list[str]) -> dict[str, str]:
-    parameters = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise SystemExit(f"--parameter takes KEY=VALUE, not {item!r}")
-        parameters[key] = value
-    return parameters
-
-
 def stack_from_args(args, view):
     from pixelate.local.stack import LocalStack
 
@@ -71,7 +63,7 @@ def stack_from_args(args, view):
         fault_rate=args.inject_faults,
         folder=Path.cwd(),
         moto_port=args.moto_port,
-        parameters=parse_parameters(args.parameter),
+        parameters=dict(args.parameter),
         on_report=view,
     )
 
