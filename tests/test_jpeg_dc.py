@@ -18,6 +18,7 @@ from PIL import Image
 
 from pixelate import Limits, PixelateError, jpeg_dc, pixelate_bytes
 from pixelate.core import EXIF_TRANSPOSE
+from pixelate.bench.run import exact_block_means
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 ERROR_BOUND = 1.5  # levels, mean absolute error per channel against the exact block mean
@@ -38,18 +39,6 @@ def upright_pixels(data: bytes, mode: str = "RGB") -> np.ndarray:
         turn = EXIF_TRANSPOSE.get(im.getexif().get(0x0112, 1))
         im = im.convert(mode)
         return np.asarray(im if turn is None else im.transpose(turn), dtype=np.float64)
-
-
-def exact_block_means(pixels: np.ndarray, size: int) -> np.ndarray:
-    """Every pixel replaced by the exact mean of its size×size block (partial blocks at right and bottom)."""
-    height, width = pixels.shape[:2]
-    rows, cols = -(-height // size), -(-width // size)
-    pad = np.pad(pixels, ((0, rows * size - height), (0, cols * size - width)) + ((0, 0),) * (pixels.ndim - 2))
-    ones = np.pad(np.ones((height, width)), ((0, rows * size - height), (0, cols * size - width)))
-    sums = pad.reshape(rows, size, cols, size, *pixels.shape[2:]).sum(axis=(1, 3))
-    counts = ones.reshape(rows, size, cols, size).sum(axis=(1, 3))
-    means = sums / (counts if pixels.ndim == 2 else counts[..., None])
-    return np.repeat(np.repeat(means, size, axis=0), size, axis=1)[:height, :width]
 
 
 def mean_error(a: np.ndarray, b: np.ndarray) -> float:

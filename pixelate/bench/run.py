@@ -69,15 +69,16 @@ def _frames_rgba(data: bytes):
 
 
 def exact_block_means(pixels, size: int):
-    """Every pixel replaced by the exact mean of its size×size block (partial blocks at the edges)."""
+    """Every pixel replaced by the exact mean of its size×size block (partial blocks at right and bottom);
+    ``pixels`` is height × width, with or without a band axis."""
     import numpy as np
 
-    height, width, bands = pixels.shape
+    height, width = pixels.shape[:2]
     rows, cols = -(-height // size), -(-width // size)
     pad = ((0, rows * size - height), (0, cols * size - width))
-    sums = np.pad(pixels, pad + ((0, 0),)).reshape(rows, size, cols, size, bands).sum(axis=(1, 3))
+    sums = np.pad(pixels, pad + ((0, 0),) * (pixels.ndim - 2)).reshape(rows, size, cols, size, *pixels.shape[2:]).sum(axis=(1, 3))
     counts = np.pad(np.ones((height, width)), pad).reshape(rows, size, cols, size).sum(axis=(1, 3))
-    means = sums / counts[..., None]
+    means = sums / (counts if pixels.ndim == 2 else counts[..., None])
     return np.repeat(np.repeat(means, size, axis=0), size, axis=1)[:height, :width]
 
 
