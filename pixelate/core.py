@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from pixelate import encode, ops, png_fast, structure
+from pixelate import encode, jpeg_dc, ops, png_fast, structure
 from pixelate.errors import PixelateError
 from pixelate.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, MAX_PIXEL_SIZE, METHODS, MIN_PIXEL_SIZE, Limits
 from pixelate.sniff import load_plugin, sniff_format
@@ -76,8 +76,6 @@ def pixelate_bytes(
     fmt = sniff_format(data)
     structure.check_structure(data, fmt)
     if fast and fmt == "JPEG":
-        from pixelate import jpeg_dc
-
         result = jpeg_dc.pixelate_jpeg(data, size, method, limits)
         if result is not None:
             return result
@@ -226,25 +224,29 @@ def _pixelate_opened(image: Image.Image, size: int, method: str, limits: Limits)
         data = encode.png_from_grid(grid, size, output_size, icc_profile)
         if data is not None:
             return Result(data, encode.CONTENT_TYPES["PNG"], "PNG", *output_size, 1)
+    if count > 1 and out_format in ("GIF", "PNG", "WEBP"):
+        grids, durations = merge_repeated_frames(grids, durations)
     frames = [ops.enlarge_blocks(grid, size, output_size) for grid, output_size in grids]
     del grids
-    if count > 1 and out_format in ("GIF", "PNG", "WEBP"):
-        frames, durations = merge_repeated_frames(frames, durations)
     animation = encode.Animation(durations=durations, loop=loop) if count > 1 else None
     data = encode.encode(frames, out_format, icc_profile, animation, block_size=size)
     width, height = frames[0].size
     return Result(data, encode.CONTENT_TYPES[out_format], out_format, width, height, len(frames))
 
 
-def merge_repeated_frames(frames: list[Image.Image], durations: list[float]) -> tuple[list[Image.Image], list[float]]:
+Grid = tuple[Image.Image, tuple[int, int]]  # one pixel per block, and the size it is enlarged to
+
+
+def merge_repeated_frames(grids: list[Grid], durations: list[float]) -> tuple[list[Grid], list[float]]:
     """Fold each frame identical to the one before into it, adding its duration.
 
     Coarse blocks often make consecutive frames identical; Pillow's GIF and APNG writers fold those anyway,
-    so folding them here keeps the reported frame count true and the total duration unchanged.
+    so folding them here keeps the reported frame count true and the total duration unchanged. Frames are
+    compared as grids: enlarging is nearest-neighbour, so equal grids of equal output size are equal frames.
     """
-    kept, kept_durations = [frames[0]], [durations[0]]
-    for frame, duration in zip(frames[1:], durations[1:]):
-        if _same_picture(frame, kept[-1]):
+    kept, kept_durations = [grids[0]], [durations[0]]
+    for frame, duration in zip(grids[1:], durations[1:]):
+        if frame[1] == kept[-1][1] and _same_picture(frame[0], kept[-1][0]):
             kept_durations[-1] += duration
         else:
             kept.append(frame)
@@ -284,9 +286,8 @@ def _pixelate_frame(
         # Pillow's TIFF loader turns each page upright itself and drops its Orientation tag (older Pillow
         # leaves both): what is left after loading is what still needs applying, page by page.
         orientation, full_size = _orientation(image), image.size
-    if loaded is None:
-        loaded = image if use_draft else image.copy()
-    frame = _transpose(loaded, orientation)
+    # (No copy for a frame of an animation: its grid is made before the next seek replaces the pixels.)
+    frame = _transpose(image if loaded is None else loaded, orientation)
     if frame.mode == "CMYK":
         frame = cmyk_to_rgb(frame, image.info.get("icc_profile"))
     work = ops.working_mode(frame)

@@ -108,7 +108,7 @@ def _decode_block_grid(data: bytes, size: int, limits):
     if width % 8 or height % 8:
         return None
     mode = "YCbCr" if image.mode == "RGB" else "L"
-    cells = ((width + 7) // 8, (height + 7) // 8)
+    cells = (width // 8, height // 8)
     image.draft(mode, (width // 8, height // 8))
     if image.size != cells or image.mode != mode or image.decoderconfig[:1] != (8,):
         return None
@@ -139,8 +139,9 @@ def _exact_at_one_eighth(image) -> bool:
     upsamples: the cells' chroma is then measurably wrong (up to ~30 levels on small images, several on
     photos at block 8). Those files take the general path.
     """
-    sampling = [(h, v) for _, h, v, _ in getattr(image, "layer", ())]
-    return len(sampling) == 3 and sampling[0] in ((1, 1), (2, 2)) and sampling[1:] == [(1, 1), (1, 1)]
+    from PIL import JpegImagePlugin  # loaded by now: the image was opened with it
+
+    return JpegImagePlugin.get_sampling(image) in (0, 2)  # the rule core._draft_scale applies too
 
 
 def _orientation(image) -> int:
@@ -152,18 +153,17 @@ def _orientation(image) -> int:
 
 
 def _upright(image, orientation: int):
-    """The image as displayed for an EXIF orientation (what ``ImageOps.exif_transpose`` does)."""
-    from pixelate.core import EXIF_TRANSPOSE  # loaded by now: the core is what calls the fast path
+    """The image as displayed for an EXIF orientation: the core's own turn."""
+    from pixelate.core import _transpose  # loaded by now: the core is what calls the fast path
 
-    method = EXIF_TRANSPOSE.get(orientation)
-    return image if method is None else image.transpose(method)
+    return _transpose(image, orientation)
 
 
 # ---------------------------------------------------------------------------------------------- the encoder
 
 
 def encode_flat_jpeg(
-    planes: tuple[bytes, ...], width: int, height: int, size: int, icc_profile: bytes | None = None, *, subsample: bool = True
+    planes: tuple[bytes, ...], width: int, height: int, size: int, icc_profile: bytes | None = None
 ) -> bytes:
     """A baseline JPEG of width×height made of flat size×size blocks with the given colours.
 
@@ -176,8 +176,8 @@ def encode_flat_jpeg(
     if any(len(p) != cols * rows for p in planes) or len(planes) not in (1, 3):
         raise ValueError("planes do not match the block grid")
     colour = len(planes) == 3
-    # 4:2:0 when an MCU fits in a block (and ``subsample``), else 4:4:4; grey has one component.
-    mcu = 16 if colour and subsample and size % 16 == 0 else 8
+    # 4:2:0 when an MCU fits in a block, else 4:4:4; grey has one component.
+    mcu = 16 if colour and size % 16 == 0 else 8
     luma_blocks = (mcu // 8) ** 2  # Y blocks per MCU
     per_block = size // mcu  # MCUs along one side of a block
     mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from PIL import Image, ImageOps
+from PIL import Image
 
 # Modes whose block mean Pillow's reduce() computes directly, and the premultiplied twin of each alpha mode:
 # averaging premultiplied values weights every pixel by its alpha, so transparent pixels lend no colour.
@@ -155,8 +155,3 @@ def pixelate(image: Image.Image, size: int, method: str = "average") -> Image.Im
     work = working_mode(image)
     small = block_means(work, size) if method == "average" else block_samples(work, size)
     return enlarge_blocks(small, size, image.size)
-
-
-def upright(image: Image.Image) -> Image.Image:
-    """The image as displayed: its EXIF orientation applied (``ImageOps.exif_transpose``)."""
-    return ImageOps.exif_transpose(image)
