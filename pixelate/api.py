@@ -38,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pixelate import aws, jobs
 from pixelate.errors import PixelateError
 from pixelate.limits import DEFAULT_LIMITS, DEFAULT_PIXEL_SIZE, Limits
+from pixelate.status import DONE, STATUS_PREFIX
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pixelator")
 app = APIGatewayHttpResolver()
@@ -248,7 +249,7 @@ def get_upload(upload_id: str) -> Response:
         raise ApiError(400, "invalid-id", "an upload id is 32 lowercase hexadecimal characters")
     config = ApiConfig.from_env()
     s3 = aws.s3_client()
-    listing = s3.list_objects_v2(Bucket=config.processed_bucket, Prefix=f"status/{UPLOAD_PREFIX}{upload_id}/")
+    listing = s3.list_objects_v2(Bucket=config.processed_bucket, Prefix=f"{STATUS_PREFIX}{UPLOAD_PREFIX}{upload_id}/")
     records = sorted(
         (obj for obj in listing.get("Contents", []) if obj["Key"].endswith(".json")),
         key=lambda obj: obj["LastModified"],
@@ -257,7 +258,7 @@ def get_upload(upload_id: str) -> Response:
         raise ApiError(404, "not-found", "no status for this upload yet: it is not uploaded or still processing")
     body = s3.get_object(Bucket=config.processed_bucket, Key=records[-1]["Key"])["Body"].read()
     record = json.loads(body)
-    if record.get("state") == "done":
+    if record.get("state") == DONE:
         record["image_url"] = image_url(config, record["source"]["key"])
     return json_response(200, record, cache="no-store")
 

@@ -74,9 +74,3 @@ def _on_checkerboard(image: Image.Image) -> Image.Image:
     board.paste(image, mask=image.getchannel("A"))
     return board
 
-
-def contact_sheet_png(rows: Iterable[Row | tuple]) -> bytes:
-    """The contact sheet encoded as PNG bytes."""
-    out = io.BytesIO()
-    contact_sheet(rows).save(out, format="PNG")
-    return out.getvalue()

@@ -22,6 +22,3 @@ class PixelateError(Exception):
         self.reason = reason
         self.message = message or REASONS[reason]
         super().__init__(f"{reason}: {self.message}")
-
-    def to_dict(self) -> dict[str, str]:
-        return {"reason": self.reason, "message": self.message}

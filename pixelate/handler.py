@@ -54,7 +54,8 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 #: Outcomes of one object; returned for direct invocations and logged.
-DONE, FAILED, SKIPPED_RECURSION, SKIPPED_GONE, SKIPPED_SAME = "done", "failed", "skipped-recursion", "skipped-gone", "skipped-already-done"
+DONE, FAILED = status.DONE, status.FAILED  # the two that are also status-record states
+SKIPPED_RECURSION, SKIPPED_GONE, SKIPPED_SAME = "skipped-recursion", "skipped-gone", "skipped-already-done"
 
 #: Keys the service writes itself. Never processed, whatever bucket they are in, so that a notification
 #: configured on the wrong bucket or prefix cannot start a loop.
