@@ -60,17 +60,15 @@ def thumbnail(data: bytes | None, blocky: bool = False) -> Image.Image | None:
     # Pixelated images must stay blocky when scaled: NEAREST keeps block edges sharp; photos get LANCZOS.
     blocky = blocky or scale > 1
     image = image.resize(size, Image.Resampling.NEAREST if blocky else Image.Resampling.LANCZOS)
-    return _on_checkerboard(image)
+    return on_checkerboard(image)
 
 
-def _on_checkerboard(image: Image.Image) -> Image.Image:
-    board = Image.new("RGB", image.size, CHECKER[0])
-    draw = ImageDraw.Draw(board)
-    step = 8
-    for y in range(0, image.height, step):
-        for x in range(0, image.width, step):
-            if (x // step + y // step) % 2:
-                draw.rectangle((x, y, x + step - 1, y + step - 1), fill=CHECKER[1])
-    board.paste(image, mask=image.getchannel("A"))
+def on_checkerboard(image: Image.Image, step: int = 8, colours: tuple = CHECKER) -> Image.Image:
+    """The image over a checkerboard of ``step``-pixel squares, so transparent parts are visible as such."""
+    rgba = image.convert("RGBA")
+    small = Image.new("RGB", (-(-rgba.width // step), -(-rgba.height // step)), colours[0])
+    small.putdata([colours[(x + y) % 2] for y in range(small.height) for x in range(small.width)])
+    board = small.resize((small.width * step, small.height * step), Image.Resampling.NEAREST).crop((0, 0, *rgba.size))
+    board.paste(rgba, mask=rgba.getchannel("A"))
     return board
 

@@ -10,7 +10,7 @@ from typing import Iterable, Sequence
 
 from PIL import Image
 
-from pixelate import explore
+from pixelate import contact_sheet, explore
 
 CHECKER = ((204, 204, 204), (255, 255, 255))
 
@@ -23,13 +23,8 @@ def _pyplot():
 
 def on_checkerboard(image: Image.Image, step: int | None = None) -> Image.Image:
     """The image over a grey-and-white checkerboard, so transparent parts are visible as such."""
-    rgba = image.convert("RGBA")
-    step = step or max(2, min(rgba.size) // 32)  # finer than any block shown, so the two never blend
-    small = Image.new("RGB", (-(-rgba.width // step), -(-rgba.height // step)), CHECKER[0])
-    small.putdata([CHECKER[(x + y) % 2] for y in range(small.height) for x in range(small.width)])
-    board = small.resize((small.width * step, small.height * step), Image.Resampling.NEAREST).crop((0, 0, *rgba.size))
-    board.paste(rgba, mask=rgba.getchannel("A"))
-    return board
+    step = step or max(2, min(image.size) // 32)  # finer than any block shown, so the two never blend
+    return contact_sheet.on_checkerboard(image, step, CHECKER)
 
 
 def _show(ax, image: Image.Image, title: str = "") -> None:
