@@ -168,7 +168,7 @@ def run_benchmark(
     say = progress or (lambda message: None)
     results: list[dict] = []
     for work in workloads:
-        path = _spill(work)
+        path = _spill(work) if memory else None  # the fresh-process memory probes read the input from a file
         pixels = _frames_rgba(work.data)
         for size in blocks:
             say(f"{work.name} block {size}")

@@ -165,7 +165,7 @@ def bucket_requests(properties: Mapping) -> list[tuple[str, str, dict]]:
 # ------------------------------------------------------------------ resolving against the deployed stack
 
 def stack_context(template: Mapping, parameters: Mapping[str, str], physical_ids: Mapping[str, str],
-                  region: str, account_id: str, stack_name: str, sqs=None) -> Context:
+                  region: str, account_id: str, stack_name: str) -> Context:
     """A :class:`Context` whose ``GetAtt`` knows the attributes the emulated properties use."""
     resources = template["Resources"]
 

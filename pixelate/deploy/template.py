@@ -95,10 +95,6 @@ def resources_of_type(template: Mapping, resource_type: str) -> dict[str, dict]:
     return {name: r for name, r in template["Resources"].items() if r.get("Type") == resource_type}
 
 
-def output_names(template: Mapping) -> list[str]:
-    return list(template.get("Outputs", {}))
-
-
 def function_handlers(template: Mapping) -> dict[str, str]:
     """Logical id of each Lambda function -> its handler (``module.function``)."""
     return {
