@@ -42,6 +42,11 @@ def test_quick_run_gives_sane_numbers(quick_results):
     gif = {row["contender"]: row for row in quick_results if row["kind"] == "gif"}
     assert gif["project"]["out_frames"] == 8 and gif["tutorial"]["out_frames"] == 1  # what the tutorial drops
     assert "kept 1 of 8 frames" in gif["tutorial"]["note"]
+    # An animation's baseline is the tutorial code run on every frame: same frames out, and the ratios use it.
+    assert gif["tutorial-frames"]["out_frames"] == 8 and gif["tutorial-frames"]["speedup_vs_tutorial"] == 1.0
+    assert gif["project"]["speedup_vs_tutorial"] == pytest.approx(gif["tutorial-frames"]["ms"] / gif["project"]["ms"], rel=0.02)
+    assert gif["tutorial"]["speedup_vs_tutorial"] is None
+    assert "tutorial-frames" not in {row["contender"] for row in quick_results if row["kind"] == "jpeg"}
     cell = {row["contender"]: row for row in quick_results if row["kind"] == "jpeg"}
     assert set(cell) >= {"project", "tutorial"}
     # What the benchmark measures must be real: the block mean is exact for the project, one sample per
@@ -69,6 +74,56 @@ def test_interleaved_timing_takes_medians():
     calls = {"a": lambda: None, "b": lambda: sum(range(20000))}
     medians = run.time_interleaved(calls, rounds=3)
     assert set(medians) == {"a", "b"} and medians["b"] > medians["a"] >= 0
+
+
+def test_tutorial_on_every_frame_keeps_the_animation():
+    data = workloads.animated_gif(64, 48, 4)
+    with Image.open(io.BytesIO(peers.tutorial_frames(data, 8))) as out, Image.open(io.BytesIO(data)) as source:
+        assert (out.format, out.size, out.n_frames) == ("GIF", (64, 48), 4)
+        assert out.info.get("loop") == source.info.get("loop")
+        for index in range(4):
+            out.seek(index)
+            source.seek(index)
+            assert out.info["duration"] == source.info["duration"]
+            # the classic code's picture: each 8×8 block one sampled colour of the source frame
+            got = np.asarray(out.convert("RGB"), dtype=int)
+            assert (got[:8, :8] == got[0, 0]).all() and (got[8:16, 8:16] == got[8, 8]).all()
+
+
+def test_timing_processes_start_from_the_named_heap(monkeypatch, tmp_path):
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "1")  # a tunable in the caller's environment must not leak in
+    assert not any(key.startswith("MALLOC_") for key in run.heap_environment("default"))
+    warm = run.heap_environment("warm heap")
+    assert int(warm["MALLOC_MMAP_THRESHOLD_"]) > 32 << 20 and "MALLOC_ARENA_MAX" not in warm
+    path = tmp_path / "in.jpg"
+    path.write_bytes(workloads.photo_jpeg(160, 120, seed=2))
+    medians = run.time_in_fresh_process(str(path), 16, ["project", "tutorial"], rounds=2, heap="warm heap")
+    assert set(medians) == {"project", "tutorial"} and all(0 < value < 5 for value in medians.values())
+    with pytest.raises(RuntimeError, match="timing process failed"):
+        run.time_in_fresh_process(str(tmp_path / "missing.jpg"), 16, ["project"], rounds=1)
+
+
+def test_heap_regimes_time_every_contender_under_each(monkeypatch, tmp_path):
+    monkeypatch.setenv("PIXELATE_BENCH_CACHE", str(tmp_path))
+    small = workloads.Workload("jpeg-small", "jpeg", 320, 240, 1, workloads.photo_jpeg(320, 240, seed=4))
+    rows = run.heap_regimes(small, size=16, rounds=1, repeats=1)
+    assert {row["heap"] for row in rows} == set(run.HEAP_REGIMES)
+    for regime in run.HEAP_REGIMES:
+        cell = {row["contender"]: row for row in rows if row["heap"] == regime}
+        assert {"project", "tutorial"} <= set(cell) and "tutorial-frames" not in cell
+        assert cell["tutorial"]["speedup_vs_tutorial"] == 1.0 and cell["project"]["ms"] > 0
+    lines = report._heap_lines(rows)
+    assert lines[0].startswith("jpeg-small, block 16") and any(line.strip().startswith("warm heap:") for line in lines)
+
+
+def test_a_cell_slower_than_its_baseline_is_reported():
+    def row(contender, ms, frames=8):
+        return {"workload": "gif", "block": 16, "kind": "gif", "contender": contender, "ok": True, "ms": ms, "out_frames": frames}
+
+    cell = [row("project", 100), row("tutorial", 3, frames=1), row("tutorial-frames", 250)]
+    assert report.other_cells_check(cell) == []  # slower than the one-frame code, faster than the same job
+    cell[2]["ms"] = 90
+    assert report.other_cells_check(cell) == ["gif block 16: slower than the tutorial code (100 vs 90 ms)"]
 
 
 def test_peers_pixelate_the_same_grid():

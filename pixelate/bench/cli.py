@@ -12,7 +12,7 @@ def register(subparsers, name: str) -> None:
         name,
         help="benchmark pixelation against the tutorial code and peers",
         description="Time the project, the tutorial code, libvips and OpenCV on the same inputs (bytes in, "
-        "bytes out; one process, interleaved rounds, medians) and print ms, MP/s, peak memory, output size, "
+        "bytes out; a fresh process per cell, interleaved rounds, medians) and print ms, MP/s, peak memory, output size, "
         "error against the exact block mean and the ratios.",
     )
     parser.add_argument("--quick", action="store_true", help="the 2 MP JPEG and a small GIF at block 16 only (seconds)")
@@ -36,7 +36,9 @@ def main(args: argparse.Namespace) -> int:
 
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        return _report(args, saved["results"], saved.get("cold_start"), saved.get("coder"), saved["machine"], saved.get("sweep"))
+        return _report(
+            args, saved["results"], saved.get("cold_start"), saved.get("coder"), saved["machine"], saved.get("sweep"), saved.get("heap")
+        )
     from pixelate.bench import workloads
 
     chosen = [workloads.by_name(name) for name in args.workloads] if args.workloads else None
@@ -47,16 +49,19 @@ def main(args: argparse.Namespace) -> int:
     cold = None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7)
     coder = None if args.quick or args.workloads else run.coder_comparison()
     sweep = None if args.quick or args.workloads or args.no_sweep else run.block_sweep(progress=progress)
-    return _report(args, results, cold, coder, report.machine(), sweep)
+    heap = None if args.quick or args.workloads else run.heap_regimes()
+    return _report(args, results, cold, coder, report.machine(), sweep, heap)
 
 
-def _report(args: argparse.Namespace, results: list[dict], cold, coder, machine: dict, sweep=None) -> int:
+def _report(args: argparse.Namespace, results: list[dict], cold, coder, machine: dict, sweep=None, heap=None) -> int:
     from pixelate.bench import report
 
-    print(report.text_report(results, cold, machine, coder, sweep))
+    print(report.text_report(results, cold, machine, coder, sweep, heap))
     if args.json:
-        saved = {"machine": machine, "results": results, "cold_start": cold, "coder": coder, "sweep": sweep}
+        saved = {"machine": machine, "results": results, "cold_start": cold, "coder": coder, "sweep": sweep, "heap": heap}
         args.json.write_text(json.dumps(saved, indent=1))
     if args.markdown:
-        args.markdown.write_text(report.markdown_report(results, cold, machine, quick=args.quick, coder=coder, sweep=sweep))
+        args.markdown.write_text(
+            report.markdown_report(results, cold, machine, quick=args.quick, coder=coder, sweep=sweep, heap=heap)
+        )
     return 0

@@ -4,6 +4,10 @@
 - ``tutorial``: the classic tutorial code, the baseline: Pillow ``resize(w // k, h // k, NEAREST)`` down and
   ``NEAREST`` up, then ``save`` with Pillow's defaults. One sample per block, a stretched grid when the
   sides are not multiples of k, the first frame only, no EXIF orientation: it is timed as it is written.
+- ``tutorial-frames``: the same code run on every frame of an animation and saved as one (Pillow's
+  ``save_all``). The tutorial code's output of an animation is a still picture; this is the least the classic
+  code needs to keep the animation, so animations' "× tutorial" is measured against it (still images do not
+  run it: it would be ``tutorial`` again).
 - ``libvips``: pyvips with shrink-on-load for JPEG (libjpeg's DCT-domain 1/2, 1/4, 1/8), ``shrink`` (the
   exact box mean) to one pixel per block, ``zoom`` (nearest) back up, save with libvips' defaults.
 - ``opencv``: ``imdecode`` with ``IMREAD_REDUCED_COLOR_{2,4,8}`` for JPEG, ``INTER_AREA`` (box mean) down,
@@ -40,6 +44,23 @@ def tutorial(data: bytes, size: int) -> bytes:
     result = tutorial_pixelate(image, size)
     out = io.BytesIO()
     result.save(out, image.format)
+    return out.getvalue()
+
+
+def tutorial_frames(data: bytes, size: int) -> bytes:
+    from PIL import Image, ImageSequence
+
+    from pixelate.explore import tutorial_pixelate
+
+    image = Image.open(io.BytesIO(data))
+    frames, durations = [], []
+    for frame in ImageSequence.Iterator(image):
+        frames.append(tutorial_pixelate(frame, size))
+        durations.append(frame.info.get("duration", 100))
+    out = io.BytesIO()
+    frames[0].save(
+        out, image.format, save_all=True, append_images=frames[1:], duration=durations, loop=image.info.get("loop", 0)
+    )
     return out.getvalue()
 
 
@@ -142,19 +163,23 @@ def _jpeg_size(data: bytes) -> tuple[int, int]:
 CONTENDERS: dict[str, Contender] = {
     "project": project,
     "tutorial": tutorial,
+    "tutorial-frames": tutorial_frames,
     "libvips": libvips,
     "opencv": opencv,
 }
 PEERS = ("libvips", "opencv")
+#: contenders that only animations run
+ANIMATION_ONLY = ("tutorial-frames",)
 
 
 def available() -> dict[str, str | None]:
     """Each contender's library version, or None when it is not installed."""
-    versions: dict[str, str | None] = {"project": "pixelate", "tutorial": None, "libvips": None, "opencv": None}
+    versions: dict[str, str | None] = dict.fromkeys(CONTENDERS)
+    versions["project"] = "pixelate"
     try:
         from PIL import __version__
 
-        versions["tutorial"] = f"Pillow {__version__}"
+        versions["tutorial"] = versions["tutorial-frames"] = f"Pillow {__version__}"
     except ImportError:  # pragma: no cover
         pass
     try:
@@ -180,7 +205,7 @@ def warm_imports(name: str) -> None:
     if name == "project":
         import pixelate.core  # noqa: F401
         import pixelate.jpeg_dc  # noqa: F401
-    elif name == "tutorial":
+    elif name in ("tutorial", "tutorial-frames"):
         import pixelate.explore  # noqa: F401
     elif name == "libvips":
         import pyvips  # noqa: F401

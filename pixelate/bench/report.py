@@ -6,7 +6,7 @@ import platform
 import time
 
 from pixelate.bench import peers
-from pixelate.bench.run import HEADLINE
+from pixelate.bench.run import HEADLINE, baseline_row
 
 #: the goals are stated on the 12 MP JPEG at block 16; the detailed 12 MP file shows how they move
 #: the issue's goal cell, and a more detailed photo of the same size (~2.8 MB instead of ~1.6) that shows how
@@ -122,12 +122,12 @@ def other_cells_check(results: list[dict]) -> list[str]:
         if row["ok"]:
             cells.setdefault((row["workload"], row["block"]), {})[row["contender"]] = row
     for (work, size), cell in cells.items():
-        me = cell.get("project")
+        me, tutorial = cell.get("project"), baseline_row(list(cell.values()))
         if not me:
             continue
-        if "tutorial" in cell and me["ms"] > cell["tutorial"]["ms"]:
-            extra = f" (the tutorial code kept {cell['tutorial']['out_frames']} frame)" if cell["tutorial"]["out_frames"] < me["out_frames"] else ""
-            findings.append(f"{work} block {size}: slower than the tutorial code ({me['ms']} vs {cell['tutorial']['ms']} ms){extra}")
+        if tutorial and me["ms"] > tutorial["ms"]:
+            extra = f" (the tutorial code kept {tutorial['out_frames']} frame)" if tutorial["out_frames"] < me["out_frames"] else ""
+            findings.append(f"{work} block {size}: slower than the tutorial code ({me['ms']} vs {tutorial['ms']} ms){extra}")
         if me["kind"] == "png" and "libvips" in cell and me["ms"] > cell["libvips"]["ms"]:
             findings.append(f"{work} block {size}: slower than libvips ({me['ms']} vs {cell['libvips']['ms']} ms)")
     return findings
@@ -183,6 +183,19 @@ def _coder_lines(coder: list[dict] | None) -> list[str]:
     return lines
 
 
+def _heap_lines(heap: list[dict] | None) -> list[str]:
+    if not heap:
+        return []
+    first = heap[0]
+    lines = [f"{first['workload']}, block {first['block']}, under each malloc regime (median ms, × tutorial):"]
+    regimes: dict[str, list[dict]] = {}
+    for row in heap:
+        regimes.setdefault(row["heap"], []).append(row)
+    for regime, rows in regimes.items():
+        lines.append(f"  {regime}: " + ", ".join(f"{r['contender']} {r['ms']} ms ({r['speedup_vs_tutorial']}×)" for r in rows))
+    return lines
+
+
 def _sweep_lines(sweep: list[dict] | None) -> list[str]:
     if not sweep:
         return []
@@ -203,9 +216,12 @@ def _sweep_lines(sweep: list[dict] | None) -> list[str]:
 
 
 def text_report(
-    results: list[dict], cold: list[dict] | None, machine_info: dict, coder: list[dict] | None = None, sweep: list[dict] | None = None
+    results: list[dict], cold: list[dict] | None, machine_info: dict, coder: list[dict] | None = None, sweep: list[dict] | None = None,
+    heap: list[dict] | None = None,
 ) -> str:
-    parts = [format_table(results), "", *_goal_lines(results), "", *_cold_lines(cold), "", *_coder_lines(coder), ""]
+    parts = [format_table(results), "", *_goal_lines(results), ""]
+    parts += [*_heap_lines(heap), ""] if heap else []
+    parts += [*_cold_lines(cold), "", *_coder_lines(coder), ""]
     parts += [*_sweep_lines(sweep), ""] if sweep else []
     parts.append("Measured " + ", ".join(f"{k}: {v}" for k, v in machine_info.items()))
     return "\n".join(parts)
@@ -213,9 +229,11 @@ def text_report(
 
 NOTES = """## How to read it
 
-- **Same run, same machine.** All contenders run in one process, round after round in rotating order, so a
-  burst of load from elsewhere slows them alike; the ratios are steadier than the milliseconds. The machine
-  is shared (2 cores): absolute times move between runs by ±30 %, ratios by less.
+- **Same run, same machine.** All contenders of a cell (workload × block) run in one process, round after
+  round in rotating order, so a burst of load from elsewhere slows them alike; the ratios are steadier than
+  the milliseconds. The machine is shared (2 cores): absolute times move between runs by ±30 %, ratios by
+  less. Each cell gets a fresh process, so what ran before (the error computation's large numpy arrays, the
+  previous cell) cannot change how the C library's malloc treats the next cell's memory (see "The heap").
 - **The project** is `pixelate_bytes` as the Lambda calls it. For a JPEG with the block a multiple of 8 it
   takes the fast path (`pixelate/jpeg_dc.py`): libjpeg decodes at 1/8 in the DCT domain (each decoded pixel
   is an 8×8 cell's DC term, i.e. its mean), `Image.reduce` averages cells into blocks, and the output JPEG is
@@ -227,7 +245,9 @@ NOTES = """## How to read it
   the general path.
 - **The tutorial code** samples one pixel per block, stretches a `w // k` grid over the image, keeps the
   first frame of an animation, ignores EXIF orientation and saves with Pillow's defaults: its error column
-  shows what that costs. Its GIF time is one frame's.
+  shows what that costs. Its GIF time is one frame's; "tutorial-frames" is the same code run on every frame
+  and saved as an animation, and animations' "× tutorial" is against it (the least the classic code needs
+  to give an animation back).
 - **Peers** use their own default encoders (libvips JPEG Q75, OpenCV JPEG Q95, PNG level 6 / 1…); OpenCV's
   GIF writer quantises coarsely (its error column).
 - **error** is against the exact block mean computed with numpy in float64 on the fully decoded input; for
@@ -246,10 +266,12 @@ for even sizes and full chroma for odd ones (tests/test_jpeg_chroma.py says why)
 
 WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and one caveat):
 
-- **GIF**: the tutorial code writes the first frame only (its time is one frame's, and its output is not
-  the animation). Per frame (the project's time over 24) it is still slower than the tutorial's one: it
-  decodes every frame, and quantises each frame's grid to a palette of its own (median cut, ~3 ms a
-  frame whatever the grid's size); one palette for all frames is ~4× faster but doubles the colour error.
+- **GIF against the one-frame tutorial code**: the tutorial code writes the first frame only, so its time is
+  one frame's and its output is a still picture. No complete animation can match it: decoding the 24
+  frames alone takes ~40 ms here, over ten times its whole run. The table measures animations against
+  the tutorial code run on every frame (tutorial-frames), which the project beats. Per frame the project
+  quantises each frame's grid to a palette of its own (median cut, ~3 ms a frame whatever the grid's size);
+  one palette for all frames is ~4× faster but doubles the colour error.
 - **Odd block sizes** (the sweep below; not among the table's blocks): 0.7-0.8× the tutorial code. No
   JPEG decode scale divides an odd block, so exact block means need every pixel decoded, as the tutorial
   code decodes them; then the project averages (where the tutorial samples) and encodes at quality 90
@@ -264,7 +286,22 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and one caveat):
   Pillow's unfilter in another (`pixelate/png_fast.py`). Pinned to one core (`taskset -c 0`) the 12 MP PNG
   at block 16 took 245 ms against libvips' 265 ms, where two cores give about 0.7× libvips' time. A Lambda
   at 2048 MB sees two vCPUs but gets about 1.16 vCPUs' worth of time, so it sits between the two.
+- **The tutorial code with a warm heap** (the second caveat, "The heap" below): the tutorial code makes two
+  full-size images (72 MB at 12 MP). Under glibc's defaults their 16 MiB blocks are mapped afresh on each
+  call and every page is faulted in; when the heap keeps freed memory (malloc thresholds raised, which a
+  long-lived process can drift into after one large free, or be tuned to) the same code runs about a third
+  faster. The project makes no full-size image on the fast path and runs the same either way, so its ratio
+  to the tutorial code is lower with a warm heap, under the 3.5× goal.
 """
+
+
+HEAP_NOTE = """The tutorial code allocates two full-size images per call; glibc's malloc either maps their 16 MiB
+blocks afresh (its default, in a process doing only this work: each page is faulted in on first touch) or
+reuses freed heap memory (when its mmap and trim thresholds are high: set by `MALLOC_MMAP_THRESHOLD_` and
+`MALLOC_TRIM_THRESHOLD_`, or raised by glibc itself after the process frees a chunk larger than 16 MiB and
+smaller than 32 MiB). The table uses the default; here the headline cell is timed under both, in fresh
+processes (three per regime, alternating; the median of their medians). This is what made the tutorial's time
+jump between ~65 and ~95 ms in earlier long runs, where every cell shared one process."""
 
 
 def _markdown_lines(lines: list[str]) -> list[str]:
@@ -283,7 +320,7 @@ def _markdown_lines(lines: list[str]) -> list[str]:
 
 def markdown_report(
     results: list[dict], cold: list[dict] | None, machine_info: dict, quick: bool = False, coder: list[dict] | None = None,
-    sweep: list[dict] | None = None,
+    sweep: list[dict] | None = None, heap: list[dict] | None = None,
 ) -> str:
     lines = [
         "# Benchmark",
@@ -309,6 +346,7 @@ def markdown_report(
         *_markdown_lines(_goal_lines(results)),
         "",
         WHERE_NOT_AHEAD,
+        *(["## The heap", "", HEAP_NOTE, "", *_markdown_lines(_heap_lines(heap)), ""] if heap else []),
         "## Cold start",
         "",
         *_markdown_lines(_cold_lines(cold)),
@@ -328,7 +366,8 @@ def markdown_report(
         "ms: median wall time, bytes in to bytes out. MP/s: input megapixels (all frames) per second. peak MiB: what",
         "one call adds to the resident set, in a fresh process (block 16 only). error: mean absolute difference per",
         "channel from the exact block mean of the fully decoded input (levels of 255). × tutorial: speed-up over",
-        "the tutorial code. time / fastest peer: the row's time over the faster of libvips and OpenCV.",
+        "the tutorial code (for the animation: over tutorial-frames, the tutorial code on every frame). time / fastest",
+        "peer: the row's time over the faster of libvips and OpenCV.",
         "",
         markdown_table(results),
         "",

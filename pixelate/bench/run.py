@@ -1,7 +1,14 @@
 """Run the benchmark: every contender on every workload and block size, bytes in to bytes out.
 
-Timing: one process, interleaved rounds (each round runs every contender once, in a rotating order, so
-drifts in machine load hit all alike), one warm-up round, medians. Memory: the peak resident set a single
+Timing: one fresh process per cell (workload × block), which runs every contender in interleaved rounds
+(each round runs every contender once, in a rotating order, so drifts in machine load hit all alike), one
+warm-up round, medians. A fresh process because glibc's malloc adapts to what the process freed before: a
+large free (the error computation's numpy arrays, say) raises its mmap and trim thresholds, after which
+Pillow's 16 MiB image blocks are reused from the heap instead of being mapped and faulted in anew. That
+alone moved the tutorial code from ~95 to ~65 ms on the 12 MP JPEG, depending on what ran before it in a
+long run. Each cell now starts from the state of a process doing only this work, under glibc's defaults
+(``MALLOC_*`` tunables are removed from the child's environment); ``heap_regimes`` measures the headline
+cell with a warm heap as well. Memory: the peak resident set a single
 call adds, in a fresh process per contender and workload (``ru_maxrss`` after the call minus before it,
 imports and input already in memory). Error: the mean absolute difference, per channel and pixel, between
 the decoded output and the exact block mean of the fully decoded input (numpy, float64); with alpha the
@@ -45,6 +52,45 @@ def time_interleaved(calls: dict[str, Callable[[], object]], rounds: int, warmup
             if index >= warmup:
                 samples[name].append(elapsed)
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+_TIMING_SCRIPT = r"""
+import json, sys
+from pixelate.bench import peers
+from pixelate.bench.run import time_interleaved
+
+path, size, names, rounds = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(","), int(sys.argv[4])
+with open(path, "rb") as source:
+    data = source.read()
+calls = {name: (lambda f=peers.CONTENDERS[name]: f(data, size)) for name in names}
+print(json.dumps(time_interleaved(calls, rounds)))
+"""
+
+#: glibc malloc settings a timing process can run under. "default": the C library's own, whose mmap
+#: threshold adapts to what is freed; "warm heap": thresholds pinned high, so freed image memory stays in the
+#: heap and is reused without page faults (what a long-lived process can drift into, or be tuned to).
+HEAP_REGIMES = {
+    "default": {},
+    "warm heap": {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)},
+}
+
+
+def heap_environment(heap: str) -> dict[str, str]:
+    """This process's environment without glibc's ``MALLOC_*`` tunables, plus those of the named regime."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("MALLOC_")}
+    env.update(HEAP_REGIMES[heap])
+    return env
+
+
+def time_in_fresh_process(path: str, size: int, names: Iterable[str], rounds: int, heap: str = "default") -> dict[str, float]:
+    """``time_interleaved`` of the named contenders on the file at ``path``, in a new Python process."""
+    done = subprocess.run(
+        [sys.executable, "-c", _TIMING_SCRIPT, path, str(size), ",".join(names), str(rounds)],
+        capture_output=True, text=True, env=heap_environment(heap), timeout=1800,
+    )
+    if done.returncode:
+        raise RuntimeError(f"timing process failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------------------------------------- error
@@ -168,23 +214,21 @@ def run_benchmark(
     say = progress or (lambda message: None)
     results: list[dict] = []
     for work in workloads:
-        path = _spill(work) if memory else None  # the fresh-process memory probes read the input from a file
+        path = _spill(work)  # the fresh timing and memory processes read the input from a file
         pixels = _frames_rgba(work.data)
+        here = [name for name in names if work.frames > 1 or name not in peers.ANIMATION_ONLY]
         for size in blocks:
             say(f"{work.name} block {size}")
             references = [exact_block_means(frame, size) for frame in pixels]
-            calls, outputs, notes = {}, {}, {}
-            for name in names:
-                contender = peers.CONTENDERS[name]
+            outputs, notes = {}, {}
+            for name in here:
                 try:
-                    outputs[name] = contender(work.data, size)
+                    outputs[name] = peers.CONTENDERS[name](work.data, size)
                 except Exception as exc:  # a peer that cannot do this workload: reported, not fatal
                     notes[name] = f"{type(exc).__name__}: {exc}"[:120]
-                    continue
-                calls[name] = (lambda f=contender, d=work.data, s=size: f(d, s))
-            medians = time_interleaved(calls, rounds) if calls else {}
+            medians = time_in_fresh_process(path, size, list(outputs), rounds) if outputs else {}
             rows = []
-            for name in names:
+            for name in here:
                 row = {
                     "workload": work.name, "kind": work.kind, "width": work.width, "height": work.height,
                     "frames": work.frames, "megapixels": round(work.megapixels, 2), "in_bytes": len(work.data), "block": size,
@@ -211,14 +255,24 @@ def run_benchmark(
     return results
 
 
-def _add_ratios(rows: list[dict]) -> None:
-    """Each row's speed-up over the tutorial code and time relative to the fastest peer (same cell)."""
+def baseline_row(rows: list[dict]) -> dict | None:
+    """The cell's tutorial-code row that does the same job: on an animation, the one run on every frame."""
     by_name = {row["contender"]: row for row in rows if row["ok"]}
-    tutorial = by_name.get("tutorial")
+    return by_name.get("tutorial-frames") or by_name.get("tutorial")
+
+
+def _add_ratios(rows: list[dict]) -> None:
+    """Each row's speed-up over the tutorial code (``baseline_row``) and time relative to the fastest peer."""
+    by_name = {row["contender"]: row for row in rows if row["ok"]}
+    tutorial = baseline_row(rows)
     timed_peers = [by_name[n] for n in peers.PEERS if n in by_name]
     fastest = min(timed_peers, key=lambda row: row["ms"]) if timed_peers else None
     for row in rows:
-        row["speedup_vs_tutorial"] = round(tutorial["ms"] / row["ms"], 2) if row["ok"] and tutorial else None
+        # (the one-frame tutorial row of an animation gets none: its work is not the baseline's)
+        row["speedup_vs_tutorial"] = (
+            round(tutorial["ms"] / row["ms"], 2)
+            if row["ok"] and tutorial and not (row["contender"] == "tutorial" and row is not tutorial) else None
+        )
         row["time_vs_fastest_peer"] = round(row["ms"] / fastest["ms"], 2) if row["ok"] and fastest else None
         row["fastest_peer"] = fastest["contender"] if fastest else None
 
@@ -228,7 +282,7 @@ def _round(value: float | None) -> float | None:
 
 
 def _spill(work: Workload) -> str:
-    """The workload as a file (for the fresh processes that measure memory)."""
+    """The workload as a file (for the fresh processes that time and measure memory)."""
     from pixelate.bench.workloads import cache_dir
 
     path = cache_dir() / f"{work.name}{peers.EXTENSIONS[work.kind]}"
@@ -237,6 +291,33 @@ def _spill(work: Workload) -> str:
         tmp.write_bytes(work.data)
         tmp.replace(path)  # atomic: a parallel run's probe never reads half a file
     return str(path)
+
+
+# ---------------------------------------------------------------------------------------------- the heap
+
+
+def heap_regimes(work: Workload | None = None, size: int = HEADLINE[1], rounds: int = 9, repeats: int = 3) -> list[dict]:
+    """The headline cell under each of ``HEAP_REGIMES``: every contender's median ms (the median over
+    ``repeats`` fresh processes per regime, the regimes alternating) and its speed-up over the tutorial code."""
+    from pixelate.bench.workloads import by_name
+
+    work = work or by_name(HEADLINE[0])
+    path = _spill(work)
+    versions = peers.available()
+    names = [name for name in peers.CONTENDERS if versions.get(name) and name not in peers.ANIMATION_ONLY]
+    runs: dict[str, list[dict[str, float]]] = {heap: [] for heap in HEAP_REGIMES}
+    for _ in range(repeats):
+        for heap in HEAP_REGIMES:
+            runs[heap].append(time_in_fresh_process(path, size, names, rounds, heap))
+    rows = []
+    for heap, medians in runs.items():
+        ms = {name: statistics.median(run[name] for run in medians) * 1000 for name in names}
+        for name in names:
+            rows.append({
+                "workload": work.name, "block": size, "heap": heap, "contender": name, "ms": round(ms[name], 1),
+                "speedup_vs_tutorial": round(ms["tutorial"] / ms[name], 2),
+            })
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------- cold start
@@ -353,7 +434,8 @@ def block_sweep(
     progress: Callable[[str], None] | None = None,
 ) -> list[dict]:
     """The project against the tutorial code at every block size from 2 to 40, on the photo JPEGs: ratio of
-    medians of interleaved runs, and the project's mean error against the exact block means."""
+    medians of interleaved runs (a fresh process per block), and the project's mean error against the exact
+    block means."""
     from pixelate.bench.workloads import by_name
 
     say = progress or (lambda message: None)
@@ -362,9 +444,9 @@ def block_sweep(
         work = by_name(name)
         say(f"sweep {name}")
         pixels = _frames_rgba(work.data)
+        path = _spill(work)
         for size in blocks:
-            calls = {who: (lambda f=peers.CONTENDERS[who], d=work.data, s=size: f(d, s)) for who in ("project", "tutorial")}
-            medians = time_interleaved(calls, rounds)
+            medians = time_in_fresh_process(path, size, ("project", "tutorial"), rounds)
             error, _ = mean_error(peers.project(work.data, size), [exact_block_means(frame, size) for frame in pixels])
             rows.append({
                 "workload": name, "block": size, "path": jpeg_path(work.data, size),
