@@ -15,12 +15,17 @@ byte boundary, so the rows inside one block row are byte-identical and are coded
 MCUs of one block after the first are a constant bit string. The work is proportional to the number of
 *blocks*, not pixels.
 
+Rows being independent also lets the coder run *while* libjpeg decodes (``_encode_while_decoding``): with
+two CPUs, an upright colour photo's top block rows are coded while the bottom ones are still being decoded,
+which hides most of the coder's time (12 MP, block 16: ~23 → ~16 ms here). Every path writes the same bytes.
+
 Choices that matter for accuracy and size:
 
 - DC quantiser 8: a flat block of value v has DC = 8·(v − 128), so its quantised DC is exactly v − 128 and
   decoders reconstruct v exactly (no rounding beyond the block mean's own).
-- Huffman tables: an optimal DC table per component class from the actual category counts (as libjpeg's
-  ``optimize_coding`` builds it), and an AC table whose only symbol is end-of-block (one bit).
+- Huffman tables: an optimal DC table per component class (as libjpeg's ``optimize_coding`` builds it) from
+  the sampled category counts of the top half of the block rows, or of the whole grid where that saves 2 %
+  (``flat_tables``), and an AC table whose only symbol is end-of-block (one bit).
 - Sampling: 4:2:0 when the block is a multiple of 16 (one MCU is one flat 16×16 colour: smallest output,
   and what the general path writes), 4:4:4 when it is only a multiple of 8; greyscale stays one component.
 
@@ -30,9 +35,15 @@ the general path, which also gives every rejection its reason.
 from __future__ import annotations
 
 import io
+import math
+import os
 from collections import Counter
+from typing import NamedTuple
 
 ORIENTATION = 0x0112
+#: CPUs this process may run on: coding while decoding only pays with two (on one, the threads take turns
+#: and the hand-overs cost ~5 %)
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 DC_QUANT = 8
 AC_QUANT = 255  # never used: every AC coefficient is zero
 #: JPEG marker bytes
@@ -62,23 +73,45 @@ def pixelate_jpeg(data: bytes, size: int, method: str, limits=None):
     if len(data) > limits.max_bytes:
         return None
     try:
-        grid = _decode_block_grid(data, size, limits)
+        opened = _open_drafted(data, size, limits)
+        if opened is None:
+            return None
+        image, orientation = opened
+        icc_profile = image.info.get("icc_profile")
+        if orientation == 1 and image.mode == "YCbCr" and _CPUS > 1:
+            jpeg = _encode_while_decoding(image, size, icc_profile, len(data))
+        else:
+            grid = _block_grid(image, size, orientation)
+            jpeg = None if grid is None else encode_flat_jpeg(grid[2], grid[0], grid[1], size, icc_profile)
     except Exception:  # damaged, truncated, unsupported: the general path classifies it
         return None
-    if grid is None:
+    if jpeg is None:
         return None
-    mode, width, height, planes, icc_profile = grid
-    jpeg = encode_flat_jpeg(planes, width, height, size, icc_profile)
     from pixelate.core import Result
 
-    return Result(jpeg, "image/jpeg", "JPEG", width, height, 1)
+    layout_width, layout_height = _upright_size(image.size, orientation)
+    return Result(jpeg, "image/jpeg", "JPEG", layout_width * 8, layout_height * 8, 1)
 
 
 def _decode_block_grid(data: bytes, size: int, limits):
     """(mode, width, height, planes, icc) of the upright image's block means, or ``None`` if not applicable.
 
     ``planes`` holds one bytes object per component (Y, or Y Cb Cr), one byte per block, rows top to bottom.
+    (The decode and block means on their own, without the streaming coder: the benchmark times this part.)
     """
+    opened = _open_drafted(data, size, limits)
+    if opened is None:
+        return None
+    image, orientation = opened
+    grid = _block_grid(image, size, orientation)
+    if grid is None:
+        return None
+    width, height, planes = grid
+    return image.mode, width, height, planes, image.info.get("icc_profile")
+
+
+def _open_drafted(data: bytes, size: int, limits):
+    """(image, EXIF orientation) with libjpeg set to decode at 1/8 in YCbCr or L, or ``None`` if not applicable."""
     import warnings
 
     from PIL import Image, ImageFile, JpegImagePlugin
@@ -109,18 +142,97 @@ def _decode_block_grid(data: bytes, size: int, limits):
         return None
     mode = "YCbCr" if image.mode == "RGB" else "L"
     cells = (width // 8, height // 8)
-    image.draft(mode, (width // 8, height // 8))
+    image.draft(mode, cells)
     if image.size != cells or image.mode != mode or image.decoderconfig[:1] != (8,):
         return None
+    return image, orientation
+
+
+def _block_grid(image, size: int, orientation: int):
+    """(width, height, planes) of the upright image's block means: decodes the drafted image first."""
     image.load()  # raises on truncation (LOAD_TRUNCATED_IMAGES is False) and on broken data
     small = _upright(image, orientation)  # the 1/8 grid is small: turning it costs nothing
+    width, height = small.width * 8, small.height * 8
     blocks = small.reduce(size // 8) if size > 8 else small
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    if blocks.size != ((width + size - 1) // size, (height + size - 1) // size):
+    if blocks.size != (-(-width // size), -(-height // size)):
         return None
-    planes = tuple(band.tobytes() for band in blocks.split())
-    return mode, width, height, planes, image.info.get("icc_profile")
+    return width, height, tuple(band.tobytes() for band in blocks.split())
+
+
+def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_size: int) -> bytes:
+    """The flat JPEG of an upright drafted YCbCr image, its block rows coded while libjpeg decodes the rest.
+
+    libjpeg decodes in one call on a worker thread (the call releases the GIL; one call, so the worker never
+    waits for the GIL mid-decode), while this thread codes bands of block rows as their cells arrive: the
+    coder's ~8 ms at 12 MP, block 16, run beside the ~14 ms decode instead of after it. The Huffman tables
+    come from the top half of the block rows (``flat_tables``), so coding starts half-way.
+
+    A row has arrived when its last cell is no longer the zero the buffer was filled with: YCbCr (0, 0, 0)
+    lies outside RGB, no camera writes it. Should a file hold it, or a read race a write, the check at the
+    end (the final grid against the grid coded) finds it and the whole grid is coded again from the final one.
+    """
+    import threading
+
+    from PIL import Image
+
+    cells_x, cells_y = image.size
+    per_block = size // 8  # cell rows per block row
+    layout = flat_layout(cells_x * 8, cells_y * 8, size, 3)
+    image.im = Image.core.fill("YCbCr", image.size, (0, 0, 0))  # load() decodes into it
+    image.decodermaxblock = file_size + 1  # the whole file in one decoder call
+    failures: list[BaseException] = []
+
+    def decode() -> None:
+        try:
+            image.load()
+        except BaseException as exc:  # reported on this thread, below
+            failures.append(exc)
+
+    def band(first_row: int, end_row: int, core=None) -> list[bytes]:
+        """The block means of block rows [first_row, end_row), one plane per component."""
+        box = (0, first_row * per_block, cells_x, min(end_row * per_block, cells_y))
+        cells = Image.Image()._new((core or cells_core).crop(box))
+        blocks = cells.reduce(per_block) if per_block > 1 else cells
+        return [plane.tobytes() for plane in blocks.split()]
+
+    cells_core = image.im
+    worker = threading.Thread(target=decode, name="jpeg-decode", daemon=True)
+    worker.start()
+    try:
+        arrived = 0  # cell rows known to be decoded
+        coded_rows, coded, packed, coder = 0, [], [], None
+        while coded_rows < layout.rows:
+            decoding = worker.is_alive()  # asked before looking, so a finished decode is seen whole
+            while arrived < cells_y and cells_core.getpixel((cells_x - 1, arrived)) != (0, 0, 0):
+                arrived += 1
+            ready = layout.rows if arrived == cells_y else arrived // per_block
+            if coder is None and ready >= layout.table_rows:
+                top = band(0, layout.table_rows)
+                tables = flat_tables(layout, top)
+                coder = FlatRowCoder(layout, tables)
+                coded.append(top)
+                packed += coder.code(top)
+                coded_rows = layout.table_rows
+            elif coder is not None and ready > coded_rows:
+                planes = band(coded_rows, ready)
+                coded.append(planes)
+                packed += coder.code(planes)
+                coded_rows = ready
+            elif not decoding:
+                break  # decoded (or failed) and still short of rows: a real cell was (0, 0, 0); see below
+            else:
+                worker.join(0.0005)  # (returns at once when the decode ends)
+    finally:
+        worker.join()  # never leave libjpeg writing into the image behind us
+    if failures:
+        raise failures[0]
+    final = band(0, layout.rows, image.im)
+    if coder is None or [b"".join(p[i] for p in coded) for i in range(3)] != final:
+        return encode_flat_jpeg(tuple(final), layout.width, layout.height, size, icc_profile)
+    better = better_tables(layout, final, tables)
+    if better:  # the top half was a poor sample of the whole: code it all again (rare; see flat_tables)
+        return assemble_flat_jpeg(layout, better, FlatRowCoder(layout, better).code(final), icc_profile)
+    return assemble_flat_jpeg(layout, tables, packed, icc_profile)
 
 
 def _is_ycbcr(image) -> bool:
@@ -159,7 +271,48 @@ def _upright(image, orientation: int):
     return _transpose(image, orientation)
 
 
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    from pixelate.core import _upright_size
+
+    return _upright_size(size, orientation)
+
+
 # ---------------------------------------------------------------------------------------------- the encoder
+
+
+class FlatLayout(NamedTuple):
+    """Where a flat-block JPEG's MCUs fall: the block grid, the MCU and how many MCUs a block spans."""
+
+    width: int
+    height: int
+    size: int
+    colour: bool
+    cols: int  # blocks across
+    rows: int  # blocks down
+    mcu: int  # MCU side: 16 with 4:2:0, 8 with 4:4:4 and grey
+    luma_blocks: int  # Y blocks per MCU
+    per_block: int  # MCUs along one side of a block
+    mcus_x: int
+    mcus_y: int
+
+    @property
+    def table_rows(self) -> int:
+        """Block rows whose differences shape the Huffman tables: the top half (see ``flat_tables``)."""
+        return -(-self.rows // 2)
+
+
+def flat_layout(width: int, height: int, size: int, components: int) -> FlatLayout:
+    """The layout of a width×height flat JPEG of size×size blocks with 1 (grey) or 3 (YCbCr) components."""
+    if size % 8 or size <= 0:
+        raise ValueError("block size must be a multiple of 8")
+    if components not in (1, 3):
+        raise ValueError("planes do not match the block grid")
+    colour = components == 3
+    mcu = 16 if colour and size % 16 == 0 else 8  # 4:2:0 when an MCU fits in a block, else 4:4:4
+    return FlatLayout(
+        width, height, size, colour, -(-width // size), -(-height // size), mcu, (mcu // 8) ** 2, size // mcu,
+        -(-width // mcu), -(-height // mcu),
+    )
 
 
 def encode_flat_jpeg(
@@ -170,75 +323,131 @@ def encode_flat_jpeg(
     ``planes``: (Y,) or (Y, Cb, Cr), each ``cols × rows`` bytes (one value per block, row-major), where
     cols = ceil(width / size), rows = ceil(height / size). ``size`` must be a multiple of 8.
     """
-    if size % 8 or size <= 0:
-        raise ValueError("block size must be a multiple of 8")
-    cols, rows = -(-width // size), -(-height // size)
-    if any(len(p) != cols * rows for p in planes) or len(planes) not in (1, 3):
+    layout = flat_layout(width, height, size, len(planes))
+    if any(len(p) != layout.cols * layout.rows for p in planes):
         raise ValueError("planes do not match the block grid")
-    colour = len(planes) == 3
-    # 4:2:0 when an MCU fits in a block, else 4:4:4; grey has one component.
-    mcu = 16 if colour and size % 16 == 0 else 8
-    luma_blocks = (mcu // 8) ** 2  # Y blocks per MCU
-    per_block = size // mcu  # MCUs along one side of a block
-    mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)
+    tables = flat_tables(layout, planes)
+    tables = better_tables(layout, planes, tables) or tables
+    return assemble_flat_jpeg(layout, tables, FlatRowCoder(layout, tables).code(planes), icc_profile)
 
-    differences = [_dc_differences(plane, cols) for plane in planes]
-    classes = [[differences[0]]] if not colour else [[differences[0]], [differences[1], differences[2]]]
+
+def flat_tables(layout: FlatLayout, planes) -> list[dict[int, int]]:
+    """Optimal DC code lengths (luma, and chroma) from the top ``layout.table_rows`` block rows' values.
+
+    The top half, not the whole grid, so that the streaming path can code the top while libjpeg decodes the
+    bottom, and every path writes the same bytes. On photos these tables cost 0-2 % more DC bits than tables
+    from the whole grid (the corpus and the benchmark's photos, blocks 8-32); where the halves differ more
+    (a flat sky over a busy street) ``better_tables`` gives the whole grid's.
+    """
+    return [_optimal_code(counts) for counts in _flat_counts(layout, planes, layout.table_rows)]
+
+
+def better_tables(layout: FlatLayout, planes, tables: list[dict[int, int]]) -> list[dict[int, int]] | None:
+    """The whole grid's tables if they code its DC differences in at least 2 % fewer bits than ``tables``."""
+    if layout.table_rows == layout.rows:
+        return None
+    counts = _flat_counts(layout, planes, layout.rows)
+    whole = [_optimal_code(c) for c in counts]
+
+    def bits(lengths: list[dict[int, int]]) -> int:
+        return sum(n * (table[category] + category) for table, c in zip(lengths, counts) for category, n in c.items())
+
+    return whole if bits(whole) < 0.98 * bits(tables) else None
+
+
+def _flat_counts(layout: FlatLayout, planes, rows: int) -> list[Counter]:
+    """Difference-category counts per table (luma; chroma), sampled from the first ``rows`` block rows and
+    scaled to the whole grid; every category gets at least 1, so every difference that can occur has a code.
+    (The counts only shape the code lengths: a few thousand samples give the same code.)"""
+    cells = rows * layout.cols
+    step = max(1, cells // _SAMPLE)
+    weight = layout.per_block * step * layout.rows / rows  # each sample stands for step cells, per_block MCU rows
     # Zero differences: the other Y blocks of an MCU and every MCU of a block after its first.
-    total_mcus = mcus_x * mcus_y
-    first_mcus = cols * mcus_y
-    zeros = [total_mcus * luma_blocks - first_mcus]
-    if colour:
+    total_mcus = layout.mcus_x * layout.mcus_y
+    first_mcus = layout.cols * layout.mcus_y
+    zeros = [total_mcus * layout.luma_blocks - first_mcus]
+    if layout.colour:
         zeros.append(2 * (total_mcus - first_mcus))
-    tables = [_optimal_code(_category_counts(c, per_block, z)) for c, z in zip(classes, zeros)]
-    tokens = [_token_table(table) for table in tables]
+    classes = [planes[:1]] if not layout.colour else [planes[:1], planes[1:]]
+    result = []
+    for class_planes, zero_count in zip(classes, zeros):
+        counts: Counter = Counter(dict.fromkeys(_CATEGORIES, 1))
+        for plane in class_planes:
+            sample = _sampled_differences(plane[:cells], layout.cols, step)
+            for category, n in Counter(map(_CATEGORY_OF.__getitem__, sample)).items():
+                counts[category] += round(n * weight)
+        counts[0] += zero_count
+        result.append(counts)
+    return result
 
-    # Every category has a code (the counts start at 1), so zero differences always have one.
-    zero_y = tokens[0][0] + _EOB
-    zero_mcu = zero_y * luma_blocks + ((tokens[1][0] + _EOB) * 2 if colour else "")
-    luma = _difference_table(tokens[0], _EOB + zero_y * (luma_blocks - 1))
-    rest = zero_mcu * (per_block - 1)
-    last_mcus = mcus_x - (cols - 1) * per_block  # MCUs in the last block of a row (it may be cut)
-    trim = len(zero_mcu) * (per_block - last_mcus)
 
-    # (List comprehensions: CPython's specialised list indexing beats map(table.__getitem__) by ~30 %.)
-    streams = [[luma[d] for d in differences[0]]]
-    if colour:
-        chroma = _difference_table(tokens[1], _EOB)
-        streams += [[chroma[d] for d in differences[1]], [chroma[d] for d in differences[2]]]
-    if rest:
-        streams.append([rest] * len(streams[0]))
-    # Interleave block by block with slice assignments (faster than zip + chain).
-    flat = streams[0] if len(streams) == 1 else [""] * (len(streams) * len(streams[0]))
-    if len(streams) > 1:
-        for index, stream in enumerate(streams):
-            flat[index :: len(streams)] = stream
-    step = len(flat) // rows
+class FlatRowCoder:
+    """Codes whole block rows of a flat JPEG's scan with given tables: one padded, stuffed bytes per row.
 
+    With a restart marker at the start of every MCU row, each row starts from a zero predictor on a byte
+    boundary, so block rows can be coded in any bands, in any order, and the bands joined.
+    """
+
+    def __init__(self, layout: FlatLayout, tables: list[dict[int, int]]):
+        tokens = [_token_table(table) for table in tables]
+        # Every category has a code (the counts start at 1), so zero differences always have one.
+        zero_y = tokens[0][0] + _EOB
+        zero_mcu = zero_y * layout.luma_blocks + ((tokens[1][0] + _EOB) * 2 if layout.colour else "")
+        self.cols = layout.cols
+        self.luma = _difference_table(tokens[0], _EOB + zero_y * (layout.luma_blocks - 1))
+        self.chroma = _difference_table(tokens[1], _EOB) if layout.colour else None
+        self.rest = zero_mcu * (layout.per_block - 1)  # the MCUs of a block after its first: all zero
+        last_mcus = layout.mcus_x - (layout.cols - 1) * layout.per_block  # MCUs in a row's last block (it may be cut)
+        self.trim = len(zero_mcu) * (layout.per_block - last_mcus)
+
+    def code(self, planes) -> list[bytes]:
+        """The packed bytes of each block row in ``planes`` (whole rows of the grid, top to bottom)."""
+        differences = [_dc_differences(plane, self.cols) for plane in planes]
+        # (List comprehensions: CPython's specialised list indexing beats map(table.__getitem__) by ~30 %.)
+        luma = self.luma
+        streams = [[luma[d] for d in differences[0]]]
+        if self.chroma:
+            chroma = self.chroma
+            streams += [[chroma[d] for d in differences[1]], [chroma[d] for d in differences[2]]]
+        if self.rest:
+            streams.append([self.rest] * len(streams[0]))
+        # Interleave block by block with slice assignments (faster than zip + chain).
+        flat = streams[0] if len(streams) == 1 else [""] * (len(streams) * len(streams[0]))
+        if len(streams) > 1:
+            for index, stream in enumerate(streams):
+                flat[index :: len(streams)] = stream
+        rows = len(differences[0]) // self.cols
+        step = len(flat) // rows if rows else 0
+        packed = []
+        for row in range(rows):
+            bits = "".join(flat[row * step : (row + 1) * step])
+            if self.trim:
+                bits = bits[: len(bits) - self.trim]
+            packed.append(_pack(bits))
+        return packed
+
+
+def assemble_flat_jpeg(layout: FlatLayout, tables: list[dict[int, int]], packed_rows: list[bytes], icc_profile: bytes | None) -> bytes:
+    """The JPEG file: headers, then each block row's bytes once per MCU row it spans, restart markers between."""
     scan = []
     interval = 0
-    for row in range(rows):
-        bits = "".join(flat[row * step : (row + 1) * step])
-        if trim:
-            bits = bits[: len(bits) - trim]
-        row_bytes = _pack(bits)
-        for _ in range(min(per_block, mcus_y - row * per_block)):
+    for row, row_bytes in enumerate(packed_rows):
+        for _ in range(min(layout.per_block, layout.mcus_y - row * layout.per_block)):
             if interval:
                 scan.append(RST[(interval - 1) & 7])
             scan.append(row_bytes)
             interval += 1
-
     return b"".join(
         [
             SOI,
             _app0_jfif(),
             *_app2_icc(icc_profile),
             _segment(0xDB, b"\x00" + _QUANT_TABLE),
-            _sof0(width, height, colour, mcu),
+            _sof0(layout.width, layout.height, layout.colour, layout.mcu),
             *(_dht(0, index, table) for index, table in enumerate(tables)),
             _dht(1, 0, {0x00: 1}),
-            _segment(0xDD, mcus_x.to_bytes(2, "big")),
-            _sos(colour),
+            _segment(0xDD, layout.mcus_x.to_bytes(2, "big")),
+            _sos(layout.colour),
             *scan,
             EOI,
         ]
@@ -249,15 +458,33 @@ def _dc_differences(plane: bytes, cols: int) -> memoryview:
     """Each block's DC difference from its predictor, plus 255 (so 0..510), in scan order.
 
     The predictor is the previous block's value, reset to 128 (DC 0) at each row start, where a restart
-    marker resets the decoder's. No Python loop per block: the values and predictors are laid out in
-    16-bit lanes of two big integers, subtracted in one go (a bias of 255 per lane keeps every lane
-    non-negative, so no borrow crosses lanes), and read back as 16-bit numbers.
+    marker resets the decoder's.
     """
-    count = len(plane)
     previous = bytearray(b"\x80") + plane[:-1]
-    previous[::cols] = b"\x80" * (count // cols)
+    previous[::cols] = b"\x80" * (len(plane) // cols)
+    return _lane_differences(plane, previous)
+
+
+def _sampled_differences(plane: bytes, cols: int, step: int) -> memoryview:
+    """``_dc_differences(plane, cols)[::step]``, without working out the others."""
+    values = plane[::step]
+    previous = (bytearray(b"\x80") + plane[step - 1 :: step])[: len(values)]
+    # sample k sits at a row start when k·step is a multiple of cols, i.e. k a multiple of this period
+    period = cols // math.gcd(step, cols)
+    previous[::period] = b"\x80" * len(range(0, len(values), period))
+    return _lane_differences(values, previous)
+
+
+def _lane_differences(values: bytes, previous: bytes) -> memoryview:
+    """``values[i] - previous[i] + 255`` for every i, as 16-bit numbers.
+
+    No Python loop per block: the values and predictors are laid out in 16-bit lanes of two big integers,
+    subtracted in one go (a bias of 255 per lane keeps every lane non-negative, so no borrow crosses lanes),
+    and read back as 16-bit numbers.
+    """
+    count = len(values)
     lanes_value, lanes_previous = bytearray(2 * count), bytearray(2 * count)
-    lanes_value[0::2] = plane
+    lanes_value[0::2] = values
     lanes_previous[0::2] = previous
     value = int.from_bytes(lanes_value, "little") + int.from_bytes(b"\xff\x00" * count, "little")
     shifted = value - int.from_bytes(lanes_previous, "little")
@@ -270,21 +497,6 @@ _CATEGORIES = range(9)
 _CATEGORY_OF = bytes(abs(d).bit_length() for d in range(-255, 256))
 #: the category counts only shape the code lengths: a few thousand samples give the same code
 _SAMPLE = 2048
-
-
-def _category_counts(planes: list[memoryview], weight: int, zeros: int) -> Counter:
-    """Counts of difference categories (sampled) for one table; every category gets at least 1.
-
-    The floor of 1 means every difference that can occur has a code, so a sample is safe.
-    """
-    counts: Counter = Counter(dict.fromkeys(_CATEGORIES, 1))
-    for differences in planes:
-        stride = max(1, len(differences) // _SAMPLE)
-        scale = weight * stride
-        for category, n in Counter(map(_CATEGORY_OF.__getitem__, differences[::stride])).items():
-            counts[category] += n * scale
-    counts[0] += zeros
-    return counts
 
 
 def _difference_table(tokens: dict[int, str], suffix: str) -> list[str]:

@@ -253,6 +253,101 @@ def test_rgb_coded_jpeg_declines():
     assert jpeg_dc.pixelate_jpeg(data, 16, "average", None) is None
 
 
+# ---- coding while decoding -----------------------------------------------------------------------------------
+
+
+def coded_after_decoding(data: bytes, size: int) -> bytes | None:
+    """The fast path's output the plain way: decode everything, then code (what rotated files take)."""
+    grid = jpeg_dc._decode_block_grid(data, size, Limits())
+    if grid is None:
+        return None
+    _, width, height, planes, icc = grid
+    return jpeg_dc.encode_flat_jpeg(planes, width, height, size, icc)
+
+
+def streaming_calls(monkeypatch, cpus: int = 2) -> list:
+    """Block sizes the streaming coder was called for (as on a machine with ``cpus`` CPUs)."""
+    monkeypatch.setattr(jpeg_dc, "_CPUS", cpus)
+    calls = []
+    real = jpeg_dc._encode_while_decoding
+    monkeypatch.setattr(jpeg_dc, "_encode_while_decoding", lambda *a: calls.append(a[1]) or real(*a))
+    return calls
+
+
+@pytest.mark.parametrize("name", ["flower.jpg", "hopper.jpg", "exif_gps.jpg"])
+@pytest.mark.parametrize("size", [8, 16, 24, 32, 64, 512])
+def test_coding_while_decoding_writes_the_same_bytes(name, size, monkeypatch):
+    calls = streaming_calls(monkeypatch)
+    data = (CORPUS / name).read_bytes()
+    assert jpeg_dc.pixelate_jpeg(data, size, "average", None).data == coded_after_decoding(data, size)
+    assert calls == [size]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    cols=st.integers(1, 90), rows=st.integers(1, 90), size=st.sampled_from([8, 16, 24, 32, 48]),
+    subsampling=st.sampled_from([0, 2]), progressive=st.booleans(), seed=st.integers(0, 10**6),
+)
+def test_coding_while_decoding_matches_on_random_photos(cols, rows, size, subsampling, progressive, seed, monkeypatch):
+    calls = streaming_calls(monkeypatch)
+    data = jpeg_bytes(photo_crop(cols * 8, rows * 8, seed), quality=90, subsampling=subsampling, progressive=progressive)
+    result = jpeg_dc.pixelate_jpeg(data, size, "average", None)
+    assert result.data == coded_after_decoding(data, size) and calls[-1:] == [size]
+
+
+def test_one_cpu_codes_after_decoding(monkeypatch):
+    calls = streaming_calls(monkeypatch, cpus=1)
+    data = (CORPUS / "flower.jpg").read_bytes()
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", None).data == coded_after_decoding(data, 16)
+    assert calls == []
+
+
+@pytest.mark.parametrize("where", ["top", "middle", "bottom", "everywhere"])
+def test_a_cell_that_looks_undecoded_is_caught(where, monkeypatch):
+    # YCbCr (0, 0, 0) in the last column is what an undecoded row looks like. No camera writes it, but a
+    # file can: the rows behind it only count as arrived when the decode ends, and the output is the same.
+    calls = streaming_calls(monkeypatch)
+    picture = np.asarray(photo_crop(256, 192, seed=4).convert("YCbCr")).copy()
+    rows = {"top": slice(0, 16), "middle": slice(96, 112), "bottom": slice(176, 192), "everywhere": slice(0, 192)}[where]
+    picture[rows, -16:] = 0
+    data = jpeg_bytes(Image.fromarray(picture, "YCbCr"), quality=100, subsampling=2)
+    for size in (8, 16, 32):
+        assert jpeg_dc.pixelate_jpeg(data, size, "average", None).data == coded_after_decoding(data, size)
+    assert calls == [8, 16, 32]
+
+
+def test_a_failed_decode_on_the_worker_declines_and_leaves_no_thread(monkeypatch):
+    import threading
+
+    calls = streaming_calls(monkeypatch)
+    data = jpeg_bytes(smooth_photo(512, 384, seed=5), quality=90)
+    damaged = data[: len(data) * 3 // 4]
+    assert jpeg_dc.pixelate_jpeg(damaged, 16, "average", None) is None
+    assert calls == [16]
+    assert not [t for t in threading.enumerate() if t.name == "jpeg-decode"]
+
+
+def test_tables_from_the_top_half_give_way_where_the_halves_differ():
+    # The Huffman tables come from the top half of the block rows. On a flat sky over a busy street they would
+    # cost 4-8 % in size; there the whole grid's tables are used, as the plain coder does.
+    street = np.asarray(smooth_photo(1024, 384, seed=6)).copy()
+    street[:192] = street[:192] // 8 + 120  # a smooth, nearly flat top half
+    data = jpeg_bytes(Image.fromarray(street))
+    for size in (8, 16, 32):
+        _, width, height, planes, _ = jpeg_dc._decode_block_grid(data, size, Limits())
+        layout = jpeg_dc.flat_layout(width, height, size, 3)
+        top = jpeg_dc.flat_tables(layout, planes)
+        whole = jpeg_dc.better_tables(layout, planes, top)
+        assert whole is not None and whole != top
+        out = jpeg_dc.pixelate_jpeg(data, size, "average", None).data
+        assert out == jpeg_dc.assemble_flat_jpeg(layout, whole, jpeg_dc.FlatRowCoder(layout, whole).code(planes), None)
+        assert len(out) < len(jpeg_dc.assemble_flat_jpeg(layout, top, jpeg_dc.FlatRowCoder(layout, top).code(planes), None))
+    # on a photo the top half's tables stay (and cost little)
+    _, width, height, planes, _ = jpeg_dc._decode_block_grid((CORPUS / "flower.jpg").read_bytes(), 16, Limits())
+    layout = jpeg_dc.flat_layout(width, height, 16, 3)
+    assert jpeg_dc.better_tables(layout, planes, jpeg_dc.flat_tables(layout, planes)) is None
+
+
 # ---- the writer ----------------------------------------------------------------------------------------------
 
 
@@ -303,6 +398,13 @@ def test_flat_writer_grey_and_stuffing():
         pixels = decoded(data, "L")
         assert np.array_equal(pixels[::8, ::8].astype(np.uint8).tobytes(), plane)
     assert stuffed >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(cols=st.integers(1, 70), rows=st.integers(1, 30), step=st.integers(1, 90), seed=st.integers(0, 2**32 - 1))
+def test_sampled_differences_are_every_step_th_difference(cols, rows, step, seed):
+    plane = np.random.default_rng(seed).integers(0, 256, cols * rows, dtype=np.uint8).tobytes()
+    assert list(jpeg_dc._sampled_differences(plane, cols, step)) == list(jpeg_dc._dc_differences(plane, cols)[::step])
 
 
 def test_optimal_huffman_code_is_a_valid_jpeg_code():

@@ -60,24 +60,16 @@ def _pack_rows(values: np.ndarray, lengths: np.ndarray) -> list[bytes]:
 
 
 def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profile: bytes | None = None) -> bytes:
-    """Same output as ``jpeg_dc.encode_flat_jpeg`` (default 4:2:0 choice), coded with numpy."""
-    cols, rows = -(-width // size), -(-height // size)
-    colour = len(planes) == 3
-    mcu = 16 if colour and size % 16 == 0 else 8
-    luma_blocks = (mcu // 8) ** 2
-    per_block = size // mcu
-    mcus_x, mcus_y = -(-width // mcu), -(-height // mcu)
-    # the tables exactly as the pure-Python coder picks them (sampled counts)
-    pairs = [jpeg_dc._dc_differences(p, cols) for p in planes]
-    classes = [[pairs[0]]] if not colour else [[pairs[0]], [pairs[1], pairs[2]]]
-    total_mcus, first_mcus = mcus_x * mcus_y, cols * mcus_y
-    zeros = [total_mcus * luma_blocks - first_mcus] + ([2 * (total_mcus - first_mcus)] if colour else [])
-    tables = [jpeg_dc._optimal_code(jpeg_dc._category_counts(c, per_block, z)) for c, z in zip(classes, zeros)]
+    """Same output as ``jpeg_dc.encode_flat_jpeg``: its layout, tables and file; the rows coded with numpy."""
+    layout = jpeg_dc.flat_layout(width, height, size, len(planes))
+    tables = jpeg_dc.flat_tables(layout, planes)
+    tables = jpeg_dc.better_tables(layout, planes, tables) or tables
     tokens = [jpeg_dc._token_table(t) for t in tables]
     eob = jpeg_dc._EOB
     zero_y = tokens[0].get(0, "") + eob
-    zero_mcu = zero_y * luma_blocks + ((tokens[1].get(0, "") + eob) * 2 if colour else "")
+    zero_mcu = zero_y * layout.luma_blocks + ((tokens[1].get(0, "") + eob) * 2 if layout.colour else "")
 
+    rows, cols = layout.rows, layout.cols
     grids = [np.frombuffer(p, np.uint8).reshape(rows, cols).astype(np.int64) for p in planes]
     diffs = []
     for grid in grids:
@@ -85,16 +77,16 @@ def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profi
         previous[:, 0] = 128
         previous[:, 1:] = grid[:, :-1]
         diffs.append(grid - previous + 255)
-    luma_v, luma_l = _token_arrays(tokens[0], eob + zero_y * (luma_blocks - 1))
+    luma_v, luma_l = _token_arrays(tokens[0], eob + zero_y * (layout.luma_blocks - 1))
     columns_v, columns_l = [luma_v[diffs[0]]], [luma_l[diffs[0]]]
-    if colour:
+    if layout.colour:
         chroma_v, chroma_l = _token_arrays(tokens[1], eob)
         for d in diffs[1:]:
             columns_v.append(chroma_v[d])
             columns_l.append(chroma_l[d])
     zero_value, zero_length = (int(zero_mcu, 2), len(zero_mcu)) if zero_mcu else (0, 0)
-    last_mcus = mcus_x - (cols - 1) * per_block
-    for k in range(per_block - 1):
+    last_mcus = layout.mcus_x - (cols - 1) * layout.per_block
+    for k in range(layout.per_block - 1):
         # the k-th repeated zero MCU of each block; the last block of a row may be cut short
         present = np.ones((rows, cols), bool)
         if k + 1 >= last_mcus:
@@ -103,26 +95,4 @@ def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profi
         columns_l.append(np.where(present, zero_length, 0))
     values = np.stack(columns_v, axis=-1).reshape(rows, -1).astype(np.uint64)
     lengths = np.stack(columns_l, axis=-1).reshape(rows, -1)
-    row_bytes = _pack_rows(values, lengths)
-    scan, interval = [], 0
-    for row in range(rows):
-        for _ in range(min(per_block, mcus_y - row * per_block)):
-            if interval:
-                scan.append(jpeg_dc.RST[(interval - 1) & 7])
-            scan.append(row_bytes[row])
-            interval += 1
-    return b"".join(
-        [
-            jpeg_dc.SOI,
-            jpeg_dc._app0_jfif(),
-            *jpeg_dc._app2_icc(icc_profile),
-            jpeg_dc._segment(0xDB, b"\x00" + jpeg_dc._QUANT_TABLE),
-            jpeg_dc._sof0(width, height, colour, mcu),
-            *(jpeg_dc._dht(0, i, t) for i, t in enumerate(tables)),
-            jpeg_dc._dht(1, 0, {0x00: 1}),
-            jpeg_dc._segment(0xDD, mcus_x.to_bytes(2, "big")),
-            jpeg_dc._sos(colour),
-            *scan,
-            jpeg_dc.EOI,
-        ]
-    )
+    return jpeg_dc.assemble_flat_jpeg(layout, tables, _pack_rows(values, lengths), icc_profile)
