@@ -31,6 +31,26 @@ def test_workloads_are_deterministic_and_photo_like(tmp_path, monkeypatch):
         assert (im.format, im.n_frames) == ("GIF", 3)
 
 
+def test_exif_orientation_is_put_in_front_without_re_encoding():
+    data = workloads.photo_jpeg(160, 120, seed=3)
+    turned = workloads.with_exif_orientation(data, 6)
+    assert turned.endswith(data[2:])  # the same pixels, byte for byte
+    with Image.open(io.BytesIO(turned)) as im:
+        assert im.getexif()[0x0112] == 6 and im.size == (160, 120)
+
+
+def test_fast_path_parts_are_timed_upright_and_turned():
+    small = workloads.Workload("jpeg-small", "jpeg", 320, 240, 1, workloads.photo_jpeg(320, 240, seed=4))
+    rows = run.coder_comparison(small, blocks=(16,), rounds=1)
+    parts = {row["part"]: row["ms"] for row in rows if row["block"] == 16}
+    assert set(parts) == {
+        "decode at 1/8 + block means", "coder, pure Python", "coder, numpy", "whole fast path, upright",
+        "whole fast path, EXIF orientation 6",
+    }
+    assert all(ms > 0 for ms in parts.values())
+    assert rows[-1]["part"] == "import numpy (fresh process)"
+
+
 def test_quick_run_gives_sane_numbers(quick_results):
     assert {row["workload"] for row in quick_results} == {"jpeg-2mp", "gif-anim-small"}
     for row in quick_results:

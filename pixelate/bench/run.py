@@ -371,16 +371,19 @@ def cold_start(runs: int = 7) -> list[dict]:
 
 
 def coder_comparison(workload: Workload | None = None, blocks: Iterable[int] = (8, 16, 32), rounds: int = 9) -> list[dict]:
-    """The fast path's parts on one JPEG: 1/8 decode + block means, the pure-Python coder, the numpy coder.
+    """The fast path's parts on one JPEG: 1/8 decode + block means, the pure-Python coder, the numpy coder;
+    and the whole fast path on the photo as it is (upright: coded while decoding, with two CPUs) and with an
+    EXIF orientation of 6 (a portrait phone photo: decoded first, then turned and coded).
 
     The numpy coder writes the same bytes; its import cost (first call in a fresh process) is measured too.
     """
     from pixelate import jpeg_dc
     from pixelate.bench.numpy_encoder import encode_flat_jpeg_numpy
-    from pixelate.bench.workloads import jpeg_workload
+    from pixelate.bench.workloads import jpeg_workload, with_exif_orientation
     from pixelate.limits import DEFAULT_LIMITS
 
     work = workload or jpeg_workload("jpeg-12mp")
+    turned = with_exif_orientation(work.data, 6)
     rows = []
     for size in blocks:
         grid = jpeg_dc._decode_block_grid(work.data, size, DEFAULT_LIMITS)
@@ -392,6 +395,8 @@ def coder_comparison(workload: Workload | None = None, blocks: Iterable[int] = (
                 "decode at 1/8 + block means": lambda: jpeg_dc._decode_block_grid(work.data, size, DEFAULT_LIMITS),
                 "coder, pure Python": lambda: jpeg_dc.encode_flat_jpeg(planes, width, height, size, icc),
                 "coder, numpy": lambda: encode_flat_jpeg_numpy(planes, width, height, size, icc),
+                "whole fast path, upright": lambda: jpeg_dc.pixelate_jpeg(work.data, size, "average"),
+                "whole fast path, EXIF orientation 6": lambda: jpeg_dc.pixelate_jpeg(turned, size, "average"),
             },
             rounds,
         )

@@ -101,6 +101,17 @@ def photo_jpeg(
     return buf.getvalue()
 
 
+def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """The same JPEG with an EXIF orientation tag put in front (the pixels are not re-encoded): what a
+    phone writes for a photo taken upright, whose pixels it stores on their side."""
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    payload = exif.tobytes()
+    return jpeg[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
+
+
 def alpha_png(width: int, height: int, seed: int = 1) -> bytes:
     """A photo with a soft radial alpha mask (transparent corners), saved as a PNG."""
     from PIL import Image, ImageDraw, ImageFilter
