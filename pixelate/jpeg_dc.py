@@ -41,9 +41,23 @@ from collections import Counter
 from typing import NamedTuple
 
 ORIENTATION = 0x0112
-#: CPUs this process may run on: coding while decoding only pays with two (on one, the threads take turns
-#: and the hand-overs cost ~5 %)
-_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on, capped by a cgroup CPU quota where one is set (containers)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limit:
+            quota, period = limit.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus
+
+
+#: coding while decoding only pays with two CPUs (on one, the threads take turns and the hand-overs cost ~5 %)
+_CPUS = _usable_cpus()
 DC_QUANT = 8
 AC_QUANT = 255  # never used: every AC coefficient is zero
 #: JPEG marker bytes
@@ -168,8 +182,9 @@ def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_siz
     come from the top half of the block rows (``flat_tables``), so coding starts half-way.
 
     A row has arrived when its last cell is no longer the zero the buffer was filled with: YCbCr (0, 0, 0)
-    lies outside RGB, no camera writes it. Should a file hold it, or a read race a write, the check at the
-    end (the final grid against the grid coded) finds it and the whole grid is coded again from the final one.
+    lies outside RGB, no camera writes it. Should a file hold it, the rows from there on are coded once the
+    decode has ended; should a read race a write, the check at the end (the final grid against the grid
+    coded) finds it and the whole grid is coded again from the final one.
     """
     import threading
 
@@ -197,14 +212,22 @@ def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_siz
 
     cells_core = image.im
     worker = threading.Thread(target=decode, name="jpeg-decode", daemon=True)
-    worker.start()
+    try:
+        worker.start()
+    except RuntimeError:  # no thread to be had (a process at its limit): decode here, then code it all
+        decode()
     try:
         arrived = 0  # cell rows known to be decoded
         coded_rows, coded, packed, coder = 0, [], [], None
         while coded_rows < layout.rows:
             decoding = worker.is_alive()  # asked before looking, so a finished decode is seen whole
-            while arrived < cells_y and cells_core.getpixel((cells_x - 1, arrived)) != (0, 0, 0):
-                arrived += 1
+            if not decoding and failures:
+                break
+            if decoding:
+                while arrived < cells_y and cells_core.getpixel((cells_x - 1, arrived)) != (0, 0, 0):
+                    arrived += 1
+            else:
+                arrived = cells_y  # the decode is over: every row is final, (0, 0, 0) cells included
             ready = layout.rows if arrived == cells_y else arrived // per_block
             if coder is None and ready >= layout.table_rows:
                 top = band(0, layout.table_rows)
@@ -218,12 +241,11 @@ def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_siz
                 coded.append(planes)
                 packed += coder.code(planes)
                 coded_rows = ready
-            elif not decoding:
-                break  # decoded (or failed) and still short of rows: a real cell was (0, 0, 0); see below
             else:
                 worker.join(0.0005)  # (returns at once when the decode ends)
     finally:
-        worker.join()  # never leave libjpeg writing into the image behind us
+        if worker.ident is not None:
+            worker.join()  # never leave libjpeg writing into the image behind us
     if failures:
         raise failures[0]
     final = band(0, layout.rows, image.im)

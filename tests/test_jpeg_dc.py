@@ -295,6 +295,34 @@ def test_coding_while_decoding_matches_on_random_photos(cols, rows, size, subsam
     assert result.data == coded_after_decoding(data, size) and calls[-1:] == [size]
 
 
+def test_no_thread_to_be_had_still_takes_the_fast_path(monkeypatch):
+    import threading
+
+    calls = streaming_calls(monkeypatch)
+
+    def refuse(self):
+        raise RuntimeError("can't start new thread")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    data = (CORPUS / "flower.jpg").read_bytes()
+    assert jpeg_dc.pixelate_jpeg(data, 16, "average", None).data == coded_after_decoding(data, 16)
+    assert calls == [16]
+
+
+@pytest.mark.parametrize(
+    "cpu_max,affinity,expected", [("max 100000\n", 4, 4), ("150000 100000\n", 4, 2), ("50000 100000\n", 2, 1), (None, 2, 2)]
+)
+def test_usable_cpus_follow_the_cgroup_quota(cpu_max, affinity, expected, monkeypatch):
+    def fake_open(path, *args, **kwargs):
+        if cpu_max is None:
+            raise FileNotFoundError(path)
+        return io.StringIO(cpu_max)
+
+    monkeypatch.setattr(jpeg_dc.os, "sched_getaffinity", lambda pid: set(range(affinity)))
+    monkeypatch.setattr(jpeg_dc, "open", fake_open, raising=False)
+    assert jpeg_dc._usable_cpus() == expected
+
+
 def test_one_cpu_codes_after_decoding(monkeypatch):
     calls = streaming_calls(monkeypatch, cpus=1)
     data = (CORPUS / "flower.jpg").read_bytes()
