@@ -5,10 +5,11 @@ date they were read, and says so:
 
 - Lambda bills duration in 1 ms steps at a price per GB-second of configured memory, plus a price per
   request. Prices differ by architecture (arm64 is cheaper per GB-s) and by region.
-- CPU is allotted in proportion to memory: 1,769 MB buys one full vCPU. JPEG pixelation is single-threaded
-  (Pillow decodes and encodes on one core), so below that the same work takes ``1769 / memory`` times
-  longer, and above it, no less time: only the price grows. (A still PNG's decode overlaps two threads,
-  so PNGs do get faster above 1,769 MB, up to about two vCPUs; the model prices the JPEG measurement.)
+- CPU is allotted in proportion to memory: 1,769 MB buys one full vCPU. A call takes the longer of its
+  time measured here (two cores) and its CPU time (every thread's) divided by the vCPUs the memory buys.
+  Work on one thread (most of it) thus takes ``1769 / memory`` times longer below 1,769 MB and no less time
+  above: only the price grows. Work that overlaps two threads here (a still PNG's decode, the JPEG fast path
+  on an upright photo) is measured faster than its CPU time, and gains up to about two vCPUs.
 - One core of this machine is taken as one Lambda vCPU; Graviton (arm64) and x86 Lambda cores differ from it
   and from each other. ``io_ms`` stands for the S3 round trips (head, get, put, status put), not measured here.
 - S3 requests, transfer, SQS and CloudWatch are billed separately and are not included.
@@ -33,10 +34,11 @@ class LambdaPrice:
     as_of: str
 
 
-def lambda_ms(measured_ms: float, memory_mb: int, io_ms: float = 0.0) -> float:
-    """The expected duration on Lambda of work measured at ``measured_ms`` on one full core here."""
-    slowdown = max(1.0, FULL_VCPU_MB / memory_mb)
-    return measured_ms * slowdown + io_ms
+def lambda_ms(measured_ms: float, memory_mb: int, io_ms: float = 0.0, cpu_ms: float | None = None) -> float:
+    """The expected duration on Lambda of work measured at ``measured_ms`` here, using ``cpu_ms`` of CPU time
+    on all its threads together (the same as ``measured_ms`` for work on one thread, the default)."""
+    vcpus = memory_mb / FULL_VCPU_MB
+    return max(measured_ms, (measured_ms if cpu_ms is None else cpu_ms) / vcpus) + io_ms
 
 
 def duration_cost_per_million(duration_ms: float, memory_mb: int, price: LambdaPrice) -> float:
@@ -46,9 +48,11 @@ def duration_cost_per_million(duration_ms: float, memory_mb: int, price: LambdaP
     return 1e6 * gb_seconds * price.usd_per_gb_second + price.usd_per_million_requests
 
 
-def cost_per_million(measured_ms: float, memory_mb: int, price: LambdaPrice, io_ms: float = 0.0) -> float:
+def cost_per_million(
+    measured_ms: float, memory_mb: int, price: LambdaPrice, io_ms: float = 0.0, cpu_ms: float | None = None
+) -> float:
     """US dollars per million invocations of work measured at ``measured_ms`` here, run at ``memory_mb``."""
-    return duration_cost_per_million(lambda_ms(measured_ms, memory_mb, io_ms), memory_mb, price)
+    return duration_cost_per_million(lambda_ms(measured_ms, memory_mb, io_ms, cpu_ms), memory_mb, price)
 
 
 def cost_table(
@@ -59,20 +63,24 @@ def cost_table(
 ) -> list[dict]:
     """One row per (label, memory size, architecture): the modelled duration and the cost per million.
 
-    ``measurements`` are (label, milliseconds per image measured here), e.g. one per benchmark workload.
+    ``measurements`` are (label, milliseconds per image measured here[, CPU milliseconds]), e.g. one per
+    benchmark workload.
     """
     memory_sizes, prices = list(memory_sizes), list(prices)
     rows = []
-    for label, measured in measurements:
+    for label, measured, *cpu in measurements:
+        cpu_ms = cpu[0] if cpu else None
         for memory in memory_sizes:
             for price in prices:
+                duration = lambda_ms(measured, memory, io_ms, cpu_ms)
                 rows.append({
                     "label": label,
                     "memory_mb": memory,
                     "architecture": price.architecture,
                     "measured_ms": round(measured, 1),
-                    "lambda_ms": round(lambda_ms(measured, memory, io_ms), 1),
-                    "usd_per_million": round(cost_per_million(measured, memory, price, io_ms), 2),
+                    "cpu_ms": None if cpu_ms is None else round(cpu_ms, 1),
+                    "lambda_ms": round(duration, 1),
+                    "usd_per_million": round(duration_cost_per_million(duration, memory, price), 2),
                     "prices_as_of": price.as_of,
                 })
     return rows
@@ -87,10 +95,10 @@ def cheapest(rows: Iterable[dict]) -> dict[str, dict]:
     return best
 
 
-def benchmark_measurements(rows: Iterable[dict], workload: str, block: int) -> list[tuple[str, float]]:
-    """(contender, ms per image) from ``pixelate.bench`` rows for one workload and block size."""
+def benchmark_measurements(rows: Iterable[dict], workload: str, block: int) -> list[tuple]:
+    """(contender, ms per image, CPU ms per image) from ``pixelate.bench`` rows for one workload and block size."""
     return [
-        (row["contender"], row["ms"])
+        (row["contender"], row["ms"], row.get("cpu_ms"))
         for row in rows
         if row["workload"] == workload and row["block"] == block and row.get("ok") and row.get("ms") is not None
     ]

@@ -5,6 +5,7 @@ import io
 import json
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -55,7 +56,7 @@ def test_quick_run_gives_sane_numbers(quick_results):
     assert {row["workload"] for row in quick_results} == {"jpeg-2mp", "gif-anim-small"}
     for row in quick_results:
         assert row["ok"], row["note"]
-        assert row["ms"] > 0 and row["mp_per_s"] > 0
+        assert row["ms"] > 0 and row["mp_per_s"] > 0 and row["cpu_ms"] > 0
         assert row["out_bytes"] > 1000
         assert row["peak_mib"] is not None and 0 <= row["peak_mib"] < 500
         assert row["error"] is not None and 0 <= row["error"] < 50
@@ -92,8 +93,29 @@ def test_error_metric_is_exact_on_a_known_image():
 
 def test_interleaved_timing_takes_medians():
     calls = {"a": lambda: None, "b": lambda: sum(range(20000))}
-    medians = run.time_interleaved(calls, rounds=3)
+    cpu = {}
+    medians = run.time_interleaved(calls, rounds=3, cpu=cpu)
     assert set(medians) == {"a", "b"} and medians["b"] > medians["a"] >= 0
+    assert set(cpu) == {"a", "b"} and cpu["b"] > 0
+
+
+def test_cpu_time_counts_every_thread():
+    import threading
+
+    def spin(seconds):
+        end = time.process_time() + seconds
+        while time.process_time() < end:
+            pass
+
+    def two_threads():  # the calling thread sleeps; the CPU time is the worker's
+        worker = threading.Thread(target=spin, args=(0.03,))
+        worker.start()
+        time.sleep(0.05)
+        worker.join()
+
+    cpu = {}
+    wall = run.time_interleaved({"two": two_threads}, rounds=1, warmup=0, cpu=cpu)
+    assert wall["two"] >= 0.05 and 0.025 <= cpu["two"] < wall["two"]
 
 
 def test_tutorial_on_every_frame_keeps_the_animation():
@@ -117,8 +139,8 @@ def test_timing_processes_start_from_the_named_heap(monkeypatch, tmp_path):
     assert int(warm["MALLOC_MMAP_THRESHOLD_"]) > 32 << 20 and "MALLOC_ARENA_MAX" not in warm
     path = tmp_path / "in.jpg"
     path.write_bytes(workloads.photo_jpeg(160, 120, seed=2))
-    medians = run.time_in_fresh_process(str(path), 16, ["project", "tutorial"], rounds=2, heap="warm heap")
-    assert set(medians) == {"project", "tutorial"} and all(0 < value < 5 for value in medians.values())
+    medians, cpu = run.time_in_fresh_process(str(path), 16, ["project", "tutorial"], rounds=2, heap="warm heap")
+    assert set(medians) == set(cpu) == {"project", "tutorial"} and all(0 < value < 5 for value in medians.values())
     with pytest.raises(RuntimeError, match="timing process failed"):
         run.time_in_fresh_process(str(tmp_path / "missing.jpg"), 16, ["project"], rounds=1)
 

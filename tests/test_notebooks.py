@@ -271,6 +271,19 @@ def test_below_one_vcpu_time_stretches_and_above_it_does_not_shrink():
     assert cost.cost_per_million(100, 3008, X86) > cost.cost_per_million(100, cost.FULL_VCPU_MB, X86)
 
 
+def test_work_on_two_threads_stretches_by_its_cpu_time():
+    # measured 100 ms here on two cores, 160 ms of CPU: one vCPU needs 160 ms, half a vCPU 320, two need 100
+    assert cost.lambda_ms(100, cost.FULL_VCPU_MB, cpu_ms=160) == pytest.approx(160)
+    assert cost.lambda_ms(100, cost.FULL_VCPU_MB // 2, cpu_ms=160) == pytest.approx(320, rel=0.01)
+    assert cost.lambda_ms(100, 2 * cost.FULL_VCPU_MB, cpu_ms=160) == 100
+    rows = cost.cost_table([("two threads", 100.0, 160.0), ("one", 100.0)], [cost.FULL_VCPU_MB], [X86])
+    assert [(r["label"], r["lambda_ms"], r["cpu_ms"]) for r in rows] == [("two threads", 160.0, 160.0), ("one", 100.0, None)]
+    measured = cost.benchmark_measurements(
+        [{"workload": "w", "block": 16, "ok": True, "contender": "project", "ms": 16.0, "cpu_ms": 23.0}], "w", 16
+    )
+    assert measured == [("project", 16.0, 23.0)]
+
+
 def test_cost_table_has_a_row_per_label_memory_and_architecture():
     arm = cost.LambdaPrice("arm64", 0.0000133334, 0.20, "test")
     rows = cost.cost_table([("a", 10.0), ("b", 20.0)], [512, 1024], [X86, arm])

@@ -41,7 +41,7 @@ def machine() -> dict[str, str]:
 
 
 COLUMNS = [
-    ("workload", "workload"), ("block", "block"), ("contender", "who"), ("ms", "ms"), ("mp_per_s", "MP/s"),
+    ("workload", "workload"), ("block", "block"), ("contender", "who"), ("ms", "ms"), ("cpu_ms", "CPU ms"), ("mp_per_s", "MP/s"),
     ("peak_mib", "peak MiB"), ("out_kib", "out KiB"), ("error", "error"), ("speedup_vs_tutorial", "× tutorial"),
     ("time_vs_fastest_peer", "time / fastest peer"), ("note", "note"),
 ]
@@ -87,7 +87,8 @@ def markdown_table(results: list[dict]) -> str:
     for row in results:
         cells = _cells(row)
         if row["contender"] == "project":
-            cells = [f"**{c}**" if c and c != "—" and i in (2, 3, 8, 9) else c for i, c in enumerate(cells)]
+            bold = {i for i, (key, _) in enumerate(COLUMNS) if key in ("contender", "ms", "speedup_vs_tutorial", "time_vs_fastest_peer")}
+            cells = [f"**{c}**" if c and c != "—" and i in bold else c for i, c in enumerate(cells)]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -238,8 +239,9 @@ NOTES = """## How to read it
   takes the fast path (`pixelate/jpeg_dc.py`): libjpeg decodes at 1/8 in the DCT domain (each decoded pixel
   is an 8×8 cell's DC term, i.e. its mean), `Image.reduce` averages cells into blocks, and the output JPEG is
   written directly: every 8×8 block flat, so one DC difference and an end-of-block code per block, optimal
-  DC Huffman tables, DC quantiser 8 (block colours are reproduced exactly), a restart marker per MCU row so
-  the rows of one block row are coded once. 4:2:0 when the block is a multiple of 16, else 4:4:4; greyscale
+  DC Huffman tables for the top half's differences, DC quantiser 8 (block colours are reproduced exactly),
+  a restart marker per MCU row so the rows of one block row are coded once and rows can be coded in any
+  order: with two CPUs an upright photo's top block rows are coded while libjpeg decodes the bottom. 4:2:0 when the block is a multiple of 16, else 4:4:4; greyscale
   stays greyscale; ICC profiles are kept, EXIF and XMP never copied; EXIF orientation is applied by turning
   the small grid. Other JPEGs (block 10, CMYK, 4:2:2 chroma, damaged or truncated files, MPO…) and other formats take
   the general path.
@@ -264,7 +266,7 @@ need the scale to divide the block) and otherwise at full size, then encodes at 
 for even sizes and full chroma for odd ones (tests/test_jpeg_chroma.py says why)."""
 
 
-WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and one caveat):
+WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and the caveats):
 
 - **GIF against the one-frame tutorial code**: the tutorial code writes the first frame only, so its time is
   one frame's and its output is a still picture. No complete animation can match it: decoding the 24
@@ -272,26 +274,32 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and one caveat):
   the tutorial code run on every frame (tutorial-frames), which the project beats. Per frame the project
   quantises each frame's grid to a palette of its own (median cut, ~3 ms a frame whatever the grid's size);
   one palette for all frames is ~4× faster but doubles the colour error.
-- **Odd block sizes** (the sweep below; not among the table's blocks): 0.7-0.8× the tutorial code. No
+- **Odd block sizes** (the sweep below; not among the table's blocks): about 0.8× the tutorial code. No
   JPEG decode scale divides an odd block, so exact block means need every pixel decoded, as the tutorial
   code decodes them; then the project averages (where the tutorial samples) and encodes at quality 90
   with full chroma (where the tutorial saves quality 75, 4:2:0). Measured alternatives (2 MP, blocks 9
   and 15): 4:2:0 at odd sizes, ~0.87×, with the encoder mixing two blocks' colours at their edges; block
   means from a 1/2-scale decode, also ~0.87×, and only level with the tutorial code (1.02-1.04×) with 4:2:0
-  on top, while missing the exact means by ~1 level on average and by up to 24 on some blocks. None is
-  done: exact colours win here.
+  on top, while missing the exact means by ~1 level on average and by up to 24 on some blocks. Two
+  threads do not help either (12 MP, block 15): Pillow's JPEG encoder and its nearest-neighbour resize hold
+  the GIL, so two bands encode no faster than one, and decoding in YCbCr while a second thread averages
+  the rows as they arrive would save ~4 %. None is done: exact colours win here.
 - **Even blocks that are not a multiple of 8** (10 in the table): the general path, a 1/2- or 1/4-scale
   decode and a quality-90 4:2:0 encode; ahead of the tutorial code, by less than the fast path (the sweep).
 - **PNG on one core** (the caveat): the project decodes with ISA-L's inflate in one thread feeding
   Pillow's unfilter in another (`pixelate/png_fast.py`). Pinned to one core (`taskset -c 0`) the 12 MP PNG
   at block 16 took 245 ms against libvips' 265 ms, where two cores give about 0.7× libvips' time. A Lambda
   at 2048 MB sees two vCPUs but gets about 1.16 vCPUs' worth of time, so it sits between the two.
-- **The tutorial code with a warm heap** (the second caveat, "The heap" below): the tutorial code makes two
+- **JPEG on one CPU, or turned by EXIF** (a caveat): the fast path codes the top block rows while libjpeg
+  decodes the bottom ones only with two CPUs and an upright photo. On one CPU, or for a photo the camera
+  stored on its side (portrait phone photos, EXIF orientation 5-8, and 3-4), it decodes first and then
+  codes: the fast path's parts below give both.
+- **The tutorial code with a warm heap** (a caveat, "The heap" below): the tutorial code makes two
   full-size images (72 MB at 12 MP). Under glibc's defaults their 16 MiB blocks are mapped afresh on each
   call and every page is faulted in; when the heap keeps freed memory (malloc thresholds raised, which a
   long-lived process can drift into after one large free, or be tuned to) the same code runs about a third
   faster. The project makes no full-size image on the fast path and runs the same either way, so its ratio
-  to the tutorial code is lower with a warm heap, under the 3.5× goal.
+  to the tutorial code is lower with a warm heap; the section below gives both.
 """
 
 
@@ -363,7 +371,8 @@ def markdown_report(
         NOTES,
         "## Results",
         "",
-        "ms: median wall time, bytes in to bytes out. MP/s: input megapixels (all frames) per second. peak MiB: what",
+        "ms: median wall time, bytes in to bytes out. CPU ms: median CPU time of all the process's threads (above ms",
+        "where a contender works on two threads at once). MP/s: input megapixels (all frames) per second. peak MiB: what",
         "one call adds to the resident set, in a fresh process (block 16 only). error: mean absolute difference per",
         "channel from the exact block mean of the fully decoded input (levels of 255). × tutorial: speed-up over",
         "the tutorial code (for the animation: over tutorial-frames, the tutorial code on every frame). time / fastest",

@@ -39,18 +39,28 @@ HEADLINE = ("jpeg-12mp", 16)
 # ---------------------------------------------------------------------------------------------- timing
 
 
-def time_interleaved(calls: dict[str, Callable[[], object]], rounds: int, warmup: int = 1) -> dict[str, float]:
-    """Median seconds of each call, over ``rounds`` rounds that each run every call once (rotating order)."""
+def time_interleaved(
+    calls: dict[str, Callable[[], object]], rounds: int, warmup: int = 1, cpu: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Median seconds of each call, over ``rounds`` rounds that each run every call once (rotating order).
+
+    ``cpu``, if given, receives each call's median CPU seconds (all the process's threads): more than its
+    wall time where a call works on two threads at once.
+    """
     names = list(calls)
     samples: dict[str, list[float]] = {name: [] for name in names}
+    cpu_samples: dict[str, list[float]] = {name: [] for name in names}
     for index in range(warmup + rounds):
         shift = index % len(names)
         for name in names[shift:] + names[:shift]:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             calls[name]()
-            elapsed = time.perf_counter() - start
+            elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
             if index >= warmup:
                 samples[name].append(elapsed)
+                cpu_samples[name].append(elapsed_cpu)
+    if cpu is not None:
+        cpu.update({name: statistics.median(values) for name, values in cpu_samples.items()})
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -63,7 +73,8 @@ path, size, names, rounds = sys.argv[1], int(sys.argv[2]), sys.argv[3].split(","
 with open(path, "rb") as source:
     data = source.read()
 calls = {name: (lambda f=peers.CONTENDERS[name]: f(data, size)) for name in names}
-print(json.dumps(time_interleaved(calls, rounds)))
+cpu = {}
+print(json.dumps({"wall": time_interleaved(calls, rounds, cpu=cpu), "cpu": cpu}))
 """
 
 #: glibc malloc settings a timing process can run under. "default": the C library's own, whose mmap
@@ -82,15 +93,19 @@ def heap_environment(heap: str) -> dict[str, str]:
     return env
 
 
-def time_in_fresh_process(path: str, size: int, names: Iterable[str], rounds: int, heap: str = "default") -> dict[str, float]:
-    """``time_interleaved`` of the named contenders on the file at ``path``, in a new Python process."""
+def time_in_fresh_process(
+    path: str, size: int, names: Iterable[str], rounds: int, heap: str = "default"
+) -> tuple[dict[str, float], dict[str, float]]:
+    """``time_interleaved`` of the named contenders on the file at ``path``, in a new Python process:
+    (median wall seconds, median CPU seconds) per contender."""
     done = subprocess.run(
         [sys.executable, "-c", _TIMING_SCRIPT, path, str(size), ",".join(names), str(rounds)],
         capture_output=True, text=True, env=heap_environment(heap), timeout=1800,
     )
     if done.returncode:
         raise RuntimeError(f"timing process failed: {done.stderr.strip()[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    return report["wall"], report["cpu"]
 
 
 # ---------------------------------------------------------------------------------------------- error
@@ -201,8 +216,9 @@ def run_benchmark(
     """Benchmark every contender on every workload and block size; one dict per (workload, block, contender).
 
     ``quick``: the 2 MP JPEG and a small GIF, block 16, 3 rounds (seconds, for CI); otherwise the full set.
-    Keys: workload, kind, width, height, frames, megapixels, in_bytes, block, contender, ms, mp_per_s, out_bytes,
-    out_frames, error, peak_mib, speedup_vs_tutorial, time_vs_fastest_peer, fastest_peer, ok, note.
+    Keys: workload, kind, width, height, frames, megapixels, in_bytes, block, contender, ms (wall), cpu_ms (CPU
+    time, all threads), mp_per_s, out_bytes, out_frames, error, peak_mib, speedup_vs_tutorial,
+    time_vs_fastest_peer, fastest_peer, ok, note.
     """
     import numpy as np  # noqa: F401  (the error needs it; fail early if the bench extra is missing)
 
@@ -226,20 +242,21 @@ def run_benchmark(
                     outputs[name] = peers.CONTENDERS[name](work.data, size)
                 except Exception as exc:  # a peer that cannot do this workload: reported, not fatal
                     notes[name] = f"{type(exc).__name__}: {exc}"[:120]
-            medians = time_in_fresh_process(path, size, list(outputs), rounds) if outputs else {}
+            medians, cpu = time_in_fresh_process(path, size, list(outputs), rounds) if outputs else ({}, {})
             rows = []
             for name in here:
                 row = {
                     "workload": work.name, "kind": work.kind, "width": work.width, "height": work.height,
                     "frames": work.frames, "megapixels": round(work.megapixels, 2), "in_bytes": len(work.data), "block": size,
                     "contender": name, "ok": name in medians, "note": notes.get(name, ""),
-                    "ms": None, "mp_per_s": None, "out_bytes": None, "out_frames": None, "error": None, "peak_mib": None,
+                    "ms": None, "cpu_ms": None, "mp_per_s": None, "out_bytes": None, "out_frames": None, "error": None, "peak_mib": None,
                 }
                 if name in medians:
                     seconds = medians[name]
                     error, out_frames = mean_error(outputs[name], references)
                     row.update(
                         ms=round(seconds * 1000, 1),
+                        cpu_ms=round(cpu[name] * 1000, 1),
                         mp_per_s=round(work.megapixels / seconds, 1),
                         out_bytes=len(outputs[name]),
                         out_frames=out_frames,
@@ -308,7 +325,7 @@ def heap_regimes(work: Workload | None = None, size: int = HEADLINE[1], rounds: 
     runs: dict[str, list[dict[str, float]]] = {heap: [] for heap in HEAP_REGIMES}
     for _ in range(repeats):
         for heap in HEAP_REGIMES:
-            runs[heap].append(time_in_fresh_process(path, size, names, rounds, heap))
+            runs[heap].append(time_in_fresh_process(path, size, names, rounds, heap)[0])
     rows = []
     for heap, medians in runs.items():
         ms = {name: statistics.median(run[name] for run in medians) * 1000 for name in names}
@@ -451,7 +468,7 @@ def block_sweep(
         pixels = _frames_rgba(work.data)
         path = _spill(work)
         for size in blocks:
-            medians = time_in_fresh_process(path, size, ("project", "tutorial"), rounds)
+            medians, _ = time_in_fresh_process(path, size, ("project", "tutorial"), rounds)
             error, _ = mean_error(peers.project(work.data, size), [exact_block_means(frame, size) for frame in pixels])
             rows.append({
                 "workload": name, "block": size, "path": jpeg_path(work.data, size),
