@@ -101,10 +101,10 @@ def pixelate_jpeg(data: bytes, size: int, method: str, limits=None):
         return None
     if jpeg is None:
         return None
-    from pixelate.core import Result
+    from pixelate.core import Result, _upright_size
 
-    layout_width, layout_height = _upright_size(image.size, orientation)
-    return Result(jpeg, "image/jpeg", "JPEG", layout_width * 8, layout_height * 8, 1)
+    cells_x, cells_y = _upright_size(image.size, orientation)
+    return Result(jpeg, "image/jpeg", "JPEG", cells_x * 8, cells_y * 8, 1)
 
 
 def _decode_block_grid(data: bytes, size: int, limits):
@@ -167,10 +167,16 @@ def _block_grid(image, size: int, orientation: int):
     image.load()  # raises on truncation (LOAD_TRUNCATED_IMAGES is False) and on broken data
     small = _upright(image, orientation)  # the 1/8 grid is small: turning it costs nothing
     width, height = small.width * 8, small.height * 8
-    blocks = small.reduce(size // 8) if size > 8 else small
-    if blocks.size != (-(-width // size), -(-height // size)):
+    planes = _block_planes(small, size // 8)
+    if len(planes[0]) != -(-width // size) * -(-height // size):
         return None
-    return width, height, tuple(band.tobytes() for band in blocks.split())
+    return width, height, planes
+
+
+def _block_planes(cells, per_block: int) -> tuple[bytes, ...]:
+    """The means of per_block×per_block cells (the last row and column may be cut), one plane per component."""
+    blocks = cells.reduce(per_block) if per_block > 1 else cells
+    return tuple(plane.tobytes() for plane in blocks.split())
 
 
 def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_size: int) -> bytes:
@@ -203,12 +209,10 @@ def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_siz
         except BaseException as exc:  # reported on this thread, below
             failures.append(exc)
 
-    def band(first_row: int, end_row: int, core=None) -> list[bytes]:
+    def band(first_row: int, end_row: int, core=None) -> tuple[bytes, ...]:
         """The block means of block rows [first_row, end_row), one plane per component."""
         box = (0, first_row * per_block, cells_x, min(end_row * per_block, cells_y))
-        cells = Image.Image()._new((core or cells_core).crop(box))
-        blocks = cells.reduce(per_block) if per_block > 1 else cells
-        return [plane.tobytes() for plane in blocks.split()]
+        return _block_planes(Image.Image()._new((core or cells_core).crop(box)), per_block)
 
     cells_core = image.im
     worker = threading.Thread(target=decode, name="jpeg-decode", daemon=True)
@@ -249,8 +253,8 @@ def _encode_while_decoding(image, size: int, icc_profile: bytes | None, file_siz
     if failures:
         raise failures[0]
     final = band(0, layout.rows, image.im)
-    if coder is None or [b"".join(p[i] for p in coded) for i in range(3)] != final:
-        return encode_flat_jpeg(tuple(final), layout.width, layout.height, size, icc_profile)
+    if coder is None or tuple(b"".join(p[i] for p in coded) for i in range(3)) != final:
+        return encode_flat_jpeg(final, layout.width, layout.height, size, icc_profile)
     better = better_tables(layout, final, tables)
     if better:  # the top half was a poor sample of the whole: code it all again (rare; see flat_tables)
         return assemble_flat_jpeg(layout, better, FlatRowCoder(layout, better).code(final), icc_profile)
@@ -293,11 +297,6 @@ def _upright(image, orientation: int):
     return _transpose(image, orientation)
 
 
-def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
-    from pixelate.core import _upright_size
-
-    return _upright_size(size, orientation)
-
 
 # ---------------------------------------------------------------------------------------------- the encoder
 
@@ -307,7 +306,6 @@ class FlatLayout(NamedTuple):
 
     width: int
     height: int
-    size: int
     colour: bool
     cols: int  # blocks across
     rows: int  # blocks down
@@ -332,7 +330,7 @@ def flat_layout(width: int, height: int, size: int, components: int) -> FlatLayo
     colour = components == 3
     mcu = 16 if colour and size % 16 == 0 else 8  # 4:2:0 when an MCU fits in a block, else 4:4:4
     return FlatLayout(
-        width, height, size, colour, -(-width // size), -(-height // size), mcu, (mcu // 8) ** 2, size // mcu,
+        width, height, colour, -(-width // size), -(-height // size), mcu, (mcu // 8) ** 2, size // mcu,
         -(-width // mcu), -(-height // mcu),
     )
 
