@@ -48,15 +48,13 @@ def duration_cost_per_million(duration_ms: float, memory_mb: int, price: LambdaP
     return 1e6 * gb_seconds * price.usd_per_gb_second + price.usd_per_million_requests
 
 
-def cost_per_million(
-    measured_ms: float, memory_mb: int, price: LambdaPrice, io_ms: float = 0.0, cpu_ms: float | None = None
-) -> float:
+def cost_per_million(measured_ms: float, memory_mb: int, price: LambdaPrice, io_ms: float = 0.0) -> float:
     """US dollars per million invocations of work measured at ``measured_ms`` here, run at ``memory_mb``."""
-    return duration_cost_per_million(lambda_ms(measured_ms, memory_mb, io_ms, cpu_ms), memory_mb, price)
+    return duration_cost_per_million(lambda_ms(measured_ms, memory_mb, io_ms), memory_mb, price)
 
 
 def cost_table(
-    measurements: Iterable[tuple[str, float]],
+    measurements: Iterable[tuple],
     memory_sizes: Iterable[int],
     prices: Iterable[LambdaPrice],
     io_ms: float = 0.0,

@@ -346,8 +346,7 @@ def encode_flat_jpeg(
     layout = flat_layout(width, height, size, len(planes))
     if any(len(p) != layout.cols * layout.rows for p in planes):
         raise ValueError("planes do not match the block grid")
-    tables = flat_tables(layout, planes)
-    tables = better_tables(layout, planes, tables) or tables
+    tables = choose_tables(layout, planes)
     return assemble_flat_jpeg(layout, tables, FlatRowCoder(layout, tables).code(planes), icc_profile)
 
 
@@ -360,6 +359,12 @@ def flat_tables(layout: FlatLayout, planes) -> list[dict[int, int]]:
     (a flat sky over a busy street) ``better_tables`` gives the whole grid's.
     """
     return [_optimal_code(counts) for counts in _flat_counts(layout, planes, layout.table_rows)]
+
+
+def choose_tables(layout: FlatLayout, planes) -> list[dict[int, int]]:
+    """The tables every path writes for a whole grid: the top half's, or the whole grid's where better."""
+    tables = flat_tables(layout, planes)
+    return better_tables(layout, planes, tables) or tables
 
 
 def better_tables(layout: FlatLayout, planes, tables: list[dict[int, int]]) -> list[dict[int, int]] | None:

@@ -36,32 +36,29 @@ def main(args: argparse.Namespace) -> int:
 
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
-        return _report(
-            args, saved["results"], saved.get("cold_start"), saved.get("coder"), saved["machine"], saved.get("sweep"), saved.get("heap")
-        )
-    from pixelate.bench import workloads
+    else:
+        from pixelate.bench import workloads
 
-    chosen = [workloads.by_name(name) for name in args.workloads] if args.workloads else None
-    results = run.run_benchmark(
-        quick=args.quick, blocks=args.blocks, rounds=args.rounds, memory=not args.no_memory, workloads=chosen,
-        progress=progress,
+        chosen = [workloads.by_name(name) for name in args.workloads] if args.workloads else None
+        full = not (args.quick or args.workloads)  # the parts beyond the table run in a full run only
+        saved = {
+            "machine": report.machine(),
+            "results": run.run_benchmark(
+                quick=args.quick, blocks=args.blocks, rounds=args.rounds, memory=not args.no_memory, workloads=chosen,
+                progress=progress,
+            ),
+            "cold_start": None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7),
+            "coder": run.coder_comparison() if full else None,
+            "sweep": run.block_sweep(progress=progress) if full and not args.no_sweep else None,
+            "heap": run.heap_regimes() if full else None,
+        }
+    parts = dict(
+        cold=saved.get("cold_start"), machine_info=saved["machine"], coder=saved.get("coder"), sweep=saved.get("sweep"),
+        heap=saved.get("heap"),
     )
-    cold = None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7)
-    coder = None if args.quick or args.workloads else run.coder_comparison()
-    sweep = None if args.quick or args.workloads or args.no_sweep else run.block_sweep(progress=progress)
-    heap = None if args.quick or args.workloads else run.heap_regimes()
-    return _report(args, results, cold, coder, report.machine(), sweep, heap)
-
-
-def _report(args: argparse.Namespace, results: list[dict], cold, coder, machine: dict, sweep=None, heap=None) -> int:
-    from pixelate.bench import report
-
-    print(report.text_report(results, cold, machine, coder, sweep, heap))
+    print(report.text_report(saved["results"], **parts))
     if args.json:
-        saved = {"machine": machine, "results": results, "cold_start": cold, "coder": coder, "sweep": sweep, "heap": heap}
         args.json.write_text(json.dumps(saved, indent=1))
     if args.markdown:
-        args.markdown.write_text(
-            report.markdown_report(results, cold, machine, quick=args.quick, coder=coder, sweep=sweep, heap=heap)
-        )
+        args.markdown.write_text(report.markdown_report(saved["results"], quick=args.quick, **parts))
     return 0

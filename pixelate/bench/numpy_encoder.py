@@ -62,8 +62,7 @@ def _pack_rows(values: np.ndarray, lengths: np.ndarray) -> list[bytes]:
 def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profile: bytes | None = None) -> bytes:
     """Same output as ``jpeg_dc.encode_flat_jpeg``: its layout, tables and file; the rows coded with numpy."""
     layout = jpeg_dc.flat_layout(width, height, size, len(planes))
-    tables = jpeg_dc.flat_tables(layout, planes)
-    tables = jpeg_dc.better_tables(layout, planes, tables) or tables
+    tables = jpeg_dc.choose_tables(layout, planes)
     tokens = [jpeg_dc._token_table(t) for t in tables]
     eob = jpeg_dc._EOB
     zero_y = tokens[0].get(0, "") + eob

@@ -149,7 +149,7 @@ def _cv_pixelate(cv2, image, down: int, width: int, height: int, up: int | None 
 
 
 def _kind(data: bytes) -> str:
-    """"jpeg", "png" or "gif", from the magic bytes, as the core sniffs them."""
+    """The format from the magic bytes, lower case ("jpeg", "png", "gif"…), as the core sniffs it."""
     return sniff_format(data).lower()
 
 

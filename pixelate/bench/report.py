@@ -8,7 +8,6 @@ import time
 from pixelate.bench import peers
 from pixelate.bench.run import HEADLINE, baseline_row
 
-#: the goals are stated on the 12 MP JPEG at block 16; the detailed 12 MP file shows how they move
 #: the issue's goal cell, and a more detailed photo of the same size (~2.8 MB instead of ~1.6) that shows how
 #: the ratios move with the file: decoding grows with the bytes, the rest does not
 GOAL_CELLS = (HEADLINE, ("jpeg-12mp-detail", 16))
@@ -45,6 +44,8 @@ COLUMNS = [
     ("peak_mib", "peak MiB"), ("out_kib", "out KiB"), ("error", "error"), ("speedup_vs_tutorial", "× tutorial"),
     ("time_vs_fastest_peer", "time / fastest peer"), ("note", "note"),
 ]
+#: the columns set in bold on the project's rows
+_BOLD = {i for i, (key, _) in enumerate(COLUMNS) if key in ("contender", "ms", "speedup_vs_tutorial", "time_vs_fastest_peer")}
 
 
 def _cells(row: dict) -> list[str]:
@@ -87,8 +88,7 @@ def markdown_table(results: list[dict]) -> str:
     for row in results:
         cells = _cells(row)
         if row["contender"] == "project":
-            bold = {i for i, (key, _) in enumerate(COLUMNS) if key in ("contender", "ms", "speedup_vs_tutorial", "time_vs_fastest_peer")}
-            cells = [f"**{c}**" if c and c != "—" and i in bold else c for i, c in enumerate(cells)]
+            cells = [f"**{c}**" if c and c != "—" and i in _BOLD else c for i, c in enumerate(cells)]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     return "\n".join(lines)
 
@@ -274,7 +274,7 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and the caveats):
   the tutorial code run on every frame (tutorial-frames), which the project beats. Per frame the project
   quantises each frame's grid to a palette of its own (median cut, ~3 ms a frame whatever the grid's size);
   one palette for all frames is ~4× faster but doubles the colour error.
-- **Odd block sizes** (the sweep below; not among the table's blocks): about 0.8× the tutorial code. No
+- **Odd block sizes** (the sweep, "Every block size"; not among the table's blocks): slower than the tutorial code. No
   JPEG decode scale divides an odd block, so exact block means need every pixel decoded, as the tutorial
   code decodes them; then the project averages (where the tutorial samples) and encodes at quality 90
   with full chroma (where the tutorial saves quality 75, 4:2:0). Measured alternatives (2 MP, blocks 9
@@ -293,13 +293,13 @@ WHERE_NOT_AHEAD = """Where the project is not ahead, and why (and the caveats):
 - **JPEG on one CPU, or turned by EXIF** (a caveat): the fast path codes the top block rows while libjpeg
   decodes the bottom ones only with two CPUs and an upright photo. On one CPU, or for a photo the camera
   stored on its side (portrait phone photos, EXIF orientation 5-8, and 3-4), it decodes first and then
-  codes: the fast path's parts below give both.
-- **The tutorial code with a warm heap** (a caveat, "The heap" below): the tutorial code makes two
+  codes: "The JPEG fast path, part by part" gives both.
+- **The tutorial code with a warm heap** (a caveat, "The heap"): the tutorial code makes two
   full-size images (72 MB at 12 MP). Under glibc's defaults their 16 MiB blocks are mapped afresh on each
   call and every page is faulted in; when the heap keeps freed memory (malloc thresholds raised, which a
   long-lived process can drift into after one large free, or be tuned to) the same code runs about a third
   faster. The project makes no full-size image on the fast path and runs the same either way, so its ratio
-  to the tutorial code is lower with a warm heap; the section below gives both.
+  to the tutorial code is lower with a warm heap; "The heap" gives both (in a full run).
 """
 
 

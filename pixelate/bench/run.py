@@ -193,7 +193,7 @@ def peak_memory_mib(name: str, path: str, size: int) -> float | None:
     try:
         done = subprocess.run(
             [sys.executable, "-c", _MEMORY_SCRIPT, name, path, str(size)],
-            capture_output=True, text=True, timeout=300, check=True,
+            capture_output=True, text=True, env=heap_environment("default"), timeout=300, check=True,
         )
         report = json.loads(done.stdout.strip().splitlines()[-1])
     except Exception:
@@ -225,14 +225,13 @@ def run_benchmark(
     workloads = workloads if workloads is not None else all_workloads(quick=quick)
     blocks = tuple(blocks or (QUICK_BLOCKS if quick else BLOCKS))
     rounds = rounds or (3 if quick else 7)
-    versions = peers.available()
-    names = [n for n in (contenders or peers.CONTENDERS) if versions.get(n)]
+    names = _installed(contenders or peers.CONTENDERS)
     say = progress or (lambda message: None)
     results: list[dict] = []
     for work in workloads:
         path = _spill(work)  # the fresh timing and memory processes read the input from a file
         pixels = _frames_rgba(work.data)
-        here = [name for name in names if work.frames > 1 or name not in peers.ANIMATION_ONLY]
+        here = names if work.frames > 1 else _installed(names, still=True)
         for size in blocks:
             say(f"{work.name} block {size}")
             references = [exact_block_means(frame, size) for frame in pixels]
@@ -278,18 +277,23 @@ def baseline_row(rows: list[dict]) -> dict | None:
     return by_name.get("tutorial-frames") or by_name.get("tutorial")
 
 
+def _installed(names, still: bool = False) -> list[str]:
+    """The named contenders whose libraries are installed (``still``: without those only animations run)."""
+    versions = peers.available()
+    return [name for name in names if versions.get(name) and not (still and name in peers.ANIMATION_ONLY)]
+
+
 def _add_ratios(rows: list[dict]) -> None:
     """Each row's speed-up over the tutorial code (``baseline_row``) and time relative to the fastest peer."""
     by_name = {row["contender"]: row for row in rows if row["ok"]}
     tutorial = baseline_row(rows)
+    # On an animation the baseline is tutorial-frames: the one-frame tutorial row gets no ratio.
+    unrated = "tutorial" if tutorial and tutorial["contender"] != "tutorial" else None
     timed_peers = [by_name[n] for n in peers.PEERS if n in by_name]
     fastest = min(timed_peers, key=lambda row: row["ms"]) if timed_peers else None
     for row in rows:
-        # (the one-frame tutorial row of an animation gets none: its work is not the baseline's)
-        row["speedup_vs_tutorial"] = (
-            round(tutorial["ms"] / row["ms"], 2)
-            if row["ok"] and tutorial and not (row["contender"] == "tutorial" and row is not tutorial) else None
-        )
+        rated = row["ok"] and tutorial and row["contender"] != unrated
+        row["speedup_vs_tutorial"] = round(tutorial["ms"] / row["ms"], 2) if rated else None
         row["time_vs_fastest_peer"] = round(row["ms"] / fastest["ms"], 2) if row["ok"] and fastest else None
         row["fastest_peer"] = fastest["contender"] if fastest else None
 
@@ -320,8 +324,7 @@ def heap_regimes(work: Workload | None = None, size: int = HEADLINE[1], rounds: 
 
     work = work or by_name(HEADLINE[0])
     path = _spill(work)
-    versions = peers.available()
-    names = [name for name in peers.CONTENDERS if versions.get(name) and name not in peers.ANIMATION_ONLY]
+    names = _installed(peers.CONTENDERS, still=True)
     runs: dict[str, list[dict[str, float]]] = {heap: [] for heap in HEAP_REGIMES}
     for _ in range(repeats):
         for heap in HEAP_REGIMES:
