@@ -263,14 +263,12 @@ def _same_picture(a: Image.Image, b: Image.Image) -> bool:
     return True
 
 
-def _pixelate_frame(
-    image: Image.Image, size: int, method: str, orientation: int, use_draft: bool, out_format: str
-) -> tuple[Image.Image, tuple[int, int]]:
+def _pixelate_frame(image: Image.Image, size: int, method: str, orientation: int, still: bool, out_format: str) -> Grid:
     """Decode the current frame, turn it upright, and reduce it to its grid (one pixel per block).
 
     Returns the grid and the size of the upright frame the grid's blocks are enlarged to.
     """
-    scale = _draft_scale(image, size, method) if use_draft else 1
+    scale = _draft_scale(image, size, method) if still else 1
     full_size = image.size
     if scale > 1:
         # JPEG: let libjpeg decode at 1/scale in the DCT domain: each decoded pixel is already the mean of a
@@ -279,7 +277,7 @@ def _pixelate_frame(
         image.draft(image.mode, (full_size[0] // scale, full_size[1] // scale))
     # A still PNG decodes about twice as fast through png_fast (the same pixels); anything it declines,
     # damaged files included, is loaded by Pillow, which gives the classified error.
-    loaded = png_fast.decode(image) if use_draft and image.format == "PNG" else None
+    loaded = png_fast.decode(image) if still and image.format == "PNG" else None
     if loaded is None:
         _decoding(image.load)
     if image.format == "TIFF":
@@ -351,6 +349,7 @@ def _draft_scale(image: Image.Image, size: int, method: str) -> int:
 
 
 def _orientation(image: Image.Image) -> int:
+    getexif = type(image).getexif
     if image.format == "PNG" and image.tile:
         if png_fast.has_chunks_after_pixels(image):
             # EXIF (or a profile) after the image data is only read while decoding every pixel (what
@@ -360,14 +359,9 @@ def _orientation(image: Image.Image) -> int:
         else:
             # Everything the file says was read at open: skip PngImageFile.getexif's decode, so the pixels
             # can take the fast path.
-            return _orientation_value(Image.Image.getexif, image)
-    return _orientation_value(type(image).getexif, image)
-
-
-def _orientation_value(getexif, image: Image.Image) -> int:
+            getexif = Image.Image.getexif
     try:
-        exif = getexif(image)
-        value = exif.get(ORIENTATION, 1)
+        value = getexif(image).get(ORIENTATION, 1)
     except Exception:
         return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, features
 
+from pixelate import png_fast
+
 CONTENT_TYPES = {
     "JPEG": "image/jpeg",
     "PNG": "image/png",
@@ -155,8 +157,6 @@ def encode(
 def png_from_grid(grid: Image.Image, block_size: int, output_size: tuple[int, int], icc_profile: bytes | None = None) -> bytes | None:
     """A still PNG of ``grid`` enlarged to ``block_size`` blocks, written without enlarging it in memory,
     or ``None`` when its mode needs Pillow's writer (16-bit, palette, a transparent colour)."""
-    from pixelate import png_fast
-
     return png_fast.encode_blocks(_clean(fit_mode(grid, "PNG")), block_size, output_size, icc_profile)
 
 

@@ -263,9 +263,9 @@ def encode_blocks(grid: Image.Image, size: int, output_size: tuple[int, int], ic
     row_bytes = width * bpp
     # After a block row's first scanline, the rest are "same as above": all zero.
     up_row = b"\x02" + bytes(row_bytes)
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+    compressor = _rle_compressor()
     body, adler = [], 1
-    runs: dict[int, tuple[bytes | None, int]] = {}
+    runs: dict[int, tuple[bytes, bytes | None, int]] = {}  # rows: (raw run, deflated or None, Adler-32)
     above = bytes(row_bytes)  # the scanline above the first one: zeros, as the Up filter defines it
     for band_top in range(0, grid.height, _BAND_ROWS):
         band = grid.crop((0, band_top, grid.width, min(grid.height, band_top + _BAND_ROWS)))
@@ -279,16 +279,16 @@ def encode_blocks(grid: Image.Image, size: int, output_size: tuple[int, int], ic
                 run = up_row * rows
                 # A long run is deflated once and spliced in for every block row; a short one (small
                 # blocks, narrow images) costs less deflated inline than a flush and new tables per row.
-                runs[rows] = (_deflated_run(run) if len(run) >= _SPLICE_AT_LEAST else None, zlib.adler32(run))
-            deflated, run_adler = runs[rows]
+                runs[rows] = (run, _deflated_run(run) if len(run) >= _SPLICE_AT_LEAST else None, zlib.adler32(run))
+            run, deflated, run_adler = runs[rows]
             if deflated is None:
-                body.append(compressor.compress(up_row * rows))
+                body.append(compressor.compress(run))
             else:
                 # A full flush byte-aligns the stream and forgets the window, so the self-contained run can
                 # be spliced in between: the compressor never refers back into it.
                 body.append(compressor.flush(zlib.Z_FULL_FLUSH))
                 body.append(deflated)
-            adler = _adler32_combine(adler, run_adler, len(up_row) * rows)
+            adler = _adler32_combine(adler, run_adler, len(run))
         above = band.crop((0, band.height - 1, band.width, band.height))
         above = _strip(above, size, width).tobytes()
     body.append(compressor.flush(zlib.Z_FINISH))
@@ -330,9 +330,14 @@ def _first_scanlines(band: Image.Image, size: int, width: int, bpp: int, above: 
     return scanlines
 
 
+def _rle_compressor():
+    """Raw deflate, zlib's run-length strategy: the scan and its spliced runs must use the same settings."""
+    return zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+
+
 def _deflated_run(raw: bytes) -> bytes:
     """``raw`` as self-contained, byte-aligned, non-final raw deflate blocks."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -15, 9, zlib.Z_RLE)
+    compressor = _rle_compressor()
     return compressor.compress(raw) + compressor.flush(zlib.Z_FULL_FLUSH)
 
 
