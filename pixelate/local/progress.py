@@ -98,7 +98,7 @@ class ProgressView:
         try:
             return client.read_status(self._s3, self.stack.outputs["ProcessedBucket"], key)
         except Exception:
-            return None  # skipped jobs (a test event, a vanished original) have no record
+            return None  # a transient read error: the next refresh asks again (no record at all is None already)
 
     def refresh_dead_letters(self) -> None:
         if time.monotonic() - self._dlq_checked < DLQ_REFRESH_S:

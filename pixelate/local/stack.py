@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from pixelate.deploy.stack import STACK_FILE, write_stack_file
+from pixelate.deploy.stack import STACK_FILE, deploy_local, write_stack_file
 from pixelate.local import moto_server
 from pixelate.local.edge import HEALTH_PATH, Edge, EdgeConfig
 from pixelate.local.runner import BatchReport, Runner, aws_client, environment_of, read_settings, take_over, worker_count
 
-#: The outputs ``.pixelate/stack.json`` carries (docs/architecture.md), in this order.
+#: The outputs ``.pixelate/stack.json`` carries (docs/architecture.md); the file lists its keys sorted.
 OUTPUT_KEYS = (
     "EndpointUrl",
     "Region",
@@ -171,8 +171,6 @@ class LocalStack:
         return str(logs / name)
 
     def _deploy(self, edge_url: str) -> dict:
-        from pixelate.deploy.stack import deploy_local
-
         parameters = {"PublicBaseUrl": edge_url, **self.parameters}
         # The source zip is built in a folder of our own: `pixelate up` leaves nothing in the working folder.
         with tempfile.TemporaryDirectory(prefix="pixelate-up-") as build_dir:
