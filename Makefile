@@ -21,6 +21,7 @@ $(TOOLS)/.installed:
 	touch $@
 
 test: install
+	$(BIN)/lint-imports
 	PATH="$(CURDIR)/$(BIN):$(CURDIR)/$(TOOLS)/bin:$$PATH" $(BIN)/pytest
 
 demo: install

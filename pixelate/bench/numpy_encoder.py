@@ -1,6 +1,6 @@
 """The flat-JPEG entropy coder vectorised with numpy: the road not taken, kept to measure it.
 
-It writes the very same bytes as :func:`pixelate.jpeg_dc.encode_flat_jpeg` (same tables, same layout;
+It writes the very same bytes as :func:`pixelate.image.fast.jpeg_writer.encode_flat_jpeg` (same tables, same layout;
 a test checks it), with every per-block step done by numpy: DC differences, code lookup, and bit packing
 (each token's bits are placed with shifts into 64-bit words, summed per word). The fast path stays pure
 Python because numpy on the Lambda's path costs its import on the first request and ~35 MB of package;
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pixelate import jpeg_dc
+from pixelate.image.fast import jpeg_writer
 
 
 def _token_arrays(tokens: dict[int, str], suffix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -60,11 +60,11 @@ def _pack_rows(values: np.ndarray, lengths: np.ndarray) -> list[bytes]:
 
 
 def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profile: bytes | None = None) -> bytes:
-    """Same output as ``jpeg_dc.encode_flat_jpeg``: its layout, tables and file; the rows coded with numpy."""
-    layout = jpeg_dc.flat_layout(width, height, size, len(planes))
-    tables = jpeg_dc.choose_tables(layout, planes)
-    tokens = [jpeg_dc._token_table(t) for t in tables]
-    eob = jpeg_dc._EOB
+    """Same output as ``jpeg_writer.encode_flat_jpeg``: its layout, tables and file; the rows coded with numpy."""
+    layout = jpeg_writer.flat_layout(width, height, size, len(planes))
+    tables = jpeg_writer.choose_tables(layout, planes)
+    tokens = [jpeg_writer.token_table(t) for t in tables]
+    eob = jpeg_writer.EOB
     zero_y = tokens[0].get(0, "") + eob
     zero_mcu = zero_y * layout.luma_blocks + ((tokens[1].get(0, "") + eob) * 2 if layout.colour else "")
 
@@ -94,4 +94,4 @@ def encode_flat_jpeg_numpy(planes, width: int, height: int, size: int, icc_profi
         columns_l.append(np.where(present, zero_length, 0))
     values = np.stack(columns_v, axis=-1).reshape(rows, -1).astype(np.uint64)
     lengths = np.stack(columns_l, axis=-1).reshape(rows, -1)
-    return jpeg_dc.assemble_flat_jpeg(layout, tables, _pack_rows(values, lengths), icc_profile)
+    return jpeg_writer.assemble_flat_jpeg(layout, tables, _pack_rows(values, lengths), icc_profile)

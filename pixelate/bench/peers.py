@@ -22,7 +22,7 @@ from __future__ import annotations
 import io
 from typing import Callable
 
-from pixelate.sniff import sniff_format
+from pixelate.image.sniff import sniff_format
 
 Contender = Callable[[bytes, int], bytes]
 
@@ -30,7 +30,7 @@ EXTENSIONS = {"jpeg": ".jpg", "png": ".png", "gif": ".gif"}
 
 
 def project(data: bytes, size: int) -> bytes:
-    from pixelate.core import pixelate_bytes
+    from pixelate.image.pipeline import pixelate_bytes
 
     return pixelate_bytes(data, size).data
 
@@ -38,7 +38,7 @@ def project(data: bytes, size: int) -> bytes:
 def tutorial(data: bytes, size: int) -> bytes:
     from PIL import Image
 
-    from pixelate.explore import tutorial_pixelate  # the notebooks' baseline is the benchmark's
+    from pixelate.bench.baseline import tutorial_pixelate  # the notebooks' baseline too
 
     image = Image.open(io.BytesIO(data))
     result = tutorial_pixelate(image, size)
@@ -50,7 +50,7 @@ def tutorial(data: bytes, size: int) -> bytes:
 def tutorial_frames(data: bytes, size: int) -> bytes:
     from PIL import Image, ImageSequence
 
-    from pixelate.explore import tutorial_pixelate
+    from pixelate.bench.baseline import tutorial_pixelate
 
     image = Image.open(io.BytesIO(data))
     frames, durations = [], []
@@ -203,10 +203,10 @@ def warm_imports(name: str) -> None:
 
     PIL.Image.init()
     if name == "project":
-        import pixelate.core  # noqa: F401
-        import pixelate.jpeg_dc  # noqa: F401
+        import pixelate.image.pipeline  # noqa: F401
+        import pixelate.image.fast.jpeg_dc  # noqa: F401
     elif name in ("tutorial", "tutorial-frames"):
-        import pixelate.explore  # noqa: F401
+        import pixelate.bench.baseline  # noqa: F401
     elif name == "libvips":
         import pyvips  # noqa: F401
     elif name == "opencv":

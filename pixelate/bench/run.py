@@ -343,7 +343,7 @@ def heap_regimes(work: Workload | None = None, size: int = HEADLINE[1], rounds: 
 # ---------------------------------------------------------------------------------------------- cold start
 
 _COLD = {
-    "project: import pixelate.handler": "import pixelate.handler",
+    "project: import pixelate.service.handler": "import pixelate.service.handler",
     "tutorial: import boto3, PIL.Image; boto3.client('s3')": "import boto3, PIL.Image; boto3.client('s3')",
 }
 _COLD_SCRIPT = (
@@ -397,23 +397,23 @@ def coder_comparison(workload: Workload | None = None, blocks: Iterable[int] = (
 
     The numpy coder writes the same bytes; its import cost (first call in a fresh process) is measured too.
     """
-    from pixelate import jpeg_dc
+    from pixelate.image.fast import jpeg_dc, jpeg_writer
     from pixelate.bench.numpy_encoder import encode_flat_jpeg_numpy
     from pixelate.bench.workloads import jpeg_workload, with_exif_orientation
-    from pixelate.limits import DEFAULT_LIMITS
+    from pixelate.image.limits import DEFAULT_LIMITS
 
     work = workload or jpeg_workload("jpeg-12mp")
     turned = with_exif_orientation(work.data, 6)
     rows = []
     for size in blocks:
-        grid = jpeg_dc._decode_block_grid(work.data, size, DEFAULT_LIMITS)
+        grid = jpeg_dc.decode_block_grid(work.data, size, DEFAULT_LIMITS)
         if grid is None:
             continue
         _, width, height, planes, icc = grid
         medians = time_interleaved(
             {
-                "decode at 1/8 + block means": lambda: jpeg_dc._decode_block_grid(work.data, size, DEFAULT_LIMITS),
-                "coder, pure Python": lambda: jpeg_dc.encode_flat_jpeg(planes, width, height, size, icc),
+                "decode at 1/8 + block means": lambda: jpeg_dc.decode_block_grid(work.data, size, DEFAULT_LIMITS),
+                "coder, pure Python": lambda: jpeg_writer.encode_flat_jpeg(planes, width, height, size, icc),
                 "coder, numpy": lambda: encode_flat_jpeg_numpy(planes, width, height, size, icc),
                 "whole fast path, upright": lambda: jpeg_dc.pixelate_jpeg(work.data, size, "average"),
                 "whole fast path, EXIF orientation 6": lambda: jpeg_dc.pixelate_jpeg(turned, size, "average"),
@@ -443,14 +443,15 @@ SWEEP_BLOCKS = tuple(range(2, 41))
 
 def jpeg_path(data: bytes, size: int) -> str:
     """Which path the core takes for this JPEG at this block: the DC-only fast path, or the general path
-    and the decode scale it chooses (asked of ``jpeg_dc`` and ``core._draft_scale`` themselves)."""
+    and the decode scale it chooses (asked of ``jpeg_dc`` and ``decode.draft_scale`` themselves)."""
     from PIL import Image
 
-    from pixelate import core, jpeg_dc
+    from pixelate.image.decode import draft_scale
+    from pixelate.image.fast import jpeg_dc
 
     if jpeg_dc.pixelate_jpeg(data, size, "average") is not None:
         return "fast (1/8 decode, DC-only JPEG)"
-    scale = core._draft_scale(Image.open(io.BytesIO(data)), size, "average")
+    scale = draft_scale(Image.open(io.BytesIO(data)), size, "average")
     return f"general (1/{scale} decode)" if scale > 1 else "general (full decode)"
 
 

@@ -6,9 +6,9 @@
 
 What goes in: the runtime dependencies of ``pixelate`` (Pillow, pillow-heif, Powertools …) as manylinux
 wheels for the target (``pip install --platform … --only-binary=:all: --target …``), minus what the Lambda
-runtime already has (boto3, botocore, s3transfer), plus the ``pixelate`` package without the parts the
-Lambda never imports (``local/``, ``bench/``, ``web/``, ``deploy/``, and the CLI and notebook modules). No ``__pycache__``: pip here would
-compile for *this* interpreter, not the target's.
+runtime already has (boto3, botocore, s3transfer), plus what the Lambda runs of the ``pixelate`` package,
+from an allow-list (``LAMBDA_SOURCES``: ``__init__.py``, ``image/``, ``service/``). No ``__pycache__``: pip
+here would compile for *this* interpreter, not the target's.
 
 What is checked: every installed wheel's tags (``*.dist-info/WHEEL``) fit the target; every compiled file
 (``*.so``) is an ELF of the target machine (read from its header, ``e_machine``) and, when its name carries
@@ -38,10 +38,9 @@ from pathlib import Path
 
 #: What the Lambda Python runtimes already contain: never packaged.
 PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
-#: Sub-packages the Lambda never imports.
-EXCLUDED_SUBPACKAGES = ("local", "bench", "web", "deploy")
-#: Modules of the package that serve this machine only (CLI, notebooks), never imported by the handlers.
-EXCLUDED_MODULES = ("cli.py", "cli_file.py", "contact_sheet.py", "explore.py", "plots.py", "cost.py", "client.py", "notebook_outputs.py")
+#: What of the package the Lambda zip holds (an allow-list): the package's ``__init__``, the image library and
+#: the service layer. Everything else (local/, deploy/, lab/, bench/, cli/, web/) serves this machine only.
+LAMBDA_SOURCES = ("__init__.py", "image", "service")
 #: Lambda's limit for the unzipped code of a function.
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 #: ELF e_machine values of the two Lambda architectures.
@@ -200,15 +199,12 @@ def remove_distributions(site: Path, names: tuple[str, ...]) -> list[str]:
 
 
 def package_source_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """The ``pixelate`` package's Python files the Lambda may import (relative to the package's parent)."""
+    """The ``pixelate`` package's Python files the Lambda runs (``LAMBDA_SOURCES``), relative to its parent."""
     files = []
     for path in sorted(package_dir.rglob("*.py")):
         relative = path.relative_to(package_dir)
-        if relative.parts[0] in EXCLUDED_SUBPACKAGES or "__pycache__" in relative.parts:
-            continue
-        if len(relative.parts) == 1 and relative.name in EXCLUDED_MODULES:
-            continue
-        files.append(path.relative_to(package_dir.parent))
+        if relative.parts[0] in LAMBDA_SOURCES and "__pycache__" not in relative.parts:
+            files.append(path.relative_to(package_dir.parent))
     return files
 
 
@@ -305,7 +301,7 @@ def runtime_stand_in(folder: Path) -> Path:
     return folder
 
 
-def check_importable(root: Path, modules: tuple[str, ...] = ("pixelate.handler",), python: str = sys.executable,
+def check_importable(root: Path, modules: tuple[str, ...] = ("pixelate.service.handler",), python: str = sys.executable,
                      runtime_dir: Path | None = None) -> subprocess.CompletedProcess:
     """Import ``modules`` from the unzipped package with an isolated interpreter (``-I -S``: no site-packages,
     no user site, no environment): only the package's folder and a stand-in for the Lambda runtime's boto3

@@ -1,14 +1,7 @@
-"""Deploy and destroy the stack of ``cloudformation.yaml``, on AWS or on the local stack (moto's server).
+"""Deploy and destroy the stack of ``cloudformation.yaml`` on AWS, and the CloudFormation steps both targets share.
 
 The functions other parts call:
 
-``deploy_local(endpoint_url, region="us-east-1", stack_name="pixelator", parameters=None) -> dict``
-    Upload a source-only code zip to an artifacts bucket outside the stack, create (or update) the stack on
-    moto's CloudFormation with ``Environment=local``, then apply what moto ignores (:mod:`.emulate`). Returns
-    the stack outputs plus ``EndpointUrl``, ``Region`` and ``Emulation`` (a list of dicts: logical_id,
-    resource_type, status, detail). ``DistributionUrl`` and ``ApiUrl`` are absent: the local edge adds them.
-``destroy_local(endpoint_url, region="us-east-1", stack_name="pixelator") -> None``
-    Empty the stack's buckets, delete the stack and the artifacts bucket.
 ``deploy_aws(stack_name="pixelator", region=None, profile=None, parameters=None, build_dir="build/lambda") -> dict``
     Build the Lambda package for the template's ``Runtime`` and ``Architecture``, upload it
     (content-addressed key), create or update the stack through a change set with waiters, and upload the
@@ -16,25 +9,18 @@ The functions other parts call:
     Returns the outputs plus ``Region``.
 ``destroy_aws(stack_name="pixelator", region=None, profile=None) -> None``
     Empty the buckets (all versions), delete the stack, then the artifacts bucket.
-``write_stack_file(outputs, folder=".") -> Path`` / ``read_stack_file(folder=".") -> dict | None``
-    ``.pixelate/stack.json``: the outputs by name (``Emulation``, ``StackAction``, ``Package`` are left out).
-``deploy(target, stack_name, region, profile, parameters, endpoint_url, folder) -> dict`` / ``destroy(...)``
-    Either target, and ``.pixelate/stack.json`` written (locally keeping the edge URLs ``pixelate up`` wrote):
-    what ``pixelate deploy``/``destroy`` and ``deploy.ipynb`` call.
-``forget_stack_file(folder, endpoint_url)``
-    Remove the file when it describes a moto server that is being stopped.
-``local_endpoint(folder=".") -> (url, server or None)``
-    The running local stack's moto URL from ``.pixelate/stack.json`` when it answers; otherwise a moto server
-    started for this run (the caller stops it with ``server.stop()``).
+``create_or_update_stack`` / ``deploy_change_set`` / ``delete_stack``
+    The stack itself, directly (the local target: moto's change sets compute no outputs) or through a
+    change set (AWS), with waiters.
 
-``parameters`` are template parameters by name (``{"DefaultPixelSize": 32}``); ``CodeBucket``, ``CodeKey``
-and ``Environment`` are set by the deploy functions.
+The local target (moto's server, and what its CloudFormation ignores) is ``pixelate.local.target``, which
+builds on these. ``parameters`` are template parameters by name (``{"DefaultPixelSize": 32}``);
+``CodeBucket``, ``CodeKey`` and ``Environment`` are set by the deploy functions.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import mimetypes
 import time
 from pathlib import Path
@@ -43,15 +29,11 @@ from typing import Any, Mapping
 import boto3
 from botocore.exceptions import ClientError, WaiterError
 
-from pixelate.deploy import emulate as emulation
-from pixelate.deploy.package import PackageSpec, build_package, sha256_of, source_zip
+from pixelate.deploy.package import PackageSpec, build_package, sha256_of
+from pixelate.deploy.stackfile import LOCAL_CREDENTIALS
 from pixelate.deploy.template import load_template, parameter_defaults, template_text
+from pixelate.service.aws import is_not_found
 
-STACK_FILE = Path(".pixelate") / "stack.json"
-#: Credentials moto accepts (any will do); never real ones, which must not travel to a local server.
-LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-#: Outputs the template has only on AWS (behind the IsAws condition): the local edge provides them.
-EDGE_OUTPUTS = ("DistributionUrl", "ApiUrl")
 #: CloudFormation takes a template body up to this size; above it, the template goes by S3 URL.
 MAX_TEMPLATE_BODY = 51_200
 CAPABILITIES = ["CAPABILITY_IAM"]
@@ -145,7 +127,7 @@ def ensure_private_bucket(s3, name: str, region: str) -> None:
         s3.head_bucket(Bucket=name)
         return
     except ClientError as error:
-        if error.response["Error"]["Code"] not in ("404", "NoSuchBucket", "NotFound"):
+        if not is_not_found(error):
             raise
     create = {"Bucket": name}
     if region != "us-east-1":
@@ -160,7 +142,9 @@ def ensure_private_bucket(s3, name: str, region: str) -> None:
 def upload_if_missing(s3, bucket: str, key: str, path: Path) -> None:
     try:
         s3.head_object(Bucket=bucket, Key=key)
-    except ClientError:
+    except ClientError as error:
+        if not is_not_found(error):
+            raise
         s3.upload_file(str(path), bucket, key)
 
 
@@ -176,7 +160,7 @@ def empty_bucket(s3, bucket: str) -> int:
                 s3.delete_objects(Bucket=bucket, Delete={"Objects": keys[start:start + 1000], "Quiet": True})
                 deleted += len(keys[start:start + 1000])
     except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchBucket":
+        if not is_not_found(error):
             raise
     return deleted
 
@@ -186,7 +170,7 @@ def delete_bucket(s3, bucket: str) -> None:
     try:
         s3.delete_bucket(Bucket=bucket)
     except ClientError as error:
-        if error.response["Error"]["Code"] != "NoSuchBucket":
+        if not is_not_found(error):
             raise
 
 
@@ -302,52 +286,6 @@ def template_argument(s3, bucket: str, region: str, body: str) -> dict[str, str]
     return {"TemplateURL": f"https://{bucket}.s3.{region}.amazonaws.com/{key}"}
 
 
-# ------------------------------------------------------------------ local target
-
-def _local_clients(endpoint_url: str, region: str):
-    session = local_session(region)
-    return {name: session.client(name, endpoint_url=endpoint_url)
-            for name in ("cloudformation", "s3", "sqs", "sns", "sts")}
-
-
-def deploy_local(endpoint_url: str, region: str = "us-east-1", stack_name: str = "pixelator",
-                 parameters: Mapping[str, Any] | None = None, template_file: str | Path | None = None,
-                 build_dir: str | Path = "build/lambda") -> dict:
-    """Deploy to moto's server at ``endpoint_url`` (see the module docstring)."""
-    c = _local_clients(endpoint_url, region)
-    template = load_template(template_file)
-    account_id = c["sts"].get_caller_identity()["Account"]
-    bucket = artifacts_bucket_name(stack_name, account_id, region)
-    ensure_private_bucket(c["s3"], bucket, region)
-    zip_path = source_zip(build_dir)
-    key = code_key(zip_path)
-    upload_if_missing(c["s3"], bucket, key, zip_path)
-    values = {**(parameters or {}), "Environment": "local", "CodeBucket": bucket, "CodeKey": key}
-    body = template_text(template_file)
-    action = create_or_update_stack(c["cloudformation"], stack_name, {"TemplateBody": body},
-                                    stack_parameters(template, values), parsed=template)
-    stack = describe_stack(c["cloudformation"], stack_name)
-    ids = physical_ids(c["cloudformation"], stack_name)
-    # the values in effect, previous ones kept on an update included
-    in_effect = {**effective_parameters(template, values), **parameters_of(stack)}
-    ctx = emulation.stack_context(template, in_effect, ids, region, account_id, stack_name)
-    report = emulation.emulate(template, ctx, c["s3"], c["sqs"], c["sns"])
-    return {
-        **outputs_of(stack),
-        "EndpointUrl": endpoint_url,
-        "Region": region,
-        "StackAction": action,
-        "Emulation": [e.as_dict() for e in report],
-    }
-
-
-def destroy_local(endpoint_url: str, region: str = "us-east-1", stack_name: str = "pixelator") -> None:
-    c = _local_clients(endpoint_url, region)
-    delete_stack(c["cloudformation"], c["s3"], stack_name, delay=1)
-    account_id = c["sts"].get_caller_identity()["Account"]
-    delete_bucket(c["s3"], artifacts_bucket_name(stack_name, account_id, region))
-
-
 # ------------------------------------------------------------------ AWS target
 
 def upload_site(s3, bucket: str, web_dir: Path = WEB_DIR) -> list[str]:
@@ -412,87 +350,4 @@ def destroy_aws(stack_name: str = "pixelator", region: str | None = None, profil
     account_id = session.client("sts").get_caller_identity()["Account"]
     delete_bucket(s3, artifacts_bucket_name(stack_name, account_id, session.region_name))
 
-
-# ------------------------------------------------------------------ either target
-
-def deploy(target: str = "local", stack_name: str = "pixelator", region: str | None = None,
-           profile: str | None = None, parameters: Mapping[str, Any] | None = None,
-           endpoint_url: str | None = None, folder: str | Path = ".", build_dir: str | Path = "build/lambda") -> dict:
-    """Deploy to ``target`` and write ``<folder>/.pixelate/stack.json``; return what the deploy function returned."""
-    if target == "aws":
-        result = deploy_aws(stack_name, region, profile, parameters, build_dir)
-    elif target == "local":
-        if not endpoint_url:
-            raise DeployError("the local target needs the moto endpoint URL (see local_endpoint)")
-        known = read_stack_file(folder) or {}
-        result = deploy_local(endpoint_url, region or "us-east-1", stack_name, parameters, build_dir=build_dir)
-        if known.get("EndpointUrl") == endpoint_url:
-            # the running local stack's file: what `pixelate up` wrote (the edge URLs, its processes) stays
-            write_stack_file({**known, **result}, folder)
-            return {**{k: known[k] for k in EDGE_OUTPUTS if k in known}, **result}
-    else:
-        raise DeployError(f"target must be 'local' or 'aws', not {target!r}")
-    write_stack_file(result, folder)
-    return result
-
-
-def destroy(target: str = "local", stack_name: str = "pixelator", region: str | None = None,
-            profile: str | None = None, endpoint_url: str | None = None) -> None:
-    if target == "aws":
-        destroy_aws(stack_name, region, profile)
-    elif target == "local":
-        if not endpoint_url:
-            raise DeployError("the local target needs the moto endpoint URL (see local_endpoint)")
-        destroy_local(endpoint_url, region or "us-east-1", stack_name)
-    else:
-        raise DeployError(f"target must be 'local' or 'aws', not {target!r}")
-
-
-# ------------------------------------------------------------------ .pixelate/stack.json and the local endpoint
-
-#: What a deploy returns beyond the outputs, and the stack file leaves out.
-NOT_IN_STACK_FILE = ("Emulation", "StackAction", "Package")
-
-
-def write_stack_file(outputs: Mapping[str, Any], folder: str | Path = ".") -> Path:
-    """Write the outputs (without the emulation report and the deploy's own notes; other entries, such as
-    the ``Local`` section `pixelate up` adds, are kept)."""
-    path = Path(folder) / STACK_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    flat = {k: v for k, v in outputs.items() if k not in NOT_IN_STACK_FILE}
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # per process: `pixelate deploy` and `up` may both write
-    tmp.write_text(json.dumps(flat, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)  # readers never see half a file
-    return path
-
-
-def read_stack_file(folder: str | Path = ".") -> dict | None:
-    path = Path(folder) / STACK_FILE
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def forget_stack_file(folder: str | Path = ".", endpoint_url: str | None = None) -> bool:
-    """Remove ``.pixelate/stack.json`` if it describes the stack at ``endpoint_url`` (a moto server that is
-    being stopped): a file pointing at a dead endpoint would mislead its readers. True when removed."""
-    path = Path(folder) / STACK_FILE
-    known = read_stack_file(folder)
-    if known is None or known.get("EndpointUrl") != endpoint_url:
-        return False
-    path.unlink(missing_ok=True)
-    return True
-
-
-def local_endpoint(folder: str | Path = ".") -> tuple[str, Any]:
-    """The running local stack's moto URL, or a moto server started for this run: ``(url, server or None)``."""
-    from pixelate.local import moto_server  # only the local target needs moto (standard library at import)
-
-    known = (read_stack_file(folder) or {}).get("EndpointUrl")
-    if known and moto_server.moto_answers(known):
-        return known, None
-
-    server = moto_server.start()
-    return server.url, server
 

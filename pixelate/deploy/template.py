@@ -3,7 +3,7 @@
     >>> from pixelate.deploy.template import load_template, template_path
     >>> tpl = load_template()
     >>> tpl["Resources"]["PixelateFunction"]["Properties"]["Handler"]
-    'pixelate.handler.lambda_handler'
+    'pixelate.service.handler.lambda_handler'
 
 Short tags (``!Ref``, ``!GetAtt``, ``!Sub`` …) are turned into their long forms (``{"Ref": …}``,
 ``{"Fn::GetAtt": [resource, attribute]}`` …), the shape the resolver below and the emulation read.

@@ -15,13 +15,11 @@ from __future__ import annotations
 import base64
 import json
 import mimetypes
-import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,12 +27,18 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote
 
+from pixelate.local import child, lambda_sim
+from pixelate.local.child import Channel
+from pixelate.local.lambda_sim import FunctionSettings, LambdaContext, moto_client
+
 #: Path prefixes served from the processed bucket (the distribution's S3 origin).
 OBJECT_PREFIXES = ("/pixelated/", "/status/")
 API_PREFIX = "/api"
 #: The template's one HTTP API route (``HttpApiRoute``): every event carries it, and ``{proxy+}`` is a path parameter.
 ROUTE_KEY = "ANY /api/{proxy+}"
 HEALTH_PATH = "/_local/health"
+#: API Gateway's integration timeout: the api function gets at most this long, whatever its own timeout.
+INTEGRATION_TIMEOUT_S = 29
 #: Content types API Gateway hands to a function as text rather than base64.
 TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "application/javascript")
 
@@ -45,9 +49,12 @@ class EdgeConfig:
     region: str
     processed_bucket: str
     web_folder: str
-    api_handler: str | None  # "pixelate.api.lambda_handler", or None when the stack has no api function
-    api_environment: dict[str, str] = field(default_factory=dict)
-    api_function_name: str = "api"
+    api: FunctionSettings | None = None  # the function behind the HTTP API, or None when the stack has none
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "EdgeConfig":
+        api = data.get("api")
+        return cls(**{**data, "api": FunctionSettings(**api) if api else None})
 
 
 # --- API Gateway HTTP API, payload format 2.0 (pure) ------------------------------------------------------
@@ -225,7 +232,8 @@ class EdgeHandler(BaseHTTPRequestHandler):
             self.command, path, query, dict(self.headers.items()), body,
             source_ip=self.client_address[0], domain=self.headers.get("Host", "127.0.0.1"),
         )
-        result = self.api(event, ApiContext(self.config.api_function_name))
+        # API Gateway gives up after 29 s, whatever the function's own timeout
+        result = self.api(event, LambdaContext(self.config.api, self.config.region, timeout_s=INTEGRATION_TIMEOUT_S))
         self.send(*http_api_response(result))
 
     def serve_object(self, path: str) -> None:
@@ -233,6 +241,8 @@ class EdgeHandler(BaseHTTPRequestHandler):
             self.send(403, [("Content-Type", "text/plain")], b"method not allowed on the distribution's S3 origin")
             return
         from botocore.exceptions import ClientError
+
+        from pixelate.service.aws import is_not_found
 
         key = unquote(path.lstrip("/"))
         request = {"Bucket": self.config.processed_bucket, "Key": key}
@@ -245,7 +255,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             code = exc.response.get("Error", {}).get("Code", "")
             if status == 304 or code in ("304", "NotModified"):
                 self.send(304, [("ETag", request["IfNoneMatch"])], b"")
-            elif status == 404 or code in ("404", "NoSuchKey", "NotFound"):
+            elif is_not_found(exc):
                 self.send(404, [("Content-Type", "text/plain"), ("Cache-Control", "no-store")], b"Not Found\n")
             else:
                 raise
@@ -282,73 +292,36 @@ class EdgeHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-class ApiContext:
-    """Enough of a Lambda context for the api function (Powertools reads these names)."""
-
-    def __init__(self, function_name: str):
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:local:123456789012:function:{function_name}"
-        self.memory_limit_in_mb = 256
-        self.aws_request_id = str(uuid.uuid4())
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"local/{os.getpid()}"
-        self._deadline = time.monotonic() + 29  # API Gateway's integration timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
-
-
 def configure(handler_class: type[EdgeHandler], config: EdgeConfig) -> None:
-    """Set the api function's environment in this process, then load its handler and an S3 client."""
-    from pixelate.local.runner import FAKE_CREDENTIALS, aws_client, load_handler
-
-    os.environ.update({
-        **config.api_environment,
-        **FAKE_CREDENTIALS,
-        "AWS_ENDPOINT_URL": config.endpoint_url,
-        "AWS_REGION": config.region,
-        "AWS_DEFAULT_REGION": config.region,
-        "AWS_LAMBDA_FUNCTION_NAME": config.api_function_name,
-    })
+    """Make this process an instance of the api function (its environment, its handler) with an S3 client."""
     handler_class.config = config
-    handler_class.s3 = aws_client("s3", config.endpoint_url, config.region)
+    handler_class.s3 = moto_client("s3", config.endpoint_url, config.region)
+    api = lambda_sim.become_instance(config.api, config.endpoint_url, config.region) if config.api else None
     # staticmethod: a plain function stored on the class would be bound to the request handler instance
-    handler_class.api = staticmethod(load_handler(config.api_handler)) if config.api_handler else None
+    handler_class.api = staticmethod(api) if api else None
 
 
 def edge_main(host: str, port: int) -> None:
-    """Child entry (``python -m pixelate.local.edge``): bind, report the port on stdout, read the config
-    from stdin, report ready, serve until SIGTERM or until stdin closes (the parent is gone)."""
+    """Child entry (``python -m pixelate.local.edge``): bind, report the port, read the config from the
+    parent, report ready, serve until SIGTERM or until stdin closes (the parent is gone)."""
     import signal
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C goes to the parent, which stops us in order
-    channel = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)  # the api handler's logs go to the log file, never into the channel
-
-    def say(**message: Any) -> None:
-        channel.write(json.dumps(message) + "\n")
-
+    channel = Channel()
     handler_class = type("BoundEdgeHandler", (EdgeHandler,), {})
     try:
         server = ThreadingHTTPServer((host, port), handler_class)
     except OSError as exc:
-        say(error=f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        channel.say(error=f"cannot listen on {host}:{port}: {exc.strerror or exc}")
         return
     server.daemon_threads = True
-    say(port=server.server_address[1])
+    channel.say(port=server.server_address[1])
     try:
-        configure(handler_class, EdgeConfig(**json.loads(sys.stdin.readline())))
+        configure(handler_class, EdgeConfig.from_dict(channel.read()))
     except Exception as exc:
-        say(error=f"cannot load the api function: {type(exc).__name__}: {exc}")
+        channel.say(error=f"cannot load the api function: {type(exc).__name__}: {exc}")
         return
-    say(ready=True)
-
-    def stop_when_stdin_closes() -> None:
-        sys.stdin.read()
-        server.shutdown()
-
-    threading.Thread(target=stop_when_stdin_closes, daemon=True).start()
+    channel.say(ready=True)
+    channel.until_parent_gone(server.shutdown)
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
     server.serve_forever(poll_interval=0.2)
 
@@ -363,34 +336,13 @@ class Edge:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> str:
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pixelate.local.edge", "--host", self.host, "--port", str(self.port)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1,
-            start_new_session=True,  # Ctrl-C reaches the parent only, which stops its children in order
-        )
-        if log is not subprocess.DEVNULL:
-            log.close()
-        answer = self._read(timeout)
+        self.process = child.spawn("pixelate.local.edge", ["--host", self.host, "--port", str(self.port)], self.log_path)
+        answer = child.receive(self.process, timeout)
         if "port" not in answer:
             self.stop()
             raise RuntimeError(f"the local edge did not start: {answer.get('error', 'no answer')}")
         self.port = answer["port"]
         return self.url
-
-    def _read(self, timeout: float) -> dict:
-        """The child's next message (a JSON line on its stdout), or {} on timeout or exit."""
-        result: dict = {}
-
-        def read() -> None:
-            line = self.process.stdout.readline()
-            if line:
-                result.update(json.loads(line))
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        reader.join(timeout)
-        return result
 
     @property
     def url(self) -> str:
@@ -401,21 +353,13 @@ class Edge:
         return self.process.pid if self.process else None
 
     def configure(self, config: EdgeConfig, timeout: float = 60.0) -> None:
-        self.process.stdin.write(json.dumps(asdict(config)) + "\n")
-        self.process.stdin.flush()
-        answer = self._read(timeout)
+        child.send(self.process, asdict(config))
+        answer = child.receive(self.process, timeout)
         if not answer.get("ready"):
             raise RuntimeError(f"the local edge is not ready: {answer.get('error', 'no answer')}")
 
     def stop(self, timeout: float = 3.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        child.stop(self.process, timeout)
 
 
 if __name__ == "__main__":

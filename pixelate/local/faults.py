@@ -1,9 +1,9 @@
 """Transient S3 faults for the local stack (``pixelate up --inject-faults RATE``).
 
-A hook on the handler's own S3 client (``pixelate.aws.s3_client()``), registered in the worker process only,
+A hook on the handler's own S3 client (``pixelate.service.aws.s3_client()``), registered in the worker process only,
 so production code carries no test switch. The hook answers botocore's ``before-send`` event, which fires
 for every HTTP request *inside* the client's retry loop: a fault is S3 answering 500/503, and what follows
-is what would follow on AWS. The client's own retries (standard mode, ``pixelate.aws.CLIENT_CONFIG``)
+is what would follow on AWS. The client's own retries (standard mode, ``pixelate.service.aws.CLIENT_CONFIG``)
 absorb most faults; a call whose every attempt fails reaches the handler as a transient ``ClientError``,
 which it reports as a batch item failure, so SQS redelivers the message after the visibility timeout and
 moves it to the dead-letter queue after ``maxReceiveCount`` receives. With RATE r and the handler's 4 attempts

@@ -8,14 +8,13 @@ outlive a parent that was killed.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
+
+from pixelate.deploy.stackfile import answers
+from pixelate.local import child
 
 READY_TIMEOUT_S = 30.0
 
@@ -32,7 +31,7 @@ class MotoServer:
         return self.process.pid
 
     def stop(self, timeout: float = 5.0) -> None:
-        stop_process(self.process, timeout)
+        child.stop(self.process, timeout)
 
 
 def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = None,
@@ -41,41 +40,18 @@ def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = N
     child_env = dict(os.environ if env is None else env)
     # Browsers post to moto directly (presigned POST): keep moto's permissive CORS on.
     child_env.pop("MOTO_DISABLE_GLOBAL_CORS", None)
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pixelate.local.moto_server", "--host", host, "--port", str(port)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=log,
-        env=child_env,
-        text=True,
-        start_new_session=True,  # Ctrl-C reaches the parent only, which stops its children in order
-    )
-    if log is not subprocess.DEVNULL:
-        log.close()
-    line = process.stdout.readline()
-    if not line:
-        stop_process(process)
+    process = child.spawn("pixelate.local.moto_server", ["--host", host, "--port", str(port)], log_path, child_env)
+    answer = child.receive(process, READY_TIMEOUT_S)
+    if "url" not in answer:
+        child.stop(process)
         raise RuntimeError(f"moto server did not start on {host}:{port} (exit code {process.poll()})")
-    url = json.loads(line)["url"]
-    server = MotoServer(url=url, process=process)
+    server = MotoServer(url=answer["url"], process=process)
     try:
-        wait_until_answers(url + "/moto-api/", READY_TIMEOUT_S)
+        wait_until_answers(server.url + "/moto-api/", READY_TIMEOUT_S)
     except Exception:
         server.stop()
         raise
     return server
-
-
-def answers(url: str, timeout: float = 2.0) -> bool:
-    """Whether anything answers HTTP at ``url`` (an HTTP error is an answer: the server is up)."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout):
-            return True
-    except urllib.error.HTTPError:
-        return True
-    except (OSError, ValueError):
-        return False
 
 
 def moto_answers(endpoint_url: str) -> bool:
@@ -92,20 +68,6 @@ def wait_until_answers(url: str, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def stop_process(process: subprocess.Popen, timeout: float = 5.0) -> None:
-    """Ask a child to stop (stdin closed, then SIGTERM), and kill it if it lingers."""
-    if process.poll() is not None:
-        return
-    try:
-        if process.stdin:
-            process.stdin.close()
-        process.terminate()
-        process.wait(timeout)
-    except (subprocess.TimeoutExpired, OSError):
-        process.kill()
-        process.wait()
-
-
 def _serve(host: str, port: int) -> None:
     import logging
     import signal
@@ -113,15 +75,15 @@ def _serve(host: str, port: int) -> None:
 
     from moto.server import ThreadedMotoServer
 
+    channel = child.Channel()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # errors only: the workers poll every second
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
-    print(json.dumps({"url": f"http://{bound_host}:{bound_port}"}), flush=True)
+    channel.say(url=f"http://{bound_host}:{bound_port}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    # stdin closes when the parent goes away, whichever way it dies.
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    channel.until_parent_gone(stop.set)  # stdin closes when the parent goes away, whichever way it dies
     stop.wait()
     # No graceful shutdown: long polls in flight would hold it up, and the state dies with us anyway.
     os._exit(0)

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from pixelate import client
-from pixelate.local.runner import BatchReport
+from pixelate.deploy import client
+from pixelate.local.worker import BatchReport
 
 DLQ_REFRESH_S = 2.0
 

@@ -4,7 +4,7 @@
         stack.outputs["OriginalsBucket"], stack.outputs["DistributionUrl"]
 
 Start order, and why: moto's server (the AWS stand-in) → the local edge binds its port (its URL is the
-template's ``PublicBaseUrl``) → the template is deployed through ``pixelate.deploy.stack.deploy_local``,
+template's ``PublicBaseUrl``) → the template is deployed through ``pixelate.local.target.deploy_local``,
 the same code as ``deploy.ipynb`` → the runner reads its settings from the deployed function, mapping and
 queue → the edge loads the api function → workers report ready → ``.pixelate/stack.json`` is written.
 Everything runs in child processes of this one; ``stop()`` ends them all within a few seconds and removes
@@ -20,10 +20,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from pixelate.deploy.stack import STACK_FILE, deploy_local, write_stack_file
+from pixelate.deploy.stackfile import STACK_FILE, write_stack_file
 from pixelate.local import moto_server
 from pixelate.local.edge import HEALTH_PATH, Edge, EdgeConfig
-from pixelate.local.runner import BatchReport, Runner, aws_client, environment_of, read_settings, take_over, worker_count
+from pixelate.local.lambda_sim import function_settings, moto_client
+from pixelate.local.runner import Runner, take_over
+from pixelate.local.settings import read_settings, settings_summary, worker_count
+from pixelate.local.target import deploy_local
+from pixelate.local.worker import BatchReport
 
 #: The outputs ``.pixelate/stack.json`` carries (docs/architecture.md); the file lists its keys sorted.
 OUTPUT_KEYS = (
@@ -57,8 +61,8 @@ def local_outputs(deployed: dict, endpoint_url: str, region: str, edge_url: str)
 
 def stack_functions(endpoint_url: str, region: str, stack_name: str) -> list[dict]:
     """The configuration of every Lambda function the stack created."""
-    cloudformation = aws_client("cloudformation", endpoint_url, region)
-    lambda_ = aws_client("lambda", endpoint_url, region)
+    cloudformation = moto_client("cloudformation", endpoint_url, region)
+    lambda_ = moto_client("lambda", endpoint_url, region)
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
     names = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::Lambda::Function"]
     return [lambda_.get_function_configuration(FunctionName=name) for name in names]
@@ -135,9 +139,7 @@ class LocalStack:
             region=self.region,
             processed_bucket=self.outputs["ProcessedBucket"],
             web_folder=str(web_folder()),
-            api_handler=api["Handler"] if api else None,
-            api_environment=environment_of(api) if api else {},
-            api_function_name=api["FunctionName"] if api else "api",
+            api=function_settings(api) if api else None,
         ))
         self.runner = Runner(
             self.settings,
@@ -239,8 +241,6 @@ class LocalStack:
 
     def stack_document(self) -> dict:
         """What ``.pixelate/stack.json`` holds: the outputs, and under ``Local`` the processes and settings."""
-        from pixelate.local.runner import settings_summary
-
         return {**self.outputs, "Local": {"Processes": self.processes(), "Runner": settings_summary(self.settings)}}
 
     def write_stack_file(self) -> None:
@@ -250,5 +250,5 @@ class LocalStack:
 
     def client(self, service: str):
         """A boto3 client for this stack's moto."""
-        return aws_client(service, self.outputs["EndpointUrl"], self.region)
+        return moto_client(service, self.outputs["EndpointUrl"], self.region)
 

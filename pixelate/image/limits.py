@@ -1,0 +1,57 @@
+"""Limits and defaults of the pixelation core: settings with documented defaults, overridable by environment."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+
+METHODS = ("average", "nearest")
+DEFAULT_PIXEL_SIZE = 16
+DEFAULT_METHOD = "average"
+MIN_PIXEL_SIZE = 2
+MAX_PIXEL_SIZE = 512
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the core accepts. Checked from the header before any pixel is decoded.
+
+    Environment overrides (used by the Lambda and the local stack): ``PIXELATE_MAX_BYTES``,
+    ``PIXELATE_MAX_PIXELS``, ``PIXELATE_MAX_FRAMES``, ``PIXELATE_MAX_TOTAL_PIXELS``.
+    """
+
+    #: Largest encoded input accepted (50 MiB): a phone photo is 2–12 MB, a 24 MP PNG ~40 MB.
+    max_bytes: int = 50 * 1024 * 1024
+    #: Largest single frame, in pixels (50 MP): above every phone camera, far below a bomb.
+    max_pixels: int = 50_000_000
+    #: Most frames or pages in one file.
+    max_frames: int = 500
+    #: Most pixels summed over all frames (what an animation costs to decode and hold). Two full frames:
+    #: an APNG of 2 × 50 MP RGBA peaks at ~1.74 GB, inside the function's default 2048 MB; the old 200 MP
+    #: let 4 × 49 MP peak at 2.64 GB (frames are held full size, and Pillow's writer copies them again).
+    max_total_pixels: int = 100_000_000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+        env = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"PIXELATE_{f.name.upper()}")
+            if raw:
+                values[f.name] = int(raw)
+        return cls(**values)
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on: its affinity, capped by a cgroup CPU quota where one is set (containers)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as limit:
+            quota, period = limit.read().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return cpus

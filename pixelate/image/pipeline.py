@@ -1,0 +1,158 @@
+"""``pixelate_bytes``: bytes in, pixelated bytes out, or a classified rejection, as a list of named steps.
+
+    check bytes → sniff → check structure → fast JPEG → open → frames → encode
+
+Each step is a small function of the ``Work`` in hand with an early "nothing to do" return (imgproxy's
+``processing`` is the model); the first step that sets ``work.result`` ends the run. Order matters for
+hostile input: options, size in bytes and format (from magic bytes) are checked first, then the container
+structure, then the header's dimensions and frame counts; only then is any pixel decoded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from PIL import Image
+
+from pixelate.image import encode, guard, ops, structure
+from pixelate.image.decode import decode_frame, draft_scale, orientation_of
+from pixelate.image.errors import PixelateError
+from pixelate.image.fast import jpeg_dc
+from pixelate.image.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
+from pixelate.image.options import Options, parse_options
+from pixelate.image.result import Result
+from pixelate.image.sniff import sniff_format
+
+
+@dataclass
+class Work:
+    """What the steps share: the input and options, and what each step found for the ones after it."""
+
+    data: bytes
+    options: Options
+    limits: Limits
+    fast: bool = True
+    format: str | None = None  # sniffed from the bytes
+    image: Image.Image | None = None  # opened, header checked, not decoded
+    grids: list[encode.Grid] = field(default_factory=list)  # one per frame: a pixel per block, and the output size
+    durations: list[float] = field(default_factory=list)
+    out_format: str | None = None
+    icc_profile: bytes | None = None  # read before the first seek: frames may carry their own info
+    loop: int | None = None
+    result: Result | None = None
+
+
+Step = Callable[[Work], None]
+
+
+def check_bytes(work: Work) -> None:
+    guard.check_bytes(work.data, work.limits)
+
+
+def sniff(work: Work) -> None:
+    work.format = sniff_format(work.data)
+
+
+def check_structure(work: Work) -> None:
+    structure.check_structure(work.data, work.format)
+
+
+def fast_jpeg(work: Work) -> None:
+    """An upright JPEG, block a multiple of 8: decoded at 1/8, written as flat blocks (``fast.jpeg_dc``)."""
+    if not work.fast or work.format != "JPEG":
+        return
+    work.result = jpeg_dc.pixelate_jpeg(work.data, work.options.pixel_size, work.options.method, work.limits)
+
+
+def open_image(work: Work) -> None:
+    if work.image is None:
+        work.image = guard.open_checked(work.data, work.format, work.limits)
+
+
+def reduce_frames(work: Work) -> None:
+    """Every frame decoded, turned upright and reduced to its block grid (one pixel per block)."""
+    image, size, method = work.image, work.options.pixel_size, work.options.method
+    work.out_format = out_format = encode.output_format(image.format or "PNG")
+    orientation = orientation_of(image)  # (may decode a PNG whose chunks after the pixels say more)
+    # CMYK frames become sRGB: a CMYK profile would no longer describe them
+    work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
+    work.loop = image.info.get("loop")
+    count = guard.frame_count(image)
+    total_pixels = 0
+    for index in range(count):
+        if index:
+            guard.decoding(image.seek, index)
+        total_pixels = guard.check_frame_pixels(image.size, total_pixels, work.limits)
+        if image.format == "TIFF":
+            guard.check_tiff_tile(image, work.limits)
+        work.durations.append(float(image.info.get("duration") or 0))
+        scale = draft_scale(image, size, method) if count == 1 else 1
+        frame = decode_frame(image, orientation, scale, still=count == 1)
+        grid = ops.block_grid(frame.picture, size, method, frame.scale)
+        if out_format == "GIF":
+            # GIF frames need a palette: quantise one pixel per block, not every pixel of the enlarged frame
+            # (about 3× faster per frame, the same colours).
+            grid = encode.to_palette(grid)
+        work.grids.append(encode.Grid(grid, frame.size))
+
+
+def encode_frames(work: Work) -> None:
+    """The grids enlarged to blocks and encoded in the output format, with only safe metadata."""
+    work.result = encode.encode_grids(
+        work.grids, work.durations, work.options.pixel_size, work.out_format, work.icc_profile, work.loop
+    )
+
+
+#: The whole pipeline, in order.
+STEPS: tuple[tuple[str, Step], ...] = (
+    ("check bytes", check_bytes),
+    ("sniff", sniff),
+    ("check structure", check_structure),
+    ("fast JPEG", fast_jpeg),
+    ("open", open_image),
+    ("frames", reduce_frames),
+    ("encode", encode_frames),
+)
+#: What an image already opened goes through.
+IMAGE_STEPS = STEPS[-2:]
+
+
+def run(work: Work, steps: tuple[tuple[str, Step], ...] = STEPS) -> Result:
+    """Run ``steps`` on ``work`` until one of them gives the result."""
+    try:
+        for _name, step in steps:
+            step(work)
+            if work.result is not None:
+                return work.result
+    except MemoryError:
+        # Within the limits yet more than this process can hold (a small Lambda, a busy machine): the
+        # file's size is the reason, as for anything over the limits, and retrying cannot help.
+        raise PixelateError("too-large", "The image is too large to pixelate in the memory available.") from None
+    raise AssertionError("the pipeline ended without a result")  # the encode step always sets one
+
+
+def pixelate_bytes(
+    data: bytes,
+    size: int = DEFAULT_PIXEL_SIZE,
+    method: str = DEFAULT_METHOD,
+    limits: Limits | None = None,
+    *,
+    fast: bool = True,
+) -> Result:
+    """Pixelate an encoded image with ``size``×``size`` blocks; raise :class:`PixelateError` on bad input.
+
+    ``size`` is an integer from 2 to 512 (or its decimal digits); ``method`` is ``average`` (the block's mean
+    colour, alpha-weighted) or ``nearest`` (the block's centre pixel). ``limits`` bound what is accepted
+    (default: ``Limits()``). ``fast=False`` skips the JPEG DCT-domain fast path (tests compare the two paths).
+    """
+    options = parse_options(size, method)
+    data = bytes(data) if not isinstance(data, bytes) else data
+    return run(Work(data, options, limits or DEFAULT_LIMITS, fast))
+
+
+def pixelate_image(
+    image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: str = DEFAULT_METHOD, limits: Limits | None = None
+) -> Result:
+    """Pixelate an opened (not yet decoded) image, every frame of it, and encode it in its output format."""
+    work = Work(b"", parse_options(size, method), limits or DEFAULT_LIMITS, image=image)
+    return run(work, IMAGE_STEPS)

@@ -1,0 +1,325 @@
+"""The API Lambda's entry: ``pixelate.service.api.lambda_handler`` (API Gateway HTTP API, payload format 2.0).
+
+Routes:
+
+- ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?}`` → 201
+  ``{id, key, upload: {url, fields}}``: a presigned POST to the originals bucket whose signed policy pins the
+  key, the size (1 byte to ``MAX_UPLOAD_BYTES``), a ``Content-Type`` starting with ``image/`` and the
+  options metadata. S3 enforces the policy on AWS (moto does not: there the handler's own checks stand).
+- ``GET /api/uploads/{id}`` → 200 with the status record, plus ``image_url`` when done; 404 until the
+  processing function has written a status.
+- ``POST /api/pixelate?size=&method=`` with the image as the body → 200 with the pixelated image
+  (base64, as API Gateway returns binary bodies). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB):
+  base64 makes 4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
+
+Every error is JSON ``{"error": code, "message": text}``: 400 for a malformed request, 404 for an unknown
+route or an upload with no status yet, 405 for a known route with another method, 413 for a body too large,
+415 for an unsupported image format, 422 for an image that cannot be processed, 503 when S3 fails. Nothing a
+client sends gives a 500.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import json
+import os
+import re
+import unicodedata
+import uuid
+from http import HTTPStatus
+from urllib.parse import quote
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pixelate.image.errors import PixelateError
+from pixelate.image.limits import Limits
+from pixelate.image.options import parse_method, parse_pixel_size
+from pixelate.service import aws, status, store
+from pixelate.service.config import ApiConfig
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pixelator")
+app = APIGatewayHttpResolver()
+
+#: Largest image ``POST /api/pixelate`` takes or returns (see the module docstring for the arithmetic).
+SYNC_MAX_BYTES = 4 * 1024 * 1024
+#: Most pixels it decodes in a request (per frame, and over all frames): the API function has 1024 MB (2 × 16 MP
+#: frames peak at ~600 MB) and API Gateway waits 10 s; a 12 MP phone photo fits, a 50 MP scan goes through
+#: POST /api/uploads.
+SYNC_MAX_PIXELS = 16_000_000
+SYNC_MAX_TOTAL_PIXELS = 32_000_000
+#: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
+SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
+#: How long a presigned upload stays valid: long enough for a slow phone upload to start.
+UPLOAD_EXPIRY_SECONDS = 300
+UPLOAD_PREFIX = "uploads/"
+MAX_FILENAME_CHARS = 255
+#: Safe names: ASCII letters, digits, dot, dash, underscore; at most this long (the extension included).
+SAFE_NAME_CHARS = 100
+
+_UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+_CONTENT_TYPE = re.compile(r"image/[a-z0-9][a-z0-9.+-]{0,126}")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+#: Known routes and their methods: a known path with another method is a 405, not a 404.
+ROUTES: dict[re.Pattern, tuple[str, ...]] = {
+    re.compile(r"/api/uploads"): ("POST",),
+    re.compile(r"/api/uploads/[^/]+"): ("GET",),
+    re.compile(r"/api/pixelate"): ("POST",),
+}
+
+#: HTTP status of each core rejection reason.
+REJECTION_STATUS = {
+    "unsupported-format": HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+    "corrupt": HTTPStatus.UNPROCESSABLE_ENTITY,
+    "too-many-frames": HTTPStatus.UNPROCESSABLE_ENTITY,
+    "too-large": HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    "empty": HTTPStatus.BAD_REQUEST,
+    "invalid-option": HTTPStatus.BAD_REQUEST,
+}
+
+
+class ApiError(Exception):
+    """A request the API answers with a 4xx: an HTTP status, a stable code and a human message."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = int(status), code, message, headers or {}
+
+
+# --- pure request parsing -----------------------------------------------------------------------------------
+
+
+def parse_json_object(body: bytes) -> dict:
+    if not body:
+        raise ApiError(400, "invalid-json", "the request body must be a JSON object")
+    try:
+        value = json.loads(body)  # bytes: json detects UTF-8/16/32; undecodable bytes are a ValueError too
+    except ValueError:
+        raise ApiError(400, "invalid-json", "the request body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid-json", "the request body must be a JSON object")
+    return value
+
+
+def safe_filename(name: object) -> str:
+    """A file name safe as the last part of an S3 key and a URL: the base name only, ASCII letters, digits,
+    ``.``, ``-`` and ``_``, the extension kept. Raises ``ApiError`` for a missing or insane name."""
+    if not isinstance(name, str) or not name.strip():
+        raise ApiError(400, "invalid-filename", "filename is required")
+    if len(name) > MAX_FILENAME_CHARS or any(unicodedata.category(c) == "Cc" for c in name):
+        raise ApiError(400, "invalid-filename", f"filename must be at most {MAX_FILENAME_CHARS} printable characters")
+    base = re.split(r"[/\\]", name.strip())[-1]
+    ascii_base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    stem, dot, extension = ascii_base.rpartition(".")
+    if not dot:
+        stem, extension = ascii_base, ""
+    stem = _UNSAFE.sub("-", stem).strip(".-_") or "image"
+    extension = _UNSAFE.sub("", extension).lower()[:10]
+    stem = stem[: SAFE_NAME_CHARS - len(extension) - 1]
+    return f"{stem}.{extension}" if extension else stem
+
+
+def parse_content_type(value: object) -> str:
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if not _CONTENT_TYPE.fullmatch(text):
+        raise ApiError(400, "invalid-content-type", "content_type must be an image type such as image/jpeg")
+    return text
+
+
+def parse_size(value: object, max_bytes: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= max_bytes:
+        raise ApiError(400, "invalid-size", f"size must be an integer number of bytes from 1 to {max_bytes}")
+    return value
+
+
+def parse_option(parse, value, code: str):
+    try:
+        return parse(value)
+    except PixelateError as error:
+        raise ApiError(400, code, error.message) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class UploadRequest:
+    filename: str
+    content_type: str
+    size: int
+    pixel_size: int
+    method: str | None
+
+
+def parse_upload_request(body: dict, config: ApiConfig) -> UploadRequest:
+    method = body.get("method")
+    return UploadRequest(
+        filename=safe_filename(body.get("filename")),
+        content_type=parse_content_type(body.get("content_type")),
+        size=parse_size(body.get("size"), config.max_upload_bytes),
+        pixel_size=parse_option(parse_pixel_size, body.get("pixel_size", config.defaults.pixel_size), "invalid-pixel-size"),
+        method=None if method is None else parse_option(parse_method, method, "invalid-method"),
+    )
+
+
+def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tuple[dict, list]:
+    """The form fields and the policy conditions of a presigned upload. boto3 adds the bucket and the exact
+    key to the conditions itself."""
+    fields = {"Content-Type": request.content_type, "x-amz-meta-pixel-size": str(request.pixel_size)}
+    conditions: list = [
+        ["content-length-range", 1, max_bytes],
+        ["starts-with", "$Content-Type", "image/"],
+        {"x-amz-meta-pixel-size": str(request.pixel_size)},
+    ]
+    if request.method:
+        fields["x-amz-meta-method"] = request.method
+        conditions.append({"x-amz-meta-method": request.method})
+    return fields, conditions
+
+
+def image_url(config: ApiConfig, source_key: str) -> str:
+    return f"{config.public_base_url}/{quote(status.output_key(source_key), safe='/')}"
+
+
+def decode_body(event_body: str | None, is_base64: bool) -> bytes:
+    if not event_body:
+        return b""
+    if not is_base64:
+        return event_body.encode("utf-8", "surrogateescape")
+    try:
+        return base64.b64decode(event_body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "invalid-body", "the body is marked base64 but is not valid base64") from None
+
+
+# --- routes -------------------------------------------------------------------------------------------------
+
+
+@app.post("/api/uploads")
+def create_upload() -> Response:
+    config = ApiConfig.from_env()
+    event = app.current_event
+    # API Gateway may deliver any body base64-encoded, depending on its content type.
+    request = parse_upload_request(parse_json_object(decode_body(event.body, event.is_base64_encoded)), config)
+    upload_id = uuid.uuid4().hex
+    key = f"{UPLOAD_PREFIX}{upload_id}/{request.filename}"
+    fields, conditions = upload_fields_and_conditions(request, config.max_upload_bytes)
+    upload = aws.s3_presign_client().generate_presigned_post(
+        Bucket=config.originals_bucket,
+        Key=key,
+        Fields=fields,
+        Conditions=conditions,
+        ExpiresIn=UPLOAD_EXPIRY_SECONDS,
+    )
+    logger.info("upload presigned", extra={"upload_id": upload_id, "key": key, "size": request.size})
+    return json_response(201, {"id": upload_id, "key": key, "upload": {"url": upload["url"], "fields": upload["fields"]}})
+
+
+@app.get("/api/uploads/<upload_id>")
+def get_upload(upload_id: str) -> Response:
+    if not _UPLOAD_ID.fullmatch(upload_id):
+        raise ApiError(400, "invalid-id", "an upload id is 32 lowercase hexadecimal characters")
+    config = ApiConfig.from_env()
+    record = store.latest_status(config.processed_bucket, status.status_prefix(f"{UPLOAD_PREFIX}{upload_id}/"))
+    if record is None:
+        raise ApiError(404, "not-found", "no status for this upload yet: it is not uploaded or still processing")
+    if record.get("state") == status.DONE and isinstance(record.get("source"), dict):
+        record["image_url"] = image_url(config, record["source"]["key"])
+    return json_response(200, record, cache="no-store")
+
+
+@app.post("/api/pixelate")
+def pixelate_now() -> Response:
+    from pixelate.image.pipeline import pixelate_bytes
+
+    event = app.current_event
+    query = event.query_string_parameters or {}
+    config = ApiConfig.from_env()
+    size = parse_option(parse_pixel_size, query.get("size", config.defaults.pixel_size), "invalid-pixel-size")
+    method = parse_option(parse_method, query.get("method", config.defaults.method), "invalid-method")
+    if event.body and len(event.body) > SYNC_MAX_BYTES * 4 // 3 + 4:
+        raise too_large("the image is larger than the synchronous limit")
+    data = decode_body(event.body, event.is_base64_encoded)
+    if not data:
+        raise ApiError(400, "empty", "send the image as the request body")
+    if len(data) > SYNC_MAX_BYTES:
+        raise too_large("the image is larger than the synchronous limit")
+    limits = sync_limits(Limits.from_env())
+    result = pixelate_bytes(data, size=size, method=method, limits=limits)
+    if len(result.data) > SYNC_MAX_OUTPUT_BYTES:
+        raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
+    return Response(
+        status_code=200,
+        content_type=result.content_type,
+        body=result.data,  # bytes: Powertools answers them base64-encoded with isBase64Encoded
+        headers={"Cache-Control": "no-store", "X-Image-Width": str(result.width), "X-Image-Height": str(result.height)},
+    )
+
+
+def sync_limits(limits: Limits) -> Limits:
+    """The core's limits from the environment, tightened to what a synchronous request can afford."""
+    return dataclasses.replace(
+        limits,
+        max_bytes=min(limits.max_bytes, SYNC_MAX_BYTES),
+        max_pixels=min(limits.max_pixels, SYNC_MAX_PIXELS),
+        max_total_pixels=min(limits.max_total_pixels, SYNC_MAX_TOTAL_PIXELS),
+    )
+
+
+def too_large(what: str) -> ApiError:
+    return ApiError(413, "too-large", f"{what} of {SYNC_MAX_BYTES} bytes: use POST /api/uploads for larger images")
+
+
+# --- responses and errors -----------------------------------------------------------------------------------
+
+
+def json_response(status: int, body: dict, headers: dict | None = None, cache: str = "no-store") -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=json.dumps(body, ensure_ascii=False),
+        headers={"Cache-Control": cache, **(headers or {})},
+    )
+
+
+def error_response(status: int, code: str, message: str, headers: dict | None = None) -> Response:
+    return json_response(status, {"error": code, "message": message}, headers)
+
+
+@app.exception_handler(ApiError)
+def on_api_error(error: ApiError) -> Response:
+    return error_response(error.status, error.code, error.message, error.headers)
+
+
+@app.exception_handler(PixelateError)
+def on_rejection(error: PixelateError) -> Response:
+    return error_response(REJECTION_STATUS.get(error.reason, 422), error.reason, error.message)
+
+
+@app.exception_handler([ClientError, BotoCoreError])
+def on_aws_error(error: Exception) -> Response:
+    logger.exception("AWS call failed")
+    return error_response(503, "unavailable", "storage is unavailable; try again shortly", {"Retry-After": "1"})
+
+
+@app.exception_handler(NotFoundError)
+def on_no_route(_: NotFoundError) -> Response:
+    method = app.current_event.http_method.upper()
+    path = app.current_event.path
+    for pattern, methods in ROUTES.items():
+        if pattern.fullmatch(path):
+            allowed = ", ".join(methods)
+            return error_response(405, "method-not-allowed", f"{method} is not allowed on {path}; use {allowed}", {"Allow": allowed})
+    return error_response(404, "not-found", f"no route for {method} {path}")
+
+
+@app.exception_handler(Exception)
+def on_bug(error: Exception) -> Response:
+    # Our fault, not the client's: logged with its traceback, answered without details.
+    logger.exception("unhandled error")
+    return error_response(500, "internal", "internal error")
+
+
+def lambda_handler(event: dict, context=None) -> dict:
+    return app.resolve(event, context)

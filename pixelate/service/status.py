@@ -1,0 +1,100 @@
+"""The status record: the one JSON document per source object that says how its processing ended.
+
+Pure functions, no I/O. The record is written to ``status/<key>.json`` in the processed bucket, returned
+by ``GET /api/uploads/{id}`` and sent as the SNS message body. Its fields are a contract (see the README):
+
+    state        "done" | "failed"
+    source       {bucket, key, etag}          etag without quotes, as head_object saw it
+    output       {key, content_type, width, height, frames, bytes} | null
+    options      {pixel_size: int | null, method: str | null}
+    reason       null | one of pixelate.REASONS
+    message      null | a human sentence
+    elapsed_ms   int, wall time of this attempt
+    finished_at  ISO 8601 UTC, second precision, "Z"
+
+The record is also the commit marker of at-least-once delivery: a record in a terminal state for the same
+source ETag and the same options means the work is done, and a repeated event does nothing more.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+DONE = "done"
+FAILED = "failed"
+TERMINAL_STATES = (DONE, FAILED)
+
+OUTPUT_PREFIX = "pixelated/"
+STATUS_PREFIX = "status/"
+
+
+def output_key(source_key: str) -> str:
+    """Where the pixelated image of ``source_key`` goes in the processed bucket (deterministic)."""
+    return OUTPUT_PREFIX + source_key
+
+
+def status_key(source_key: str) -> str:
+    """Where the status record of ``source_key`` goes in the processed bucket (deterministic)."""
+    return f"{STATUS_PREFIX}{source_key}.json"
+
+
+def status_prefix(source_prefix: str) -> str:
+    """Where the status records of every source key under ``source_prefix`` go."""
+    return STATUS_PREFIX + source_prefix
+
+
+def utc_now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source_of(bucket: str, key: str, etag: str) -> dict[str, str]:
+    return {"bucket": bucket, "key": key, "etag": etag}
+
+
+def done_record(source: dict, options: dict, output: dict, elapsed_ms: int, finished_at: str | None = None) -> dict:
+    """The record of a pixelated image. ``output`` has key, content_type, width, height, frames, bytes."""
+    return _record(DONE, source, options, output, None, None, elapsed_ms, finished_at)
+
+
+def failed_record(source: dict, options: dict, reason: str, message: str, elapsed_ms: int, finished_at: str | None = None) -> dict:
+    """The record of a permanent rejection: a reason code from ``pixelate.REASONS`` and a human message."""
+    return _record(FAILED, source, options, None, reason, message, elapsed_ms, finished_at)
+
+
+def _record(state, source, options, output, reason, message, elapsed_ms, finished_at) -> dict[str, Any]:
+    return {
+        "state": state,
+        "source": dict(source),
+        "output": None if output is None else dict(output),
+        "options": dict(options),
+        "reason": reason,
+        "message": message,
+        "elapsed_ms": int(elapsed_ms),
+        "finished_at": finished_at or utc_now_iso(),
+    }
+
+
+def is_same_work(record: dict | None, etag: str, options: dict) -> bool:
+    """True when ``record`` already answers this source version with these options (nothing left to do).
+
+    The ETag alone is not enough: copying an object onto itself with new metadata keeps its ETag but
+    changes the options, and that must be processed again.
+    """
+    if not isinstance(record, dict) or record.get("state") not in TERMINAL_STATES:
+        return False
+    source = record.get("source") or {}
+    return source.get("etag") == etag and record.get("options") == options
+
+
+def to_json(record: dict) -> bytes:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def from_json(data: bytes) -> dict | None:
+    """The record in ``data``, or None when it is not a JSON object (a damaged record is redone, not trusted)."""
+    try:
+        record = json.loads(data)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) else None

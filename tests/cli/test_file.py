@@ -1,0 +1,56 @@
+"""`pixelate file`, run as a user runs it: a real process, real files, exit codes and JSON lines."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from tests.support.paths import CORPUS
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pixelate.cli", "file", *args], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_json_lines_and_exit_code_2_when_any_rejected(tmp_path):
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "photo.gif")  # a JPEG with the wrong extension
+    shutil.copy(CORPUS / "hopper.psd", tmp_path / "layers.psd")
+    (tmp_path / "empty.png").write_bytes(b"")
+    proc = run("photo.gif", "layers.psd", "empty.png", "--out-dir", "out", "--size", "12", "--json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    records = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [r["status"] for r in records] == ["ok", "rejected", "rejected"]
+    ok, psd, empty = records
+    assert ok["format"] == "JPEG" and ok["output"].endswith("photo.pixelated.jpg")
+    assert (ok["width"], ok["height"], ok["frames"]) == (128, 128, 1)
+    assert Image.open(tmp_path / ok["output"]).format == "JPEG"
+    assert (psd["reason"], empty["reason"]) == ("unsupported-format", "empty")
+    assert all(set(r) == {"input", "status", "output", "reason", "message", "format", "width", "height", "frames"} for r in records)
+
+
+def test_readable_lines_and_exit_0(tmp_path):
+    proc = run(str(CORPUS / "transparent.png"), "-o", str(tmp_path / "x.png"), "--method", "nearest", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "x.png" in proc.stdout and "PNG 200×150" in proc.stdout
+    assert Image.open(tmp_path / "x.png").size == (200, 150)
+
+
+def test_rejection_goes_to_stderr(tmp_path):
+    proc = run(str(CORPUS / "broken.png"), "--out-dir", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "corrupt" in proc.stderr and proc.stdout == ""
+
+
+def test_missing_file_is_an_internal_error_exit_1(tmp_path):
+    proc = run("nope.jpg", "--json", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout)["status"] == "error"
+
+
+def test_bad_option_is_a_usage_error(tmp_path):
+    proc = run(str(CORPUS / "hopper.jpg"), "--method", "blur", cwd=tmp_path)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr

@@ -1,0 +1,146 @@
+"""POST /api/pixelate (synchronous pixelation in the request), routing errors, and the rule that nothing a
+client sends is a 500. No AWS is needed for these routes."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pytest
+from PIL import Image
+
+from pixelate.service import api
+from tests.support.paths import CORPUS
+
+HOPPER = (CORPUS / "hopper.png").read_bytes()
+
+
+def call(events, method, path, body=None, query=None):
+    return api.lambda_handler(events.http(method, path, body, query=query), None)
+
+
+def error_of(response):
+    assert response["headers"]["Content-Type"] == "application/json"
+    return response["statusCode"], json.loads(response["body"])["error"]
+
+
+@pytest.mark.parametrize("name,content_type", [("hopper.png", "image/png"), ("hopper.jpg", "image/jpeg"), ("hopper.gif", "image/gif")])
+def test_pixelates_a_base64_body(events, name, content_type):
+    response = call(events, "POST", "/api/pixelate", (CORPUS / name).read_bytes(), query={"size": "8", "method": "nearest"})
+    assert response["statusCode"] == 200
+    assert response["isBase64Encoded"] is True
+    assert response["headers"]["Content-Type"] == content_type
+    image = Image.open(io.BytesIO(base64.b64decode(response["body"])))
+    assert image.size == (128, 128)
+    assert response["headers"]["X-Image-Width"] == "128"
+
+
+def test_the_block_size_is_applied(events):
+    response = call(events, "POST", "/api/pixelate", HOPPER, query={"size": "32"})
+    image = Image.open(io.BytesIO(base64.b64decode(response["body"]))).convert("RGB")
+    block = {image.getpixel((x, y)) for x in range(32) for y in range(32)}
+    assert len(block) == 1 and len({image.getpixel((0, 0)), image.getpixel((32, 0))}) == 2
+
+
+def test_a_text_body_is_taken_as_its_bytes(events):
+    """API Gateway passes text media types unencoded: such a body is read as UTF-8 bytes (and is no image)."""
+    assert error_of(call(events, "POST", "/api/pixelate", "hello, not an image")) == (415, "unsupported-format")
+
+
+@pytest.mark.parametrize(
+    "body,query,expected",
+    [
+        (None, None, (400, "empty")),
+        (b"", None, (400, "empty")),
+        (HOPPER, {"size": "1"}, (400, "invalid-pixel-size")),
+        (HOPPER, {"size": "abc"}, (400, "invalid-pixel-size")),
+        (HOPPER, {"size": "8,16"}, (400, "invalid-pixel-size")),
+        (HOPPER, {"method": "blur"}, (400, "invalid-method")),
+        ((CORPUS / "hopper.psd").read_bytes(), None, (415, "unsupported-format")),
+        ((CORPUS / "broken.png").read_bytes(), None, (422, "corrupt")),
+        ((CORPUS / "truncated_jpeg.jpg").read_bytes(), None, (422, "corrupt")),
+        ((CORPUS / "decompression_bomb.gif").read_bytes(), None, (413, "too-large")),
+        (b"\0" * (api.SYNC_MAX_BYTES + 1), None, (413, "too-large")),
+    ],
+    ids=["no-body", "empty-body", "size-1", "size-abc", "size-list", "method", "psd", "broken", "truncated", "bomb", "over-limit"],
+)
+def test_rejections_are_clear_4xx(events, body, query, expected):
+    assert error_of(call(events, "POST", "/api/pixelate", body, query=query)) == expected
+
+
+def test_invalid_base64_is_400(events):
+    event = events.http("POST", "/api/pixelate", "not base64 at all!!")
+    event["isBase64Encoded"] = True
+    assert error_of(api.lambda_handler(event, None)) == (400, "invalid-body")
+
+
+def test_an_oversized_base64_body_is_refused_before_decoding(events):
+    event = events.http("POST", "/api/pixelate", "A" * (api.SYNC_MAX_BYTES * 2))
+    event["isBase64Encoded"] = True
+    assert error_of(api.lambda_handler(event, None)) == (413, "too-large")
+
+
+def test_an_output_too_large_for_a_synchronous_reply_is_413(events, monkeypatch):
+    monkeypatch.setattr(api, "SYNC_MAX_OUTPUT_BYTES", 100)
+    response = call(events, "POST", "/api/pixelate", HOPPER)
+    assert error_of(response) == (413, "too-large")
+    assert "pixelated image" in json.loads(response["body"])["message"]
+
+
+# --- routing ---
+
+
+@pytest.mark.parametrize(
+    "method,path,status,code",
+    [
+        ("GET", "/", 404, "not-found"),
+        ("GET", "/api", 404, "not-found"),
+        ("POST", "/api/unknown", 404, "not-found"),
+        ("GET", "/api/uploads/", 404, "not-found"),
+        ("GET", "/api/uploads", 405, "method-not-allowed"),
+        ("PUT", "/api/uploads", 405, "method-not-allowed"),
+        ("DELETE", f"/api/uploads/{'a' * 32}", 405, "method-not-allowed"),
+        ("POST", f"/api/uploads/{'a' * 32}", 405, "method-not-allowed"),
+        ("GET", "/api/pixelate", 405, "method-not-allowed"),
+        ("PATCH", "/api/pixelate", 405, "method-not-allowed"),
+    ],
+)
+def test_unknown_routes_and_wrong_methods(events, method, path, status, code):
+    response = call(events, method, path)
+    assert error_of(response) == (status, code)
+    if status == 405:
+        assert response["headers"]["Allow"] in ("GET", "POST")
+
+
+def test_a_bug_is_a_json_500_without_details(events, monkeypatch):
+    """The one 500: our own fault, answered in the same JSON shape with nothing leaked."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(api, "decode_body", broken)
+    response = call(events, "POST", "/api/pixelate", HOPPER)
+    assert error_of(response) == (500, "internal")
+    assert "secret" not in response["body"]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS.iterdir() if p.suffix != ".md"))
+def test_no_corpus_file_gives_a_5xx(events, name):
+    response = call(events, "POST", "/api/pixelate", (CORPUS / name).read_bytes(), query={"size": "16"})
+    assert response["statusCode"] in (200, 400, 413, 415, 422), response["body"][:200]
+
+
+def test_a_bad_deployment_setting_is_not_blamed_on_the_client(events, monkeypatch):
+    monkeypatch.setenv("DEFAULT_PIXEL_SIZE", "0")
+    assert error_of(call(events, "POST", "/api/pixelate", HOPPER)) == (500, "internal")
+
+
+def test_synchronous_limits_are_tighter_than_the_pipeline(events, monkeypatch):
+    from pixelate.image.limits import Limits
+
+    limits = api.sync_limits(Limits())
+    assert (limits.max_bytes, limits.max_pixels, limits.max_total_pixels) == (
+        api.SYNC_MAX_BYTES, api.SYNC_MAX_PIXELS, api.SYNC_MAX_TOTAL_PIXELS)
+    assert api.sync_limits(Limits(max_pixels=1000)).max_pixels == 1000
+    monkeypatch.setattr(api, "SYNC_MAX_PIXELS", 128 * 128 - 1)
+    assert error_of(call(events, "POST", "/api/pixelate", HOPPER)) == (413, "too-large")

@@ -1,0 +1,95 @@
+"""Events → jobs, and object metadata → options: pure parsing, no AWS."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pixelate.image.options import Options
+from pixelate.service.events import (
+    Job,
+    UnrecognisedEvent,
+    event_kind,
+    jobs_from_event,
+    jobs_from_message,
+    options_from_metadata,
+)
+from tests.support.awkward_keys import KEYS
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_shape_gives_the_decoded_key(events, key):
+    s3 = events.s3("src-bucket", key, etag="abc", size=7)
+    expected = [Job("src-bucket", key, "abc", 7)]
+    assert jobs_from_event(s3) == expected
+    assert jobs_from_message(json.dumps(s3)) == expected
+    assert jobs_from_event(events.sns(s3)) == expected
+    assert jobs_from_message(json.dumps(events.sns_envelope(s3))) == expected
+    assert jobs_from_event(events.eventbridge("src-bucket", key, etag="abc", size=7)) == expected
+    assert jobs_from_message(json.dumps(events.eventbridge("src-bucket", key, etag="abc", size=7))) == expected
+
+
+def test_event_kinds(events):
+    s3 = events.s3("b", "k")
+    assert event_kind(events.sqs(s3)) == "sqs"
+    assert event_kind(s3) == "s3"
+    assert event_kind(events.sns(s3)) == "sns"
+    assert event_kind(events.eventbridge("b", "k")) == "eventbridge"
+    assert event_kind(events.s3_test_event("b")) == "s3-test"
+    assert event_kind({"hello": 1}) == event_kind([]) == "unknown"
+
+
+def test_test_events_and_other_event_types_give_no_job(events):
+    assert jobs_from_message(json.dumps(events.s3_test_event("b"))) == []
+    assert jobs_from_event(events.s3("b", "k", event_name="ObjectRemoved:Delete")) == []
+    assert jobs_from_event(events.eventbridge("b", "k", detail_type="Object Deleted")) == []
+    assert jobs_from_event(events.sns(events.s3_test_event("b"))) == []
+
+
+def test_several_records_in_one_notification(events):
+    assert [job.key for job in jobs_from_event(events.s3("b", "one", "two"))] == ["one", "two"]
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", json.dumps({"Records": [{"eventSource": "aws:kinesis"}]}), "{}"])
+def test_unrecognised_bodies_raise(body):
+    with pytest.raises(UnrecognisedEvent):
+        jobs_from_message(body)
+
+
+def test_an_sqs_batch_is_not_a_direct_event(events):
+    with pytest.raises(ValueError):
+        jobs_from_event(events.sqs(events.s3("b", "k")))
+
+
+def test_etag_quotes_are_dropped(events):
+    assert jobs_from_event(events.s3("b", "k", etag='"abc"'))[0].etag == "abc"
+
+
+# --- options in the metadata (the values themselves: tests/image/test_options.py) ---
+
+
+DEFAULTS = Options(16, "average")
+
+
+def test_options_default_and_case_insensitive_keys():
+    assert options_from_metadata({}, DEFAULTS).options == Options(16, "average")
+    assert options_from_metadata({"Pixel-Size": "8", "METHOD": " Nearest "}, DEFAULTS).options == Options(8, "nearest")
+
+
+@pytest.mark.parametrize("metadata,record", [
+    ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average"}),
+    ({"pixel-size": "1000", "method": "blur"}, {"pixel_size": 1000, "method": "blur"}),
+    ({"pixel-size": " +16"}, {"pixel_size": None, "method": "average"}),
+    ({"pixel-size": "١٦"}, {"pixel_size": None, "method": "average"}),
+])
+def test_an_invalid_value_is_a_rejection_that_keeps_what_can_be_told(metadata, record):
+    requested = options_from_metadata(metadata, DEFAULTS)
+    assert requested.options is None
+    assert requested.error.reason == "invalid-option"
+    assert requested.record == record
+
+
+def test_valid_metadata_records_the_parsed_options():
+    requested = options_from_metadata({"pixel-size": "8"}, DEFAULTS)
+    assert requested.error is None
+    assert requested.record == {"pixel_size": 8, "method": "average"}
