@@ -105,6 +105,34 @@ def to_palette(image: Image.Image) -> Image.Image:
     return paletted
 
 
+def exact_palette(image: Image.Image) -> Image.Image | None:
+    """``image`` as a palette image with exactly its own colours, or None when it shows more than 256 (GIF keeps
+    one bit of alpha: pixels under half opacity become the transparent index).
+
+    Pillow's quantisers approximate even when the colours would fit; this keeps every pixel's colour, so that
+    pixels a region does not cover come out of a GIF as they went in.
+    """
+    rgba = image.convert("RGBA")
+    colours = rgba.getcolors(256)
+    if colours is None:
+        return None
+    opaque = sorted({colour[:3] for _, colour in colours if colour[3] >= 128})
+    transparent = any(colour[3] < 128 for _, colour in colours)
+    if len(opaque) + transparent > 256 or not opaque:
+        return None
+    entries = opaque + [opaque[0]] * (256 - len(opaque))  # (pad: a nearest search meets the real entry first)
+    reference = Image.new("P", (1, 1))
+    reference.putpalette([value for colour in entries for value in colour])
+    paletted = rgba.convert("RGB").quantize(palette=reference, dither=Image.Dither.NONE)
+    if transparent:
+        index = len(opaque)
+        palette = paletted.getpalette()[: 3 * len(opaque)] + [0, 0, 0]
+        paletted.putpalette(palette)
+        paletted.paste(index, mask=rgba.getchannel("A").point(lambda alpha: 255 if alpha < 128 else 0))
+        paletted.info["transparency"] = index
+    return paletted
+
+
 def _to_8bit_grey(image: Image.Image) -> Image.Image:
     """Grey to ``L``: 16/32-bit values are scaled into 0..255, not clipped (clipping crushes them to white)."""
     if image.mode in ("I", "F"):
@@ -148,11 +176,18 @@ def encode(
     icc_profile: bytes | None = None,
     animation: Animation | None = None,
     block_size: int = 16,
+    keep: dict | None = None,
 ) -> bytes:
-    """Encode one frame, or every frame of an animation or multi-page file, in ``fmt``."""
+    """Encode one frame, or every frame of an animation or multi-page file, in ``fmt``.
+
+    ``keep``: settings of the input to keep instead of the defaults, e.g. a JPEG's own ``qtables`` and
+    ``subsampling`` when only regions of it were pixelated (the rest should look as it did).
+    """
     frames = [_clean(fit_mode(frame, fmt)) for frame in frames]
     animated = len(frames) > 1
     params = save_params(fmt, icc_profile, block_size)
+    if keep:
+        params = {key: value for key, value in params.items() if key != "quality"} | dict(keep)
     if animated:
         params.update(save_all=True, append_images=frames[1:])
         if fmt in ("GIF", "WEBP", "PNG") and animation is not None:

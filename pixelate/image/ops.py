@@ -6,6 +6,7 @@ bottom edges, and the output has the input's size. No I/O happens here.
 from __future__ import annotations
 
 import math
+from typing import Iterable
 
 from PIL import Image
 
@@ -167,3 +168,48 @@ def pixelate(image: Image.Image, size: int, method: str = "average") -> Image.Im
     work = working_mode(image)
     small = block_means(work, size) if method == "average" else block_samples(work, size)
     return enlarge_blocks(small, size, image.size)
+
+
+def pixelate_boxes(image: Image.Image, boxes: Iterable[tuple[tuple[int, int, int, int], int]], method: str = "average") -> Image.Image:
+    """``image`` with each box ``(x0, y0, x1, y1)`` pixelated with its own block size; every other pixel as it was.
+
+    Each box should lie on its block grid (its blocks are anchored at the box's top-left corner). Palette
+    images stay palette images with their palette: a block takes the nearest colour the palette already has
+    (or its transparent index), so that pixels outside the boxes keep their exact indices.
+    """
+    if image.mode == "P":
+        return _pixelate_boxes_paletted(image, boxes, method)
+    work = working_mode(image)
+    if work is image:
+        work = image.copy()  # the decoded frame may be shared: never change it in place
+    for box, size in boxes:
+        part = work.crop(box)
+        work.paste(pixelate(part, size, method), box[:2])
+    return work
+
+
+def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Image:
+    out = image.copy()
+    palette = image.getpalette() or []
+    colours = [tuple(palette[i : i + 3]) for i in range(0, min(len(palette), 768), 3)]
+    transparent = image.info.get("transparency")
+    transparent = transparent if isinstance(transparent, int) else None
+    opaque = [(index, colour) for index, colour in enumerate(colours) if index != transparent] or [(0, (0, 0, 0))]
+    nearest: dict[tuple[int, int, int], int] = {}
+
+    def index_of(rgba: tuple[int, int, int, int]) -> int:
+        if transparent is not None and rgba[3] < 128:
+            return transparent
+        rgb = rgba[:3]
+        if rgb not in nearest:
+            nearest[rgb] = min(opaque, key=lambda entry: sum((a - b) ** 2 for a, b in zip(entry[1], rgb)))[0]
+        return nearest[rgb]
+
+    for box, size in boxes:
+        part = image.crop(box).convert("RGBA")
+        grid = block_means(part, size) if method == "average" else block_samples(part, size)
+        indices = Image.new("P", grid.size)
+        raw = grid.tobytes()
+        indices.putdata([index_of(tuple(raw[i : i + 4])) for i in range(0, len(raw), 4)])
+        out.paste(enlarge_blocks(indices, size, part.size), box[:2])
+    return out

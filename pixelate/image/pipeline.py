@@ -1,48 +1,28 @@
 """``pixelate_bytes``: bytes in, pixelated bytes out, or a classified rejection, as a list of named steps.
 
-    check bytes → sniff → check structure → fast JPEG → open → frames → encode
+    check bytes → sniff → check structure → fast JPEG → open → frames → encode             (the whole image)
+                                                      → locate → JPEG regions → pixelate regions → encode frames
+                                                                                           (regions and faces)
 
 Each step is a small function of the ``Work`` in hand with an early "nothing to do" return (imgproxy's
-``processing`` is the model); the first step that sets ``work.result`` ends the run. Order matters for
-hostile input: options, size in bytes and format (from magic bytes) are checked first, then the container
-structure, then the header's dimensions and frame counts; only then is any pixel decoded.
+``processing`` is the model); the first step that sets ``work.result`` ends the run. The privacy steps live in
+``region_steps``. Order matters for hostile input: options, size in bytes and format (from magic bytes) are
+checked first, then the container structure, then the header's dimensions and frame counts; only then is any
+pixel decoded.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 from PIL import Image
 
-from pixelate.image import encode, guard, ops, structure
+from pixelate.image import encode, guard, ops, region_steps, structure
 from pixelate.image.decode import decode_frame, draft_scale, orientation_of
 from pixelate.image.errors import PixelateError
 from pixelate.image.fast import jpeg_dc
 from pixelate.image.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
-from pixelate.image.options import Options, parse_options
+from pixelate.image.options import DEFAULT_FACE_BLOCKS, Options, parse_options
 from pixelate.image.result import Result
 from pixelate.image.sniff import sniff_format
-
-
-@dataclass
-class Work:
-    """What the steps share: the input and options, and what each step found for the ones after it."""
-
-    data: bytes
-    options: Options
-    limits: Limits
-    fast: bool = True
-    format: str | None = None  # sniffed from the bytes
-    image: Image.Image | None = None  # opened, header checked, not decoded
-    grids: list[encode.Grid] = field(default_factory=list)  # one per frame: a pixel per block, and the output size
-    durations: list[float] = field(default_factory=list)
-    out_format: str | None = None
-    icc_profile: bytes | None = None  # read before the first seek: frames may carry their own info
-    loop: int | None = None
-    result: Result | None = None
-
-
-Step = Callable[[Work], None]
+from pixelate.image.work import Step, Work
 
 
 def check_bytes(work: Work) -> None:
@@ -59,7 +39,7 @@ def check_structure(work: Work) -> None:
 
 def fast_jpeg(work: Work) -> None:
     """An upright JPEG, block a multiple of 8: decoded at 1/8, written as flat blocks (``fast.jpeg_dc``)."""
-    if not work.fast or work.format != "JPEG":
+    if not work.fast or work.format != "JPEG" or not work.options.whole_image:
         return
     work.result = jpeg_dc.pixelate_jpeg(work.data, work.options.pixel_size, work.options.method, work.limits)
 
@@ -71,6 +51,8 @@ def open_image(work: Work) -> None:
 
 def reduce_frames(work: Work) -> None:
     """Every frame decoded, turned upright and reduced to its block grid (one pixel per block)."""
+    if not work.options.whole_image:
+        return
     image, size, method = work.image, work.options.pixel_size, work.options.method
     work.out_format = out_format = encode.output_format(image.format or "PNG")
     orientation = orientation_of(image)  # (may decode a PNG whose chunks after the pixels say more)
@@ -98,6 +80,8 @@ def reduce_frames(work: Work) -> None:
 
 def encode_frames(work: Work) -> None:
     """The grids enlarged to blocks and encoded in the output format, with only safe metadata."""
+    if not work.options.whole_image:
+        return
     work.result = encode.encode_grids(
         work.grids, work.durations, work.options.pixel_size, work.out_format, work.icc_profile, work.loop
     )
@@ -112,9 +96,10 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("open", open_image),
     ("frames", reduce_frames),
     ("encode", encode_frames),
+    *region_steps.STEPS,
 )
 #: What an image already opened goes through.
-IMAGE_STEPS = STEPS[-2:]
+IMAGE_STEPS = STEPS[STEPS.index(("open", open_image)):]
 
 
 def run(work: Work, steps: tuple[tuple[str, Step], ...] = STEPS) -> Result:
@@ -137,22 +122,37 @@ def pixelate_bytes(
     method: str = DEFAULT_METHOD,
     limits: Limits | None = None,
     *,
+    regions: object = None,
+    faces: object = False,
+    face_blocks: object = DEFAULT_FACE_BLOCKS,
+    options: Options | None = None,
     fast: bool = True,
 ) -> Result:
     """Pixelate an encoded image with ``size``×``size`` blocks; raise :class:`PixelateError` on bad input.
 
     ``size`` is an integer from 2 to 512 (or its decimal digits); ``method`` is ``average`` (the block's mean
     colour, alpha-weighted) or ``nearest`` (the block's centre pixel). ``limits`` bound what is accepted
-    (default: ``Limits()``). ``fast=False`` skips the JPEG DCT-domain fast path (tests compare the two paths).
+    (default: ``Limits()``).
+
+    Without ``regions`` and ``faces`` the whole image is pixelated. ``regions``: rectangles ``(x, y, w, h)`` of
+    the upright image, in pixels (ints) or as fractions of its width and height (floats from 0 to 1), or their
+    text ``"x,y,w,h;x,y,w,h"``; ``faces=True`` adds the faces a detector finds; then only those boxes are
+    pixelated (``Result.regions`` lists them) and the rest of the image is left as it was. ``face_blocks``: the
+    most blocks a face may span across (default 8; 0 keeps ``size`` for faces too). ``options``: all of these
+    already parsed (``pixelate.image.options``), instead of the separate arguments. ``fast=False`` skips the
+    JPEG DCT-domain paths (tests compare them with the general path).
     """
-    options = parse_options(size, method)
+    if options is None:
+        options = parse_options(size, method, regions, faces, face_blocks)
     data = bytes(data) if not isinstance(data, bytes) else data
     return run(Work(data, options, limits or DEFAULT_LIMITS, fast))
 
 
 def pixelate_image(
-    image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: str = DEFAULT_METHOD, limits: Limits | None = None
+    image: Image.Image, size: int = DEFAULT_PIXEL_SIZE, method: str = DEFAULT_METHOD, limits: Limits | None = None,
+    *, options: Options | None = None,
 ) -> Result:
-    """Pixelate an opened (not yet decoded) image, every frame of it, and encode it in its output format."""
-    work = Work(b"", parse_options(size, method), limits or DEFAULT_LIMITS, image=image)
+    """Pixelate an opened (not yet decoded) image, every frame of it, and encode it in its output format
+    (``options``, if given, instead of ``size`` and ``method``: regions and faces too)."""
+    work = Work(b"", options or parse_options(size, method), limits or DEFAULT_LIMITS, image=image, fast=False)
     return run(work, IMAGE_STEPS)

@@ -6,7 +6,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Result:
-    """A pixelated image: encoded bytes and what a caller needs to store and serve them."""
+    """A pixelated image: encoded bytes and what a caller needs to store and serve them.
+
+    ``regions``: with regions or faces asked, the boxes actually pixelated, each ``{x, y, w, h, block, source}``
+    (``source`` is ``manual`` or ``face``, and a face has its detector ``score``); empty for a whole image.
+    """
 
     data: bytes
     content_type: str
@@ -14,3 +18,4 @@ class Result:
     width: int
     height: int
     frames: int
+    regions: tuple[dict, ...] = ()

@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Eve
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
 
 from pixelate.image.errors import PixelateError
-from pixelate.image.options import Options, parse_method, parse_pixel_size
+from pixelate.image.options import Options, parse_face_blocks, parse_flag, parse_method, parse_pixel_size, parse_regions
 
 
 @dataclass(frozen=True)
@@ -131,11 +131,17 @@ def jobs_from_event(event: dict) -> list[Job]:
 
 
 # --- options ----------------------------------------------------------------------------------------------
-# The uploader chooses options through the object's user metadata (x-amz-meta-pixel-size, x-amz-meta-method),
-# which is not in the event: the handler reads it with head_object and parses it here, once per object.
+# The uploader chooses options through the object's user metadata (x-amz-meta-pixel-size, x-amz-meta-method,
+# x-amz-meta-regions, x-amz-meta-faces, x-amz-meta-face-blocks), which is not in the event: the handler reads it
+# with head_object and parses it here, once per object, with the one parser of pixelate.image.options.
 
 PIXEL_SIZE_METADATA = "pixel-size"
 METHOD_METADATA = "method"
+REGIONS_METADATA = "regions"
+FACES_METADATA = "faces"
+FACE_BLOCKS_METADATA = "face-blocks"
+#: the longest invalid value a status record repeats
+_SHOWN = 64
 
 
 @dataclass(frozen=True)
@@ -143,8 +149,8 @@ class RequestedOptions:
     """What an object's metadata asks for, parsed once: the options, or the rejection of an invalid value.
 
     ``record`` is how the status record states them, valid or not (the idempotency check compares it): each
-    value parsed when valid, an invalid pixel size as its number when it is one (else null), an invalid
-    method as given (cut to 64 characters).
+    value parsed when valid; an invalid pixel size as its number when it is one (else null); any other invalid
+    value as given (cut to 64 characters).
     """
 
     options: Options | None
@@ -158,22 +164,40 @@ def options_from_metadata(metadata: dict[str, str], defaults: Options) -> Reques
     Keys are compared case-insensitively (S3 lowercases them; this makes it a guarantee).
     """
     lowered = {str(k).lower(): v for k, v in metadata.items()}
-    size = lowered.get(PIXEL_SIZE_METADATA)
-    method = lowered.get(METHOD_METADATA)
-    error = None
-    try:
-        pixel_size = defaults.pixel_size if size is None else parse_pixel_size(size)
-    except PixelateError as rejection:
-        error = rejection
-        text = str(size).strip()
-        pixel_size = int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
-    try:
-        method_value = defaults.method if method is None else parse_method(method)
-    except PixelateError as rejection:
-        error = error or rejection
-        method_value = str(method)[:64]
-    record = {"pixel_size": pixel_size, "method": method_value}
-    if error is not None:
-        return RequestedOptions(None, record, error)
-    options = Options(pixel_size=pixel_size, method=method_value)
+    errors: list[PixelateError] = []
+
+    def parsed(key: str, parse, default, shown):
+        if key not in lowered:
+            return default
+        try:
+            return parse(lowered[key])
+        except PixelateError as rejection:
+            errors.append(rejection)
+            return shown(str(lowered[key]).strip())
+
+    values = {
+        "pixel_size": parsed(PIXEL_SIZE_METADATA, parse_pixel_size, defaults.pixel_size, _number_or_none),
+        "method": parsed(METHOD_METADATA, parse_method, defaults.method, _cut),
+        "regions": parsed(REGIONS_METADATA, parse_regions, defaults.regions, _cut),
+        "faces": parsed(FACES_METADATA, parse_flag, defaults.faces, _cut),
+        "face_blocks": parsed(FACE_BLOCKS_METADATA, parse_face_blocks, defaults.face_blocks, _number_or_none),
+    }
+    if errors:
+        record = {**values, "regions": _regions_record(values["regions"])}
+        if record["faces"] is not True:
+            del record["face_blocks"]
+        return RequestedOptions(None, record, errors[0])
+    options = Options(**values)
     return RequestedOptions(options, options.as_record())
+
+
+def _number_or_none(text: str) -> int | None:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+
+
+def _cut(text: str) -> str:
+    return text[:_SHOWN]
+
+
+def _regions_record(regions) -> list[str] | str:
+    return regions if isinstance(regions, str) else [region.as_text() for region in regions]

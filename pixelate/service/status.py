@@ -6,7 +6,9 @@ by ``GET /api/uploads/{id}`` and sent as the SNS message body. Its fields are a 
     state        "done" | "failed"
     source       {bucket, key, etag}          etag without quotes, as head_object saw it
     output       {key, content_type, width, height, frames, bytes} | null
-    options      {pixel_size: int | null, method: str | null}
+    options      {pixel_size, method, regions: ["x,y,w,h", ...], faces: bool, face_blocks (with faces)}
+    regions      what was pixelated when regions or faces were asked: [{x, y, w, h, block, source, score?}];
+                 [] for a whole image or a failure
     reason       null | one of pixelate.REASONS
     message      null | a human sentence
     elapsed_ms   int, wall time of this attempt
@@ -52,9 +54,13 @@ def source_of(bucket: str, key: str, etag: str) -> dict[str, str]:
     return {"bucket": bucket, "key": key, "etag": etag}
 
 
-def done_record(source: dict, options: dict, output: dict, elapsed_ms: int, finished_at: str | None = None) -> dict:
-    """The record of a pixelated image. ``output`` has key, content_type, width, height, frames, bytes."""
-    return _record(DONE, source, options, output, None, None, elapsed_ms, finished_at)
+def done_record(source: dict, options: dict, output: dict, elapsed_ms: int, finished_at: str | None = None,
+                regions: list[dict] | tuple = ()) -> dict:
+    """The record of a pixelated image. ``output`` has key, content_type, width, height, frames, bytes;
+    ``regions`` lists the boxes pixelated when regions or faces were asked."""
+    record = _record(DONE, source, options, output, None, None, elapsed_ms, finished_at)
+    record["regions"] = [dict(region) for region in regions]
+    return record
 
 
 def failed_record(source: dict, options: dict, reason: str, message: str, elapsed_ms: int, finished_at: str | None = None) -> dict:
@@ -70,6 +76,7 @@ def _record(state, source, options, output, reason, message, elapsed_ms, finishe
         "options": dict(options),
         "reason": reason,
         "message": message,
+        "regions": [],
         "elapsed_ms": int(elapsed_ms),
         "finished_at": finished_at or utc_now_iso(),
     }

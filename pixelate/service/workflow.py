@@ -108,7 +108,7 @@ def process_job(job: events.Job, config: HandlerConfig, s3, sns=None) -> str:
         "frames": result.frames,
         "bytes": len(result.data),
     }
-    record = status.done_record(source, requested.record, output, elapsed_ms)
+    record = status.done_record(source, requested.record, output, elapsed_ms, regions=result.regions)
     status_etag = commit(record, config, s3, sns)
     record_done(elapsed_ms, result.width * result.height)
     logger.info("pixelated", extra={**where, "elapsed_ms": elapsed_ms, "output_bytes": len(result.data)})
@@ -127,7 +127,7 @@ def check_size(size: int, limits: Limits) -> None:
 
 
 def pixelate(data: bytes, options: Options, limits: Limits) -> Result:
-    return pixelate_bytes(data, size=options.pixel_size, method=options.method, limits=limits)
+    return pixelate_bytes(data, options=options, limits=limits)
 
 
 def commit(record: dict, config: HandlerConfig, s3, sns=None) -> str:

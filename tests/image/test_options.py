@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from pixelate import Options, PixelateError, pixelate_bytes
-from pixelate.image.options import parse_method, parse_options, parse_pixel_size
+from pixelate.image.options import Region, parse_method, parse_options, parse_pixel_size, parse_regions
 from tests.support.paths import CORPUS
 
 #: a sign, a fraction, spaces inside, other scripts' digits (Arabic-Indic, full-width), hex, bools, floats, None
@@ -38,7 +38,45 @@ def test_valid_methods(value, expected):
 
 def test_parse_options_gives_typed_options():
     assert parse_options("24", "Nearest") == Options(24, "nearest")
-    assert parse_options().as_record() == {"pixel_size": 16, "method": "average"}
+    assert parse_options().as_record() == {"pixel_size": 16, "method": "average", "regions": [], "faces": False}
+    options = parse_options(8, "average", "10,20,30,40;0.5,0.25,0.5,0.75", "yes", "4")
+    assert options.as_record() == {"pixel_size": 8, "method": "average", "regions": ["10,20,30,40", "0.5,0.25,0.5,0.75"],
+                                   "faces": True, "face_blocks": 4}
+    assert parse_options(8, regions=options.as_record()["regions"]).regions == options.regions  # the record reads back
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("10,20,30,40", [Region(10, 20, 30, 40)]),
+    (" 0.1, 0.2 ,0.3,0.4 ; 1,2,3,4 ", [Region(0.1, 0.2, 0.3, 0.4, True), Region(1, 2, 3, 4)]),
+    ([(1, 2, 3, 4)], [Region(1, 2, 3, 4)]),
+    ((0.0, 0.0, 1.0, 1.0), [Region(0.0, 0.0, 1.0, 1.0, True)]),
+    ("0,0,1,1", [Region(0, 0, 1, 1)]),  # whole numbers are pixels: a 1×1 pixel square
+    ("", []), (None, []),
+])
+def test_valid_regions(value, expected):
+    assert list(parse_regions(value)) == expected
+
+
+@pytest.mark.parametrize("value", ["1,2,3", "1,2,3,4,5", "-1,2,3,4", "+1,2,3,4", "1e3,1,1,1", "١,2,3,4", "0.5,2,3,4",
+                                   "1,2,0,4", "0.1,0.1,0.0,0.5", "1.5,0,0.5,0.5", "a,b,c,d", [(1, 2, 3)], [(1, 2, 3, -4)],
+                                   [(True, 2, 3, 4)], ";".join(["1,1,1,1"] * 65), 12])
+def test_invalid_regions(value):
+    with pytest.raises(PixelateError) as caught:
+        parse_regions(value)
+    assert caught.value.reason == "invalid-option"
+
+
+@pytest.mark.parametrize("value,expected", [("true", True), ("FALSE", False), ("yes", True), ("0", False), (True, True)])
+def test_faces_flag(value, expected):
+    assert parse_options(faces=value).faces is expected
+
+
+@pytest.mark.parametrize("name,value", [("faces", "maybe"), ("faces", 2), ("face_blocks", "-1"), ("face_blocks", "65"),
+                                        ("face_blocks", 1.5)])
+def test_invalid_face_options(name, value):
+    with pytest.raises(PixelateError) as caught:
+        parse_options(**{name: value})
+    assert caught.value.reason == "invalid-option"
 
 
 @pytest.mark.parametrize("value", [" +16", "١٦"])

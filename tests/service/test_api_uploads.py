@@ -97,7 +97,7 @@ def test_a_real_multipart_post_lands_with_its_metadata(service, events):
     status, headers, record = call(events, "GET", f"/api/uploads/{body['id']}")
     assert status == 200
     assert record["state"] == "done"
-    assert record["options"] == {"pixel_size": 8, "method": "nearest"}
+    assert record["options"] == {"pixel_size": 8, "method": "nearest", "regions": [], "faces": False}
     assert record["image_url"] == f"https://cdn.example.com/pixelated/uploads/{body['id']}/hopper.png"
     assert headers["Cache-Control"] == "no-store"
     assert {k: v for k, v in record.items() if k != "image_url"} == service.status(body["key"])

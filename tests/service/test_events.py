@@ -77,10 +77,10 @@ def test_options_default_and_case_insensitive_keys():
 
 
 @pytest.mark.parametrize("metadata,record", [
-    ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average"}),
-    ({"pixel-size": "1000", "method": "blur"}, {"pixel_size": 1000, "method": "blur"}),
-    ({"pixel-size": " +16"}, {"pixel_size": None, "method": "average"}),
-    ({"pixel-size": "١٦"}, {"pixel_size": None, "method": "average"}),
+    ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+    ({"pixel-size": "1000", "method": "blur"}, {"pixel_size": 1000, "method": "blur", "regions": [], "faces": False}),
+    ({"pixel-size": " +16"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+    ({"pixel-size": "١٦"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
 ])
 def test_an_invalid_value_is_a_rejection_that_keeps_what_can_be_told(metadata, record):
     requested = options_from_metadata(metadata, DEFAULTS)
@@ -92,4 +92,4 @@ def test_an_invalid_value_is_a_rejection_that_keeps_what_can_be_told(metadata, r
 def test_valid_metadata_records_the_parsed_options():
     requested = options_from_metadata({"pixel-size": "8"}, DEFAULTS)
     assert requested.error is None
-    assert requested.record == {"pixel_size": 8, "method": "average"}
+    assert requested.record == {"pixel_size": 8, "method": "average", "regions": [], "faces": False}

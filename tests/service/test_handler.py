@@ -25,7 +25,7 @@ def assert_done(pipeline, key, etag, pixel_size=16, method="average"):
     assert record is not None, f"no status for {key!r}"
     assert record["state"] == "done", record
     assert record["source"] == {"bucket": pipeline.originals, "key": key, "etag": etag}
-    assert record["options"] == {"pixel_size": pixel_size, "method": method}
+    assert record["options"] == {"pixel_size": pixel_size, "method": method, "regions": [], "faces": False}
     assert record["reason"] is None and record["message"] is None
     head = pipeline.head_output(key)
     assert head is not None
@@ -101,7 +101,7 @@ def test_output_object_attributes(pipeline, events):
     assert head["CacheControl"] == "public, max-age=31536000, immutable"
     assert head["Metadata"] == {"source-etag": etag, "pixel-size": "8", "method": "nearest"}
     record = assert_done(pipeline, key, etag, pixel_size=8, method="nearest")
-    assert set(record) == {"state", "source", "output", "options", "reason", "message", "elapsed_ms", "finished_at"}
+    assert set(record) == {"state", "source", "output", "options", "reason", "message", "regions", "elapsed_ms", "finished_at"}
     assert record["output"] == {
         "key": f"pixelated/{key}",
         "content_type": "image/png",
@@ -202,17 +202,41 @@ def test_new_options_on_the_same_content_are_processed_again(pipeline, events):
     assert_done(pipeline, key, etag, pixel_size=32)
 
 
+def test_regions_in_the_metadata_pixelate_only_them_and_the_record_lists_them(pipeline, events):
+    key = "privacy/plate.png"
+    etag = pipeline.put(key, HOPPER, metadata={"regions": "10,10,20,20;0.5,0.5,0.25,0.25", "pixel-size": "8"})
+    assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["done"]}
+    record = pipeline.status(key)
+    assert record["state"] == "done" and record["source"]["etag"] == etag
+    assert record["options"] == {"pixel_size": 8, "method": "average", "regions": ["10,10,20,20", "0.5,0.5,0.25,0.25"],
+                                 "faces": False}
+    assert record["regions"] == [
+        {"x": 8, "y": 8, "w": 24, "h": 24, "block": 8, "source": "manual"},
+        {"x": 64, "y": 64, "w": 32, "h": 32, "block": 8, "source": "manual"},
+    ]
+    # the same regions again: nothing to do; other regions on the same content: done again
+    assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["skipped-already-done"]}
+    pipeline.s3.copy_object(Bucket=pipeline.originals, Key=key, CopySource={"Bucket": pipeline.originals, "Key": key},
+                            Metadata={"regions": "0,0,16,16", "pixel-size": "8"}, MetadataDirective="REPLACE")
+    assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["done"]}
+    assert pipeline.status(key)["regions"] == [{"x": 0, "y": 0, "w": 16, "h": 16, "block": 8, "source": "manual"}]
+
+
 # --- permanent failures ---
 
 
 @pytest.mark.parametrize(
     "metadata,options",
     [
-        ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average"}),
-        ({"pixel-size": "1"}, {"pixel_size": 1, "method": "average"}),
-        ({"pixel-size": "513"}, {"pixel_size": 513, "method": "average"}),
-        ({"pixel-size": "16.5"}, {"pixel_size": None, "method": "average"}),
-        ({"Method": "blur"}, {"pixel_size": 16, "method": "blur"}),
+        ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+        ({"pixel-size": "1"}, {"pixel_size": 1, "method": "average", "regions": [], "faces": False}),
+        ({"pixel-size": "513"}, {"pixel_size": 513, "method": "average", "regions": [], "faces": False}),
+        ({"pixel-size": "16.5"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+        ({"Method": "blur"}, {"pixel_size": 16, "method": "blur", "regions": [], "faces": False}),
+        ({"regions": "10,10,20"}, {"pixel_size": 16, "method": "average", "regions": "10,10,20", "faces": False}),
+        ({"regions": "0.5,10,20,20"}, {"pixel_size": 16, "method": "average", "regions": "0.5,10,20,20", "faces": False}),
+        ({"regions": "500,500,10,10"}, {"pixel_size": 16, "method": "average", "regions": ["500,500,10,10"], "faces": False}),
+        ({"faces": "maybe"}, {"pixel_size": 16, "method": "average", "regions": [], "faces": "maybe"}),
     ],
 )
 def test_invalid_options_are_a_failed_status(pipeline, events, metadata, options):

@@ -1,0 +1,232 @@
+"""The pipeline's steps for privacy pixelation: only the regions asked for and the faces found are pixelated.
+
+    locate → JPEG regions in the DCT domain → pixelate regions (every frame) → encode frames
+
+Each step returns at once for a whole-image run (``Options.whole_image``). An upright JPEG is edited in the DCT
+domain (``fast.jpeg_regions``: no decode and re-encode, no generation loss outside the regions); anything else
+(other formats, oriented JPEGs, files the DCT path declines) is decoded, its regions pixelated in the pixel
+domain (``ops.pixelate_boxes``: pixels outside the snapped boxes keep their values) and encoded again (a JPEG
+with its own quantisation tables and sampling).
+"""
+from __future__ import annotations
+
+import io
+import math
+import warnings
+
+from PIL import Image
+
+from pixelate.image import encode, guard, ops, orient, regions
+from pixelate.image.decode import decode_frame, orientation_of
+from pixelate.image.fast import jpeg_regions
+from pixelate.image.options import Box
+from pixelate.image.result import Result
+from pixelate.image.work import Work
+
+#: Detecting faces on every frame of a long animation costs a detection per frame; past this many frames the
+#: detector runs on this many frames spread over the animation, and each frame between takes the boxes of the
+#: detections before and after it (faces move little between neighbouring frames of a GIF).
+MAX_FACE_DETECTIONS = 12
+
+
+def locate(work: Work) -> None:
+    """The boxes to pixelate in the upright image: the regions asked for (``invalid-option`` for one outside the
+    image) and, for a still image, the faces found in it."""
+    if work.options.whole_image:
+        return
+    image = work.image
+    work.orientation = orientation_of(image)
+    work.size = orient.upright_size(image.size, work.orientation)
+    work.targets = regions.manual_targets(work.options, *work.size)
+    if image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L", "CMYK"):
+        work.jpeg_tables = _jpeg_tables(image)
+    if work.options.faces and guard.frame_count(image) == 1:
+        preview, scale = _still_preview(work)
+        work.targets += _faces_of(preview, scale, work)
+        work.found_faces = True
+
+
+def jpeg_regions_in_dct(work: Work) -> None:
+    """An upright JPEG: its regions pixelated in the DCT domain, every other 8×8 block kept as it was."""
+    if work.options.whole_image or not work.fast or work.image.format != "JPEG" or work.orientation != 1:
+        return
+    if work.options.method != "average":
+        return  # the DCT domain has block means, not centre samples: the pixel path does "nearest"
+    if not work.found_faces and not _decodes(work.data):
+        return  # (Pillow decodes it at 1/8 first: libjpeg errors are refused there, classified by the general path)
+    targets = regions.in_drawing_order(work.targets)
+    done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(t.box), t.block) for t in targets])
+    if done is None:
+        return
+    jpeg, boxes = done
+    pixelated = [regions.Target(Box(*box), t.block, t.source, t.score).describe() for t, box in zip(targets, boxes)]
+    width, height = work.size
+    work.result = Result(jpeg, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, tuple(pixelated))
+
+
+def pixelate_region_frames(work: Work) -> None:
+    """Every frame decoded upright, its boxes (the regions, and the faces found in it) pixelated in place."""
+    if work.options.whole_image:
+        return
+    image, options = work.image, work.options
+    work.out_format = encode.output_format(image.format or "PNG")
+    work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
+    work.loop = image.info.get("loop")
+    count = guard.frame_count(image)
+    faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
+    total_pixels = 0
+    for index in range(count):
+        if index:
+            guard.decoding(image.seek, index)
+        total_pixels = guard.check_frame_pixels(image.size, total_pixels, work.limits)
+        if image.format == "TIFF":
+            guard.check_tiff_tile(image, work.limits)
+        work.durations.append(float(image.info.get("duration") or 0))
+        frame = work.still if index == 0 and work.still is not None else decode_frame(image, work.orientation, 1, count == 1)
+        if work.out_format == "GIF" and frame.picture.mode != "P":
+            # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
+            frame.picture = encode.exact_palette(frame.picture) or frame.picture
+        targets = work.targets + (faces_by_frame[index] if faces_by_frame else [])
+        boxes = regions.in_drawing_order(regions.snapped(targets, *frame.size))
+        if index == 0:
+            work.pixelated = [target.describe() for target in boxes]
+        picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in boxes], options.method)
+        work.grids.append(encode.Grid(picture, frame.size))
+
+
+def encode_region_frames(work: Work) -> None:
+    """The frames encoded in the output format (a JPEG with the input's own tables), only safe metadata kept."""
+    if work.options.whole_image:
+        return
+    frames, durations = [grid.picture for grid in work.grids], work.durations
+    if len(frames) > 1 and work.out_format in ("GIF", "PNG", "WEBP"):
+        merged, durations = encode.merge_repeated_frames(work.grids, durations)
+        frames = [grid.picture for grid in merged]
+    animation = encode.Animation(durations=durations, loop=work.loop) if len(work.grids) > 1 else None
+    # a JPEG keeps its own tables and sampling; lossless WebP keeps the colour under transparent pixels
+    keep = {"JPEG": work.jpeg_tables, "WEBP": {"exact": True}}.get(work.out_format)
+    data = encode.encode(frames, work.out_format, work.icc_profile, animation, work.options.pixel_size, keep=keep)
+    width, height = frames[0].size
+    work.result = Result(data, encode.CONTENT_TYPES[work.out_format], work.out_format, width, height, len(frames),
+                         tuple(work.pixelated))
+
+
+STEPS = (
+    ("locate", locate),
+    ("JPEG regions", jpeg_regions_in_dct),
+    ("pixelate regions", pixelate_region_frames),
+    ("encode frames", encode_region_frames),
+)
+
+
+# ------------------------------------------------------------------------------------------------------ helpers
+
+
+def _corners(box: Box) -> tuple[int, int, int, int]:
+    return box.x0, box.y0, box.x1, box.y1
+
+
+def _jpeg_tables(image: Image.Image) -> dict | None:
+    """The JPEG's quantisation tables and chroma sampling, so a re-encode keeps its quality (and size)."""
+    from PIL import JpegImagePlugin
+
+    try:
+        sampling = JpegImagePlugin.get_sampling(image)
+        tables = image.quantization
+    except Exception:
+        return None
+    if not tables or sampling not in (0, 1, 2):
+        return None
+    return {"qtables": tables, "subsampling": sampling}
+
+
+def _decodes(data: bytes) -> bool:
+    """Whether Pillow decodes the JPEG at 1/8 without an error (it catches libjpeg's fatal errors properly)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=["JPEG"])
+            image.draft(image.mode, (max(1, image.width // 8), max(1, image.height // 8)))
+            image.load()
+    except Exception:
+        return False
+    return True
+
+
+def _still_preview(work: Work) -> tuple[Image.Image, float]:
+    """The still image upright in RGB, at a scale the face detector needs, and that scale (preview / full).
+
+    A JPEG is decoded in the DCT domain at the largest of 1/8, 1/4, 1/2 that keeps ``faces.PREVIEW_SIDE``
+    pixels on the long side; anything else is decoded once at full size, and that frame is kept for the
+    pixelation step."""
+    from pixelate.image import faces
+
+    image, size = work.image, work.size
+    if image.format in ("JPEG", "MPO"):
+        scale = next((s for s in (8, 4, 2) if max(image.size) // s >= faces.PREVIEW_SIDE), 1)
+        if scale > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                preview = Image.open(io.BytesIO(work.data), formats=["JPEG", "MPO"])
+            preview.draft("RGB", (image.width // scale, image.height // scale))
+            picture = orient.transpose(guard.decoding(_loaded, preview), work.orientation)
+            return _screen_rgb(picture, image), picture.width / size[0]
+    work.still = decode_frame(image, work.orientation, 1, True)
+    return _screen_rgb(work.still.picture, image), 1.0
+
+
+def _loaded(image: Image.Image) -> Image.Image:
+    image.load()
+    return image
+
+
+def _screen_rgb(picture: Image.Image, image: Image.Image) -> Image.Image:
+    """The picture in RGB for the detector (transparent parts over mid grey, CMYK through the file's profile)."""
+    if picture.mode == "CMYK":
+        from pixelate.image.decode import cmyk_to_rgb
+
+        picture = cmyk_to_rgb(picture, image.info.get("icc_profile"))
+    if picture.mode == "RGB":
+        return picture
+    rgba = ops.working_mode(picture).convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _faces_of(picture: Image.Image, scale: float, work: Work) -> list[regions.Target]:
+    """The faces in ``picture`` (the upright image at ``scale``), as targets in full-size pixels."""
+    from pixelate.image import faces
+
+    width, height = work.size
+    found = []
+    for face in faces.detect(picture):
+        # outward: a face found on the preview covers at least the same pixels at full size
+        box = Box(max(0, math.floor(face.x0 / scale)), max(0, math.floor(face.y0 / scale)),
+                  min(width, math.ceil(face.x1 / scale)), min(height, math.ceil(face.y1 / scale)))
+        if box.width > 0 and box.height > 0:
+            found.append((box, face.score))
+    return regions.face_targets(found, work.options)
+
+
+def _faces_of_frames(work: Work, count: int) -> list[list[regions.Target]]:
+    """The faces of each frame of an animation: on every frame, or on ``MAX_FACE_DETECTIONS`` frames spread over
+    it with each frame between taking the boxes of the detections before and after it."""
+    image = work.image
+    step = max(1, -(-count // MAX_FACE_DETECTIONS))
+    looked = {}
+    for index in range(0, count, step):
+        guard.decoding(image.seek, index)
+        frame = decode_frame(image, work.orientation, 1, False)
+        looked[index] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
+    if count - 1 not in looked:
+        guard.decoding(image.seek, count - 1)
+        frame = decode_frame(image, work.orientation, 1, False)
+        looked[count - 1] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
+    guard.decoding(image.seek, 0)
+    keys = sorted(looked)
+    per_frame = []
+    for index in range(count):
+        before = max(k for k in keys if k <= index)
+        after = min(k for k in keys if k >= index)
+        per_frame.append(looked[before] + (looked[after] if after != before else []))
+    return per_frame

@@ -1,0 +1,208 @@
+"""Privacy pixelation of regions: geometry (pixels and fractions, clipping, invalid regions), every pixel of a
+region inside a pixelated block, the rest of the image untouched (bit-identical for lossless formats; for an
+upright JPEG the DCT-domain path keeps every other 8×8 block), on every frame, upright, with alpha."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image, ImageChops, ImageOps, ImageSequence
+
+from pixelate import PixelateError, pixelate_bytes
+from pixelate.bench.workloads import photo_jpeg, with_exif_orientation
+from pixelate.image.fast import libjpeg
+from tests.support.paths import CORPUS, SAMPLES
+
+
+def frames(data: bytes) -> list[Image.Image]:
+    """Every frame as displayed, in RGBA (a JPEG turned upright)."""
+    image = Image.open(io.BytesIO(data))
+    if image.format in ("JPEG", "MPO"):
+        return [ImageOps.exif_transpose(image).convert("RGBA")]
+    return [frame.convert("RGBA") for frame in ImageSequence.Iterator(image)]
+
+
+def covered(result, size, margin: int = 0) -> Image.Image:
+    """A mask, 255 where a pixelated box (grown by ``margin``) covers the image."""
+    mask = Image.new("L", size, 0)
+    for box in result.regions:
+        mask.paste(255, (box["x"] - margin, box["y"] - margin, box["x"] + box["w"] + margin, box["y"] + box["h"] + margin))
+    return mask
+
+
+def changed_outside(before: Image.Image, after: Image.Image, result, margin: int = 0) -> int:
+    """How many pixels differ outside the pixelated boxes (grown by ``margin``)."""
+    changed = ImageChops.difference(before, after).convert("L").point(lambda v: 255 if v else 0)
+    outside = ImageChops.subtract(changed, covered(result, before.size, margin))
+    return outside.histogram()[255]
+
+
+def assert_flat_blocks(image: Image.Image, box: dict) -> None:
+    """Every block of the box is one colour (a partial block at the image's edge too)."""
+    size = box["block"]
+    for top in range(box["y"], box["y"] + box["h"], size):
+        for left in range(box["x"], box["x"] + box["w"], size):
+            cell = image.crop((left, top, min(left + size, box["x"] + box["w"]), min(top + size, box["y"] + box["h"])))
+            assert len(cell.getcolors(1 << 16) or []) == 1, (box, left, top)
+
+
+def png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+# --- geometry ---------------------------------------------------------------------------------------------
+
+
+def test_regions_in_pixels_and_fractions_snap_outward_to_the_block_grid():
+    data = (SAMPLES / "astronaut.png").read_bytes()  # 512×512
+    result = pixelate_bytes(data, 16, regions=[(10, 20, 30, 40), (0.5, 0.5, 0.25, 0.125)])
+    assert [(b["x"], b["y"], b["w"], b["h"], b["block"], b["source"]) for b in result.regions] == [
+        (0, 16, 48, 48, 16, "manual"),  # 10..40 × 20..60 grows to whole 16 px blocks
+        (256, 256, 128, 64, 16, "manual"),  # fractions of 512
+    ]
+    assert pixelate_bytes(data, 16, regions="10,20,30,40;0.5,0.5,0.25,0.125").regions == result.regions
+
+
+def test_a_region_partly_outside_is_clipped_and_one_wholly_outside_is_named():
+    data = (SAMPLES / "astronaut.png").read_bytes()
+    clipped = pixelate_bytes(data, 16, regions="500,500,100,100")
+    assert [(b["x"], b["y"], b["w"], b["h"]) for b in clipped.regions] == [(496, 496, 16, 16)]
+    with pytest.raises(PixelateError) as caught:
+        pixelate_bytes(data, 16, regions="10,10,5,5;600,0,50,50")
+    assert caught.value.reason == "invalid-option" and "600,0,50,50" in caught.value.message
+    for empty in ("10,10,0,5", "0.1,0.1,0.0,0.2"):
+        with pytest.raises(PixelateError, match="empty"):
+            pixelate_bytes(data, 16, regions=empty)
+    with pytest.raises(PixelateError, match="mixes units"):
+        pixelate_bytes(data, 16, regions="0.5,10,20,20")
+
+
+@pytest.mark.parametrize("name", ["astronaut.png", "coffee.png", "chelsea.png"])
+@pytest.mark.parametrize("method", ["average", "nearest"])
+def test_lossless_output_changes_only_inside_the_regions_and_every_block_there_is_flat(name, method):
+    data = (SAMPLES / name).read_bytes()
+    result = pixelate_bytes(data, 12, method, regions="37,41,101,77;0.6,0.1,0.3,0.5")
+    (before,), (after,) = frames(data), frames(result.data)
+    assert changed_outside(before, after, result) == 0
+    for box in result.regions:
+        assert_flat_blocks(after, box)
+    assert changed_outside(before, after, result) < sum(b["w"] * b["h"] for b in result.regions)  # something changed
+
+
+@pytest.mark.parametrize("name", ["hopper.gif", "hopper.webp", "hopper.tif", "hopper.bmp", "transparent.png",
+                                  "p_trns_single.png", "transparent.webp", "16bit.cropped.tif", "dispose_bgnd.gif",
+                                  "apng_dispose_op_none.png", "1_trns.png"])
+def test_every_frame_of_a_lossless_file_keeps_its_pixels_outside_the_regions(name):
+    data = (CORPUS / name).read_bytes()
+    result = pixelate_bytes(data, 8, regions="0.25,0.25,0.5,0.25")
+    before, after = frames(data), frames(result.data)
+    assert result.frames == len(after) and len(before) >= len(after)
+    assert result.regions and all(box["source"] == "manual" for box in result.regions)
+    for frame_before, frame_after in zip(before, after):
+        assert changed_outside(frame_before, frame_after, result) == 0
+
+
+def test_regions_are_pixelated_on_every_frame_of_an_animation():
+    data = (CORPUS / "dispose_bgnd.gif").read_bytes()
+    result = pixelate_bytes(data, 10, regions="0,0,50,50")
+    for frame in frames(result.data):
+        assert_flat_blocks(frame, result.regions[0])
+
+
+def test_alpha_weighted_blocks_in_a_region():
+    # half transparent red, half opaque blue inside one block: the block is blue, never a purple tint
+    image = Image.new("RGBA", (32, 32), (0, 255, 0, 255))
+    image.paste((255, 0, 0, 0), (0, 0, 8, 16))
+    image.paste((0, 0, 255, 255), (8, 0, 16, 16))
+    result = pixelate_bytes(png(image), 16, regions="0,0,16,16")
+    (after,) = frames(result.data)
+    red, green, blue, alpha = after.getpixel((3, 3))
+    assert (red, green, blue) == (0, 0, 255) and 120 <= alpha <= 136
+    assert after.getpixel((20, 20)) == (0, 255, 0, 255)
+
+
+def test_regions_are_in_the_upright_image_of_an_oriented_jpeg():
+    stored = Image.new("RGB", (64, 32), (250, 250, 250))  # stored on its side: 64 wide, 32 high
+    stored.paste((0, 0, 0), (0, 0, 8, 32))  # a dark band on the stored image's left: the upright top (orientation 6)
+    buffer = io.BytesIO()
+    stored.save(buffer, "JPEG", quality=95)
+    data = with_exif_orientation(buffer.getvalue(), 6)
+    result = pixelate_bytes(data, 8, regions="0,0,32,8")  # the upright image's top band
+    assert (result.width, result.height) == (32, 64)
+    (after,) = frames(result.data)
+    assert max(after.crop((0, 0, 32, 8)).convert("L").getextrema()) < 60  # the band, now pixelated, is at the top
+    assert min(after.crop((0, 16, 32, 64)).convert("L").getextrema()) > 200
+
+
+# --- JPEG in the DCT domain -------------------------------------------------------------------------------
+
+
+needs_libjpeg = pytest.mark.skipif(not libjpeg.available(), reason="Pillow's bundled libjpeg is not loadable here")
+
+
+def photo(width: int, height: int, **save) -> bytes:
+    image = Image.open(io.BytesIO(photo_jpeg(width, height)))
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", **({"quality": 90} | save))
+    return buffer.getvalue()
+
+
+@needs_libjpeg
+@pytest.mark.parametrize("save", [{}, {"progressive": True}, {"subsampling": 0}, {"subsampling": 1}],
+                         ids=["baseline-420", "progressive", "444", "422"])
+@pytest.mark.parametrize("block", [8, 16, 32])
+def test_an_upright_jpeg_keeps_every_block_outside_its_regions(save, block):
+    data = photo(640, 480, **save)
+    result = pixelate_bytes(data, block, regions="100,60,150,120;400,300,90,90")
+    (before,), (after,) = frames(data), frames(result.data)
+    # Beyond the boxes nothing was decoded and encoded again: the pixels are the input's own, except where the
+    # decoder's chroma upsampling blends a box's edge into its neighbour (one pixel with 4:2:0 and 4:2:2).
+    assert changed_outside(before, after, result, margin=1) == 0
+    assert changed_outside(before, after, result, margin=0) <= 2 * sum(b["w"] + b["h"] + 2 for b in result.regions) * 2
+    slow = pixelate_bytes(data, block, regions="100,60,150,120;400,300,90,90", fast=False)
+    assert changed_outside(before, frames(slow.data)[0], slow, margin=1) > 1000  # the general path re-encodes
+    for box in result.regions:  # inside, each block is one colour but for its edge pixels' chroma blending
+        size = box["block"]
+        for top in range(box["y"], box["y"] + box["h"], size):
+            for left in range(box["x"], box["x"] + box["w"], size):
+                interior = after.crop((left + 1, top + 1, min(left + size, box["x"] + box["w"]) - 1,
+                                       min(top + size, box["y"] + box["h"]) - 1))
+                assert len(interior.getcolors(1 << 16)) == 1, (box, left, top)
+
+
+@needs_libjpeg
+def test_the_dct_path_keeps_the_icc_profile_and_drops_exif_gps():
+    data = (CORPUS / "exif_gps.jpg").read_bytes()
+    result = pixelate_bytes(data, 16, regions="0,0,16,16")
+    output = Image.open(io.BytesIO(result.data))
+    assert not output.getexif() and b"Exif" not in result.data[:4096]
+    icc = (CORPUS / "icc_profile_big.jpg").read_bytes()
+    assert Image.open(io.BytesIO(pixelate_bytes(icc, 16, regions="0,0,16,16").data)).info.get("icc_profile") == \
+        Image.open(io.BytesIO(icc)).info.get("icc_profile")
+
+
+@needs_libjpeg
+def test_a_block_that_is_not_a_multiple_of_eight_touches_only_the_blocks_of_its_region():
+    data = photo(320, 240)
+    result = pixelate_bytes(data, 10, regions="100,100,55,45")
+    (before,), (after,) = frames(data), frames(result.data)
+    assert changed_outside(before, after, result, margin=16) == 0  # re-quantised at most within one MCU
+    assert changed_outside(before, after, result, margin=0) > 0
+
+
+@needs_libjpeg
+def test_damaged_jpegs_still_get_their_reason_with_regions():
+    data = (CORPUS / "truncated_jpeg.jpg").read_bytes()
+    with pytest.raises(PixelateError) as caught:
+        pixelate_bytes(data, 16, regions="0,0,10,10")
+    assert caught.value.reason == "corrupt"
+
+
+def test_overlapping_regions_of_different_blocks_leave_no_pixel_unpixelated():
+    data = (SAMPLES / "astronaut.png").read_bytes()
+    result = pixelate_bytes(data, 8, regions="100,100,100,100;150,150,100,100")
+    (after,) = frames(result.data)
+    for box in result.regions:
+        assert_flat_blocks(after, box)
