@@ -2,15 +2,19 @@
 
 Routes:
 
-- ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?}`` → 201
+- ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?, regions?, faces?}`` → 201
   ``{id, key, upload: {url, fields}}``: a presigned POST to the originals bucket whose signed policy pins the
   key, the size (1 byte to ``MAX_UPLOAD_BYTES``), a ``Content-Type`` starting with ``image/`` and the
-  options metadata. S3 enforces the policy on AWS (moto does not: there the handler's own checks stand).
+  options metadata (``x-amz-meta-pixel-size``, ``-method``, ``-regions`` as ``x,y,w,h;…``, ``-faces``). S3
+  enforces the policy on AWS (moto does not: there the handler's own checks stand).
 - ``GET /api/uploads/{id}`` → 200 with the status record, plus ``image_url`` when done; 404 until the
   processing function has written a status.
-- ``POST /api/pixelate?size=&method=`` with the image as the body → 200 with the pixelated image
-  (base64, as API Gateway returns binary bodies). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB):
-  base64 makes 4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
+- ``POST /api/pixelate?size=&method=&regions=&faces=`` with the image as the body → 200 with the pixelated
+  image (base64, as API Gateway returns binary bodies; ``X-Pixelated-Regions`` lists the boxes pixelated when
+  regions or faces were asked). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB): base64 makes
+  4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
+- ``POST /api/detect`` with an image as the body → 200 ``{width, height, faces: [{x, y, w, h, score}]}``: the
+  faces found in its first frame, upright (the page sends a reduced copy and scales the boxes back).
 
 Every error is JSON ``{"error": code, "message": text}``: 400 for a malformed request, 404 for an unknown
 route or an upload with no status yet, 405 for a known route with another method, 413 for a body too large,
@@ -37,7 +41,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import Limits
-from pixelate.image.options import parse_method, parse_pixel_size
+from pixelate.image.options import Region, parse_flag, parse_method, parse_options, parse_pixel_size, parse_regions, regions_text
 from pixelate.service import aws, status, store
 from pixelate.service.config import ApiConfig
 
@@ -69,6 +73,7 @@ ROUTES: dict[re.Pattern, tuple[str, ...]] = {
     re.compile(r"/api/uploads"): ("POST",),
     re.compile(r"/api/uploads/[^/]+"): ("GET",),
     re.compile(r"/api/pixelate"): ("POST",),
+    re.compile(r"/api/detect"): ("POST",),
 }
 
 #: HTTP status of each core rejection reason.
@@ -150,6 +155,8 @@ class UploadRequest:
     size: int
     pixel_size: int
     method: str | None
+    regions: tuple[Region, ...] = ()
+    faces: bool = False
 
 
 def parse_upload_request(body: dict, config: ApiConfig) -> UploadRequest:
@@ -160,21 +167,26 @@ def parse_upload_request(body: dict, config: ApiConfig) -> UploadRequest:
         size=parse_size(body.get("size"), config.max_upload_bytes),
         pixel_size=parse_option(parse_pixel_size, body.get("pixel_size", config.defaults.pixel_size), "invalid-pixel-size"),
         method=None if method is None else parse_option(parse_method, method, "invalid-method"),
+        regions=parse_option(parse_regions, body.get("regions"), "invalid-regions"),
+        faces=parse_option(parse_flag, body.get("faces", False), "invalid-faces"),
     )
 
 
 def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tuple[dict, list]:
-    """The form fields and the policy conditions of a presigned upload. boto3 adds the bucket and the exact
-    key to the conditions itself."""
+    """The form fields and the policy conditions of a presigned upload: every option is an exact-match field of
+    the signed policy, so the upload cannot change them. boto3 adds the bucket and the exact key itself."""
     fields = {"Content-Type": request.content_type, "x-amz-meta-pixel-size": str(request.pixel_size)}
+    if request.method:
+        fields["x-amz-meta-method"] = request.method
+    if request.regions:
+        fields["x-amz-meta-regions"] = regions_text(request.regions)
+    if request.faces:
+        fields["x-amz-meta-faces"] = "true"
     conditions: list = [
         ["content-length-range", 1, max_bytes],
         ["starts-with", "$Content-Type", "image/"],
-        {"x-amz-meta-pixel-size": str(request.pixel_size)},
+        *({name: value} for name, value in fields.items() if name.startswith("x-amz-meta-")),
     ]
-    if request.method:
-        fields["x-amz-meta-method"] = request.method
-        conditions.append({"x-amz-meta-method": request.method})
     return fields, conditions
 
 
@@ -238,6 +250,38 @@ def pixelate_now() -> Response:
     config = ApiConfig.from_env()
     size = parse_option(parse_pixel_size, query.get("size", config.defaults.pixel_size), "invalid-pixel-size")
     method = parse_option(parse_method, query.get("method", config.defaults.method), "invalid-method")
+    regions = parse_option(parse_regions, query.get("regions"), "invalid-regions")
+    faces = parse_option(parse_flag, query.get("faces", "false"), "invalid-faces")
+    data = request_image()
+    options = parse_options(size, method, regions, faces)
+    result = pixelate_bytes(data, options=options, limits=sync_limits(Limits.from_env()))
+    if len(result.data) > SYNC_MAX_OUTPUT_BYTES:
+        raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
+    headers = {"Cache-Control": "no-store", "X-Image-Width": str(result.width), "X-Image-Height": str(result.height)}
+    if result.regions:
+        # what was pixelated, for a client that shows it (compact JSON; at most 64 regions and their faces)
+        headers["X-Pixelated-Regions"] = json.dumps(list(result.regions), separators=(",", ":"))
+    return Response(
+        status_code=200,
+        content_type=result.content_type,
+        body=result.data,  # bytes: Powertools answers them base64-encoded with isBase64Encoded
+        headers=headers,
+    )
+
+
+@app.post("/api/detect")
+def detect_faces() -> Response:
+    """The faces in the image sent (its first frame, upright): ``{width, height, faces: [{x, y, w, h, score}]}``.
+    The page sends a reduced copy and scales the boxes back to its photo."""
+    from pixelate.image.pipeline import find_faces
+
+    found = find_faces(request_image(), sync_limits(Limits.from_env()))
+    return json_response(200, {"width": found.width, "height": found.height, "faces": found.faces})
+
+
+def request_image() -> bytes:
+    """The image in the request's body, within the synchronous limit (before and after base64)."""
+    event = app.current_event
     if event.body and len(event.body) > SYNC_MAX_BYTES * 4 // 3 + 4:
         raise too_large("the image is larger than the synchronous limit")
     data = decode_body(event.body, event.is_base64_encoded)
@@ -245,16 +289,7 @@ def pixelate_now() -> Response:
         raise ApiError(400, "empty", "send the image as the request body")
     if len(data) > SYNC_MAX_BYTES:
         raise too_large("the image is larger than the synchronous limit")
-    limits = sync_limits(Limits.from_env())
-    result = pixelate_bytes(data, size=size, method=method, limits=limits)
-    if len(result.data) > SYNC_MAX_OUTPUT_BYTES:
-        raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
-    return Response(
-        status_code=200,
-        content_type=result.content_type,
-        body=result.data,  # bytes: Powertools answers them base64-encoded with isBase64Encoded
-        headers={"Cache-Control": "no-store", "X-Image-Width": str(result.width), "X-Image-Height": str(result.height)},
-    )
+    return data
 
 
 def sync_limits(limits: Limits) -> Limits:

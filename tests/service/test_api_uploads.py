@@ -71,6 +71,36 @@ def test_the_signed_policy_enforces_key_size_type_and_options(service, events):
     assert timedelta(0) < expires - datetime.now(timezone.utc) <= timedelta(seconds=api.UPLOAD_EXPIRY_SECONDS + 5)
 
 
+def test_regions_and_faces_are_signed_into_the_policy_and_reach_the_status(service, events):
+    request = valid_request(content_type="image/png", filename="hopper.png", size=len(HOPPER),
+                            regions=[[10, 10, 20, 20], [0.5, 0.5, 0.25, 0.25]], faces=False)
+    status, _, body = call(events, "POST", "/api/uploads", request)
+    assert status == 201
+    fields = body["upload"]["fields"]
+    assert fields["x-amz-meta-regions"] == "10,10,20,20;0.5,0.5,0.25,0.25" and "x-amz-meta-faces" not in fields
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    assert {"x-amz-meta-regions": "10,10,20,20;0.5,0.5,0.25,0.25"} in policy["conditions"]
+    with_faces = call(events, "POST", "/api/uploads", valid_request(regions="1,2,3,4", faces=True))[2]
+    assert with_faces["upload"]["fields"]["x-amz-meta-faces"] == "true"
+    assert {"x-amz-meta-faces": "true"} in json.loads(base64.b64decode(with_faces["upload"]["fields"]["policy"]))["conditions"]
+    # a real multipart POST with those fields: the handler reads the same options back from the metadata
+    response = requests.post(body["upload"]["url"], data=fields, files={"file": ("hopper.png", HOPPER, "image/png")}, timeout=30)
+    assert response.status_code in (200, 201, 204)
+    handler.lambda_handler(events.s3(service.originals, body["key"]), None)
+    _, _, record = call(events, "GET", f"/api/uploads/{body['id']}")
+    assert record["options"]["regions"] == ["10,10,20,20", "0.5,0.5,0.25,0.25"]
+    assert [(r["x"], r["y"], r["w"], r["h"]) for r in record["regions"]] == [(0, 0, 32, 32), (64, 64, 32, 32)]
+
+
+@pytest.mark.parametrize("changes,code", [
+    ({"regions": "1,2,3"}, "invalid-regions"), ({"regions": [[1, 2, 0, 4]]}, "invalid-regions"),
+    ({"regions": "0.5,10,2,2"}, "invalid-regions"), ({"faces": "perhaps"}, "invalid-faces"),
+])
+def test_invalid_regions_and_faces_are_400(service, events, changes, code):
+    status, _, body = call(events, "POST", "/api/uploads", valid_request(**changes))
+    assert (status, body["error"]) == (400, code) and body["message"]
+
+
 def test_without_a_method_the_policy_does_not_name_one(service, events):
     _, _, body = call(events, "POST", "/api/uploads", {"filename": "a.png", "content_type": "image/png", "size": 10})
     policy = json.loads(base64.b64decode(body["upload"]["fields"]["policy"]))
