@@ -18,7 +18,6 @@ from PIL import Image
 
 from pixelate.image import encode, guard, ops, orient, regions
 from pixelate.image.decode import decode_frame, orientation_of
-from pixelate.image.fast import jpeg_regions
 from pixelate.image.options import Box
 from pixelate.image.result import Result
 from pixelate.image.work import Work
@@ -59,6 +58,8 @@ def jpeg_regions_in_dct(work: Work) -> None:
         return  # the DCT domain has block means, not centre samples: the pixel path does "nearest"
     if not work.found_faces and not _decodes(work.data):
         return  # (Pillow decodes it at 1/8 first: libjpeg errors are refused there, classified by the general path)
+    from pixelate.image.fast import jpeg_regions  # (ctypes and libjpeg: only when a JPEG has regions)
+
     targets = regions.in_drawing_order(work.targets)
     done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(t.box), t.block) for t in targets])
     if done is None:
