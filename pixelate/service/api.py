@@ -60,6 +60,9 @@ SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
 #: How long a presigned upload stays valid: long enough for a slow phone upload to start.
 UPLOAD_EXPIRY_SECONDS = 300
 UPLOAD_PREFIX = "uploads/"
+#: S3's limit on an object's user metadata: the UTF-8 bytes of every key and value together (counted here with the
+#: x-amz-meta- prefix, to stay on the safe side)
+S3_METADATA_BYTES = 2048
 MAX_FILENAME_CHARS = 255
 #: Safe names: ASCII letters, digits, dot, dash, underscore; at most this long (the extension included).
 SAFE_NAME_CHARS = 100
@@ -182,10 +185,15 @@ def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tupl
         fields["x-amz-meta-regions"] = regions_text(request.regions)
     if request.faces:
         fields["x-amz-meta-faces"] = "true"
+    metadata = {name: value for name, value in fields.items() if name.startswith("x-amz-meta-")}
+    if sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items()) > S3_METADATA_BYTES:
+        # S3 would refuse the upload itself (MetadataTooLarge), after the person chose their file
+        raise ApiError(400, "invalid-regions", f"the regions do not fit S3's {S3_METADATA_BYTES} bytes of object "
+                       "metadata: send fewer, or in whole pixels (shorter than fractions)")
     conditions: list = [
         ["content-length-range", 1, max_bytes],
         ["starts-with", "$Content-Type", "image/"],
-        *({name: value} for name, value in fields.items() if name.startswith("x-amz-meta-")),
+        *({name: value} for name, value in metadata.items()),
     ]
     return fields, conditions
 
