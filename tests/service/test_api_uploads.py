@@ -93,7 +93,7 @@ def test_regions_and_faces_are_signed_into_the_policy_and_reach_the_status(servi
 
 
 def test_regions_that_would_not_fit_s3_metadata_are_refused_before_signing(service, events):
-    many = ";".join(["0.123456789,0.123456789,0.123456789,0.123456789"] * 40)
+    many = ";".join(["0.123456789,0.123456789,0.123456789,0.123456789"] * 50)
     status, _, body = call(events, "POST", "/api/uploads", valid_request(regions=many))
     assert (status, body["error"]) == (400, "invalid-regions") and "2048" in body["message"]
     status, _, body = call(events, "POST", "/api/uploads", valid_request(regions=";".join(["1000,1000,200,200"] * 64)))
