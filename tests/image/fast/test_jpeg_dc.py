@@ -263,8 +263,10 @@ def coded_after_decoding(data: bytes, size: int) -> bytes | None:
 
 
 def streaming_calls(monkeypatch, cpus: int = 2) -> list:
-    """Block sizes the streaming coder was called for (as on a machine with ``cpus`` CPUs)."""
+    """Block sizes the streaming coder was called for (as on a machine with ``cpus`` CPUs, and at any image size:
+    the test photos are small, and small photos are coded after decoding)."""
     monkeypatch.setattr(jpeg_dc, "_CPUS", cpus)
+    monkeypatch.setattr(jpeg_dc, "STREAM_MIN_PIXELS", 0)
     calls = []
     real = jpeg_dc._encode_while_decoding
     monkeypatch.setattr(jpeg_dc, "_encode_while_decoding", lambda *a: calls.append(a[1]) or real(*a))
@@ -318,6 +320,17 @@ def test_usable_cpus_follow_the_cgroup_quota(cpu_max, affinity, expected, monkey
     monkeypatch.setattr(limits.os, "sched_getaffinity", lambda pid: set(range(affinity)))
     monkeypatch.setattr(limits, "open", fake_open, raising=False)
     assert limits.usable_cpus() == expected
+
+
+def test_small_photos_are_coded_after_decoding(monkeypatch):
+    monkeypatch.setattr(jpeg_dc, "_CPUS", 2)
+    calls = []
+    real = jpeg_dc._encode_while_decoding
+    monkeypatch.setattr(jpeg_dc, "_encode_while_decoding", lambda *a: calls.append(a[1]) or real(*a))
+    small = jpeg_bytes(photo_crop(640, 480, 1), quality=90)
+    assert jpeg_dc.pixelate_jpeg(small, 16, "average", None).data == coded_after_decoding(small, 16) and calls == []
+    large = jpeg_bytes(photo_crop(2048, 1536, 2), quality=90)  # 3.1 MP
+    assert jpeg_dc.pixelate_jpeg(large, 16, "average", None).data == coded_after_decoding(large, 16) and calls == [16]
 
 
 def test_one_cpu_codes_after_decoding(monkeypatch):
