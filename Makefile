@@ -5,21 +5,28 @@ BIN    := $(VENV)/bin
 # checkov pins many libraries of its own: it gets a venv of its own so it cannot break the project's.
 TOOLS  := .tools
 
-.PHONY: install test demo lab bench package lint clean
+.PHONY: install test demo lab bench package lint lock clean
 
 install: $(VENV)/.installed $(TOOLS)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every package pinned and its file's hash checked (requirements/*.txt, written by `make lock`); then the project
+# itself, alone, with the build tools the lock installed.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/python -m pixelate.deploy.face_model
 	touch $@
 
-$(TOOLS)/.installed:
+$(TOOLS)/.installed: requirements/tools.txt
 	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet checkov
+	$(TOOLS)/bin/pip install --quiet --require-hashes -r requirements/tools.txt
 	touch $@
+
+# Re-resolve the locks (requirements/lambda.txt, dev.txt, tools.txt) from pyproject.toml and requirements/*.in:
+# newest releases, hashes of every file; review the diff, then `make test`.
+lock: install
+	$(BIN)/python -m pixelate.deploy.locks
 
 test: install
 	$(BIN)/lint-imports

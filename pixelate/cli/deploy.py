@@ -64,14 +64,24 @@ def _local_endpoint(args) -> str:
     return url
 
 
+def _refused(command: str, error: Exception) -> int:
+    """A deploy or destroy that AWS refused: its one-paragraph account on stderr, no traceback; exit status 1."""
+    print(f"pixelate {command}: {error}", file=sys.stderr)
+    return 1
+
+
 def run_deploy(args) -> int:
+    from pixelate.deploy.stack import DeployError
     from pixelate.deploy.stackfile import stack_file_path
     from pixelate.local import target
     from pixelate.local.emulate import Emulated, report_table
 
     endpoint = _local_endpoint(args) if args.target == "local" else None
-    result = target.deploy(args.target, args.stack_name, args.region, args.profile, dict(args.parameter),
-                          endpoint, args.folder)
+    try:
+        result = target.deploy(args.target, args.stack_name, args.region, args.profile, dict(args.parameter),
+                               endpoint, args.folder)
+    except DeployError as error:
+        return _refused("deploy", error)
     if "Package" in result:
         print(result["Package"])
     if "Emulation" in result:
@@ -85,10 +95,14 @@ def run_deploy(args) -> int:
 
 
 def run_destroy(args) -> int:
+    from pixelate.deploy.stack import DeployError
     from pixelate.local import target
 
     endpoint = _local_endpoint(args) if args.target == "local" else None
-    target.destroy(args.target, args.stack_name, args.region, args.profile, endpoint)
+    try:
+        target.destroy(args.target, args.stack_name, args.region, args.profile, endpoint)
+    except DeployError as error:
+        return _refused("destroy", error)
     print(f"stack {args.stack_name} deleted")
     return 0
 

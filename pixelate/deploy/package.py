@@ -5,7 +5,9 @@
     >>> report.zip_path, report.zip_bytes, report.unzipped_bytes
 
 What goes in: the runtime dependencies of ``pixelate`` (Pillow, pillow-heif, Powertools …) as manylinux
-wheels for the target (``pip install --platform … --only-binary=:all: --target …``), minus what the Lambda
+wheels for the target, exactly as pinned in ``requirements/lambda.txt`` and checked against its hashes
+(``pip install --require-hashes --no-deps -r … --platform … --only-binary=:all: --target …``; ``make lock``
+writes the lock, see :mod:`pixelate.deploy.locks`), minus what the Lambda
 runtime already has (boto3, botocore, s3transfer), plus what the Lambda runs of the ``pixelate`` package,
 from an allow-list (``LAMBDA_SOURCES``: ``__init__.py``, ``image/``, ``service/``). No ``__pycache__``: pip
 here would compile for *this* interpreter, not the target's.
@@ -47,13 +49,16 @@ LAMBDA_DATA = ("image/faces/model/centerface.onnx", "image/faces/model/LICENSE.d
 MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
 #: ELF e_machine values of the two Lambda architectures.
 ELF_MACHINE = {"x86_64": 62, "arm64": 183}
-#: glibc of each Lambda Python runtime's OS: Amazon Linux 2 (3.11, deprecated, kept because a package for it
-#: can be import-tested on this machine's Python) and Amazon Linux 2023 (3.12 and later).
-RUNTIME_GLIBC = {"3.11": (2, 26), "3.12": (2, 34), "3.13": (2, 34), "3.14": (2, 34)}
+#: glibc of each Python runtime's OS: Amazon Linux 2023 (3.12 and later). 3.11 is no Lambda runtime any more
+#: (its Amazon Linux 2 had glibc 2.26, older than onnxruntime's and numpy's wheels need): a 3.11 build serves only
+#: this machine's import check (Debian 12: glibc 2.36), so it takes what glibc 2.28 runs.
+RUNTIME_GLIBC = {"3.11": (2, 28), "3.12": (2, 34), "3.13": (2, 34), "3.14": (2, 34)}
 #: 1980-01-01, the earliest time a zip can hold: a fixed stamp makes the zip reproducible.
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
+#: The pinned, hashed dependencies of the zip (``make lock``): the same wheels for every build.
+LAMBDA_LOCK = PACKAGE_DIR.parent / "requirements" / "lambda.txt"
 
 
 @dataclass(frozen=True)
@@ -151,8 +156,12 @@ def _requirements_from_metadata() -> list[str]:
     return [r for r in (requires("pixelate") or []) if "extra ==" not in r]
 
 
-def pip_install_command(spec: PackageSpec, requirements: list[str], target: Path) -> list[str]:
+def pip_install_command(spec: PackageSpec, requirements: list[str], target: Path, lock: Path | None = None) -> list[str]:
+    """pip's command for the target's wheels: of ``lock`` (every file's hash checked, nothing unpinned: pip
+    refuses a package the lock does not pin), or of ``requirements`` as given."""
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
+    if lock is not None:
+        command += ["--require-hashes", "--no-deps", "-r", str(lock)]
     for platform in spec.platforms():
         command += ["--platform", platform]
     command += [
@@ -165,14 +174,15 @@ def pip_install_command(spec: PackageSpec, requirements: list[str], target: Path
     return command
 
 
-def install_dependencies(spec: PackageSpec, requirements: list[str], cache_dir: Path) -> Path:
-    """Install the wheels into ``cache_dir/deps-<hash>`` (reused while spec and requirements are the same)."""
-    key = hashlib.sha256(repr((spec, sorted(requirements))).encode()).hexdigest()[:12]
+def install_dependencies(spec: PackageSpec, requirements: list[str], cache_dir: Path, lock: Path | None = None) -> Path:
+    """Install the wheels into ``cache_dir/deps-<hash>`` (reused while spec, requirements and lock are the same)."""
+    locked = lock.read_text() if lock is not None else ""
+    key = hashlib.sha256(repr((spec, sorted(requirements), locked)).encode()).hexdigest()[:12]
     target = cache_dir / f"deps-{spec.name}-{key}"
     if (target / ".complete").is_file():
         return target
     shutil.rmtree(target, ignore_errors=True)
-    subprocess.run(pip_install_command(spec, requirements, target), check=True)
+    subprocess.run(pip_install_command(spec, requirements, target, lock), check=True)
     remove_distributions(target, PROVIDED_BY_RUNTIME)
     shutil.rmtree(target / "bin", ignore_errors=True)  # console scripts of the wheels: never used by Lambda
     (target / ".complete").write_text("")
@@ -379,11 +389,17 @@ def copy_package_source(root: Path, data: bool = True) -> None:
 
 def build_package(spec: PackageSpec | None = None, out_dir: str | Path = "build/lambda",
                   requirements: list[str] | None = None) -> PackageReport:
-    """Build ``<out_dir>/pixelate-<py>-<arch>.zip``; the unzipped tree stays in ``<out_dir>/<py>-<arch>/``."""
+    """Build ``<out_dir>/pixelate-<py>-<arch>.zip``; the unzipped tree stays in ``<out_dir>/<py>-<arch>/``.
+    The dependencies are those of ``requirements/lambda.txt`` unless ``requirements`` names others (unpinned)."""
     spec = spec or PackageSpec()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    deps = install_dependencies(spec, requirements if requirements is not None else runtime_requirements(), out)
+    if requirements is None:  # the lock, as every build should
+        if not LAMBDA_LOCK.is_file():
+            raise FileNotFoundError(f"{LAMBDA_LOCK} is missing: run `make lock` (the zip is built from the lock only)")
+        deps = install_dependencies(spec, [], out, LAMBDA_LOCK)
+    else:
+        deps = install_dependencies(spec, requirements, out)
     root = out / spec.name
     assemble(deps, root)
     zip_path = out / f"pixelate-{spec.name}.zip"

@@ -22,14 +22,17 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import boto3
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, WaiterError
 
 from pixelate.deploy.package import PackageSpec, build_package, sha256_of
+from pixelate.deploy.refusals import describe_failures, explain, failed_resources
 from pixelate.deploy.stackfile import LOCAL_CREDENTIALS
 from pixelate.deploy.template import load_template, parameter_defaults, template_text
 from pixelate.service.aws import is_not_found
@@ -42,7 +45,20 @@ SITE_PREFIX = "site/"
 
 
 class DeployError(RuntimeError):
-    """The stack could not be deployed or destroyed; the message says why."""
+    """The stack could not be deployed or destroyed; the message says why, and what to do."""
+
+
+@contextmanager
+def aws_refusals(stack_name: str = "", region: str | None = None, profile: str | None = None,
+                 endpoint: str | None = None) -> Iterator[None]:
+    """Turn any refusal on the way to AWS (botocore's ClientError, NoCredentialsError, NoRegionError, WaiterError
+    …) into a :class:`DeployError` whose message says, in one paragraph, what happened and what to do.
+    ``endpoint``: where the calls go when not to AWS (default: ``AWS_ENDPOINT_URL``, as botocore reads it)."""
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL_CLOUDFORMATION") or os.environ.get("AWS_ENDPOINT_URL")
+        raise DeployError(explain(error, stack_name, region, profile, endpoint)) from error
 
 
 # ------------------------------------------------------------------ pure helpers
@@ -117,7 +133,7 @@ def local_session(region: str = "us-east-1") -> boto3.Session:
 def aws_session(region: str | None = None, profile: str | None = None) -> boto3.Session:
     session = boto3.Session(profile_name=profile, region_name=region)
     if not session.region_name:
-        raise DeployError("no region: pass region= or set one in the profile / AWS_REGION")
+        raise DeployError(explain(NoRegionError()))
     return session
 
 
@@ -195,9 +211,21 @@ def _wait(cfn, waiter: str, delay: int, **kwargs) -> None:
     try:
         cfn.get_waiter(waiter).wait(WaiterConfig={"Delay": delay, "MaxAttempts": 720}, **kwargs)
     except WaiterError as error:
-        stack = describe_stack(cfn, kwargs.get("StackName", "")) if "StackName" in kwargs else None
-        status = stack.get("StackStatus") if stack else "?"
-        raise DeployError(f"{waiter} failed: stack status {status}: {error}") from error
+        name = kwargs.get("StackName", "")
+        raise DeployError(failure_report(cfn, name, waiter)) from error
+
+
+def failure_report(cfn, stack_name: str, waited_for: str = "the stack operation") -> str:
+    """What a failed or rolled-back operation did: the stack's status and reason, then its first failed resources
+    with their ``ResourceStatusReason`` (from the stack's events) and what to do."""
+    try:
+        stack = describe_stack(cfn, stack_name) if stack_name else None
+    except (ClientError, BotoCoreError):
+        stack = None
+    status = stack.get("StackStatus", "?") if stack else "gone (deleted, or never created)"
+    reason = f" ({stack['StackStatusReason']})" if stack and stack.get("StackStatusReason") else ""
+    return (f"Stack {stack_name}: {waited_for} did not complete; the stack is {status}{reason}.\n"
+            + describe_failures(failed_resources(cfn, stack_name)))
 
 
 def _delete_failed_first_attempt(cfn, stack_name: str, delay: int) -> dict | None:
@@ -305,7 +333,14 @@ def upload_site(s3, bucket: str, web_dir: Path = WEB_DIR) -> list[str]:
 def deploy_aws(stack_name: str = "pixelator", region: str | None = None, profile: str | None = None,
                parameters: Mapping[str, Any] | None = None, build_dir: str | Path = "build/lambda",
                template_file: str | Path | None = None) -> dict:
-    """Deploy to AWS (see the module docstring). Needs credentials allowed to create the stack's resources."""
+    """Deploy to AWS (see the module docstring). Needs credentials allowed to create the stack's resources.
+    Every refusal comes out as a :class:`DeployError` that says what to do."""
+    with aws_refusals(stack_name, region, profile):
+        return _deploy_aws(stack_name, region, profile, parameters, build_dir, template_file)
+
+
+def _deploy_aws(stack_name: str, region: str | None, profile: str | None, parameters: Mapping[str, Any] | None,
+                build_dir: str | Path, template_file: str | Path | None) -> dict:
     session = aws_session(region, profile)
     region = session.region_name
     cfn, s3 = session.client("cloudformation"), session.client("s3")
@@ -344,10 +379,11 @@ def _invalidate(session, cfn, stack_name: str) -> None:
 
 
 def destroy_aws(stack_name: str = "pixelator", region: str | None = None, profile: str | None = None) -> None:
-    session = aws_session(region, profile)
-    cfn, s3 = session.client("cloudformation"), session.client("s3")
-    delete_stack(cfn, s3, stack_name, delay=10)
-    account_id = session.client("sts").get_caller_identity()["Account"]
-    delete_bucket(s3, artifacts_bucket_name(stack_name, account_id, session.region_name))
+    with aws_refusals(stack_name, region, profile):
+        session = aws_session(region, profile)
+        cfn, s3 = session.client("cloudformation"), session.client("s3")
+        delete_stack(cfn, s3, stack_name, delay=10)
+        account_id = session.client("sts").get_caller_identity()["Account"]
+        delete_bucket(s3, artifacts_bucket_name(stack_name, account_id, session.region_name))
 
 

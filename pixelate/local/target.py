@@ -23,8 +23,8 @@ from typing import Any, Mapping
 
 from pixelate.deploy.package import source_zip
 from pixelate.deploy.stack import (
-    DeployError, artifacts_bucket_name, code_key, create_or_update_stack, delete_bucket, delete_stack, deploy_aws,
-    describe_stack, destroy_aws, effective_parameters, ensure_private_bucket, local_session, outputs_of,
+    DeployError, artifacts_bucket_name, aws_refusals, code_key, create_or_update_stack, delete_bucket, delete_stack,
+    deploy_aws, describe_stack, destroy_aws, effective_parameters, ensure_private_bucket, local_session, outputs_of,
     parameters_of, physical_ids, stack_parameters, upload_if_missing,
 )
 from pixelate.deploy.stackfile import read_stack_file, write_stack_file
@@ -93,7 +93,8 @@ def deploy(target: str = "local", stack_name: str = "pixelator", region: str | N
         if not endpoint_url:
             raise DeployError("the local target needs the moto endpoint URL (see local_endpoint)")
         known = read_stack_file(folder) or {}
-        result = deploy_local(endpoint_url, region or "us-east-1", stack_name, parameters, build_dir=build_dir)
+        with aws_refusals(stack_name, region or "us-east-1", endpoint=endpoint_url):
+            result = deploy_local(endpoint_url, region or "us-east-1", stack_name, parameters, build_dir=build_dir)
         if known.get("EndpointUrl") == endpoint_url:
             # the running local stack's file: what `pixelate up` wrote (the edge URLs, its processes) stays
             write_stack_file({**known, **result}, folder)
@@ -111,7 +112,8 @@ def destroy(target: str = "local", stack_name: str = "pixelator", region: str | 
     elif target == "local":
         if not endpoint_url:
             raise DeployError("the local target needs the moto endpoint URL (see local_endpoint)")
-        destroy_local(endpoint_url, region or "us-east-1", stack_name)
+        with aws_refusals(stack_name, region or "us-east-1", endpoint=endpoint_url):
+            destroy_local(endpoint_url, region or "us-east-1", stack_name)
     else:
         raise DeployError(f"target must be 'local' or 'aws', not {target!r}")
 

@@ -111,7 +111,7 @@
     if (API_ERROR_TEXT[code]) return API_ERROR_TEXT[code];
     if (status === 413) return API_ERROR_TEXT["too-large"];
     if (status === 415) return NOT_AN_IMAGE;
-    if (status >= 500) return API_ERROR_TEXT.unavailable;
+    if (status >= 500 || status === 429) return API_ERROR_TEXT.unavailable;
     if (body && typeof body.message === "string" && body.message) return `The service refused this upload: ${body.message}.`;
     return `The service refused this upload (HTTP ${status}). Please try again.`;
   }
@@ -263,6 +263,34 @@
 
   // ---- network --------------------------------------------------------------------------------------
 
+  // A busy service (429 Too Many Requests, 503 Unavailable) is asked again: after its Retry-After when it
+  // gives one (capped), else after an exponential back-off with full jitter; RETRY_TRIES requests at most, the
+  // last answer returned as it came. `onBusy(seconds)` tells the person why nothing moves.
+  const RETRY_TRIES = 5;
+  const RETRY_BASE_MS = 500;
+  const RETRY_CAP_MS = 8000;
+  const RETRY_AFTER_MAX_MS = 30_000;
+
+  function retryDelayMs(response, attempt) {
+    const header = response.headers.get("Retry-After");
+    if (header) {
+      const seconds = Number(header);
+      const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+      if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS);
+    }
+    return Math.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt);
+  }
+
+  async function fetchWithRetry(url, init, onBusy) {
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(url, init);
+      if ((response.status !== 429 && response.status !== 503) || attempt >= RETRY_TRIES) return response;
+      const delay = retryDelayMs(response, attempt - 1);
+      if (onBusy) onBusy(Math.max(1, Math.ceil(delay / 1000)));
+      await sleep(delay);
+    }
+  }
+
   async function readJson(response) {
     try {
       return await response.json();
@@ -271,10 +299,10 @@
     }
   }
 
-  async function requestUpload(file, options) {
+  async function requestUpload(file, options, onBusy) {
     let response;
     try {
-      response = await fetch(API_UPLOADS, {
+      response = await fetchWithRetry(API_UPLOADS, {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
         body: JSON.stringify({
@@ -284,7 +312,7 @@
           pixel_size: options.pixelSize,
           method: options.method,
         }),
-      });
+      }, onBusy);
     } catch {
       throw new Error("Could not reach the service. Check your connection and try again.");
     }
@@ -320,7 +348,7 @@
 
   // Follows GET /api/uploads/{id} until the record is final. A 404 means "no status yet"; server errors
   // are retried like a missing status, since the record will still come.
-  async function followStatus(id, onSlow) {
+  async function followStatus(id, onSlow, onBusy) {
     const url = `${API_UPLOADS}/${encodeURIComponent(id)}`;
     const started = Date.now();
     let delay = POLL_FIRST_MS;
@@ -338,11 +366,11 @@
       }
       let response;
       try {
-        response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+        response = await fetchWithRetry(url, { headers: { Accept: "application/json" }, cache: "no-store" }, onBusy);
       } catch {
         continue; // offline for a moment: keep trying until the give-up time
       }
-      if (response.status === 404 || response.status >= 500) continue;
+      if (response.status === 404 || response.status === 429 || response.status >= 500) continue;
       const body = await readJson(response);
       if (!response.ok) throw new Error(describeApiError(response.status, body));
       if (body && (body.state === "done" || body.state === "failed")) return body;
@@ -562,7 +590,8 @@
     parts.errorSlot.replaceChildren();
     try {
       setState(entry, "requesting", "Preparing the upload…");
-      const slot = await requestUpload(entry.file, options);
+      const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
+      const slot = await requestUpload(entry.file, options, busy);
       setState(entry, "uploading", "Uploading… 0%");
       await postToStorage(slot.upload, entry.file, (fraction) => {
         setProgress(entry, fraction);
@@ -572,7 +601,7 @@
       setState(entry, "processing", "Uploaded. Pixelating…");
       const record = await followStatus(slot.id, () => {
         parts.state.textContent = "Still pixelating: this is taking longer than usual…";
-      });
+      }, busy);
       if (record.state === "done" && record.image_url) {
         await showResult(entry, record, options);
       } else {

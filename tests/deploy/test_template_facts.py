@@ -112,7 +112,8 @@ def test_originals_notify_the_job_queue_and_only_that_bucket_may_send(tpl):
     queues = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
     assert queues == [{"Event": "s3:ObjectCreated:*", "Queue": {"Fn::GetAtt": ["JobQueue", "Arn"]}}]
     assert "JobQueuePolicy" in bucket["DependsOn"]
-    statement, = tpl["Resources"]["JobQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    statement, = [s for s in tpl["Resources"]["JobQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+                  if s["Effect"] == "Allow"]
     ctx = _ctx(tpl)
     source = resolve(statement["Condition"]["ArnEquals"]["aws:SourceArn"], ctx)
     assert source == "arn:aws:s3:::" + resolve(bucket["Properties"]["BucketName"], ctx)

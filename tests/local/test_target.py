@@ -114,7 +114,8 @@ def test_what_moto_ignores_is_applied_through_the_api(deployed, moto_endpoint):
     block = s3.get_public_access_block(Bucket=originals)["PublicAccessBlockConfiguration"]
     assert all(block.values())
     policy = json.loads(sqs.get_queue_attributes(QueueUrl=result["JobQueueUrl"], AttributeNames=["Policy"])["Attributes"]["Policy"])
-    assert policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"] == f"arn:aws:s3:::{originals}"
+    allow, = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow["Condition"]["ArnEquals"]["aws:SourceArn"] == f"arn:aws:s3:::{originals}"
     # moto enforces bucket policies but speaks plain HTTP: the TLS-only statement stays out, and says so
     with pytest.raises(ClientError):
         s3.get_bucket_policy(Bucket=originals)
