@@ -106,8 +106,10 @@ def with_exif_orientation(jpeg: bytes, orientation: int) -> bytes:
     phone writes for a photo taken upright, whose pixels it stores on their side."""
     from PIL import Image
 
+    from pixelate.image.orient import ORIENTATION
+
     exif = Image.Exif()
-    exif[0x0112] = orientation
+    exif[ORIENTATION] = orientation
     payload = exif.tobytes()
     return jpeg[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
 

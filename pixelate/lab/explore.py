@@ -14,6 +14,7 @@ from typing import Iterable
 from PIL import Image, ImageChops, ImageOps, ImageSequence, ImageStat
 
 from pixelate.bench.baseline import tutorial_pixelate
+from pixelate.image import orient
 from pixelate.image.pipeline import pixelate_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,6 @@ CORPUS_CASES = {
     "animation": ("dispose_bgnd.gif", "apng_dispose_op_none.png", "iss634.gif"),
     "orientation": ("hopper_orientation_6.jpg", "hopper_orientation_3.webp", "exif_imagemagick_orientation.png"),
 }
-ORIENTATION_TAG = 0x0112
 
 
 def sample_photos(folder: Path | str = SAMPLES_DIR, names: Iterable[str] | None = None) -> dict[str, bytes]:
@@ -162,10 +162,7 @@ class Facts:
 
 def facts(data: bytes) -> Facts:
     image = Image.open(io.BytesIO(data))
-    try:
-        orientation = int(image.getexif().get(ORIENTATION_TAG, 1))
-    except Exception:
-        orientation = 1
+    orientation = orient.read_orientation(image) or 1
     return Facts(
         format=image.format,
         mode=image.mode,

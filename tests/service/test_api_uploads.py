@@ -109,6 +109,13 @@ def test_invalid_regions_and_faces_are_400(service, events, changes, code):
     assert (status, body["error"]) == (400, code) and body["message"]
 
 
+def test_a_damaged_status_record_is_not_there_yet_rather_than_a_500(service, events):
+    upload_id = "0" * 32
+    service.s3.put_object(Bucket=service.processed, Key=f"status/uploads/{upload_id}/cat.png.json", Body=b"{not json")
+    status, _, body = call(events, "GET", f"/api/uploads/{upload_id}")
+    assert (status, body["error"]) == (404, "not-found")
+
+
 def test_without_a_method_the_policy_does_not_name_one(service, events):
     _, _, body = call(events, "POST", "/api/uploads", {"filename": "a.png", "content_type": "image/png", "size": 10})
     policy = json.loads(base64.b64decode(body["upload"]["fields"]["policy"]))
