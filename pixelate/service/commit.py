@@ -1,0 +1,67 @@
+"""Committing one job's outcome: the status record first (the commit marker), then one notification.
+
+- **Once per job.** The work and the deadline's watchdog (``deadline``) may both try to end a job; whichever
+  claims it first writes, the other does nothing.
+- **Conditional.** The status record is written with ``IfMatch`` the ETag of the record read when the job
+  started, or ``IfNoneMatch="*"`` when there was none (``store.write_condition``): if another worker wrote a
+  record in between (a newer version of the object, a duplicate event), this write loses with
+  ``store.WriteConflict`` and an older version can never land last.
+- **Status, then notification.** A subscriber told ``done`` can always read the status; a status write that
+  fails sends nothing, so a retried job notifies once, not once per attempt. A publish that still fails after
+  the SDK's retries is logged with the key and counted (``NotificationsFailed``) but not retried: the job is
+  committed, and a redelivery would find the status and do nothing. Notifications are at most once per
+  committed record; the status record is the source of truth.
+"""
+from __future__ import annotations
+
+import threading
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from pixelate.service import status, store
+from pixelate.service.telemetry import logger, record_notification_failure
+
+
+class Committer:
+    """Ends one job with one status record (then one notification), whoever asks first."""
+
+    def __init__(self, bucket: str, source_key: str, status_etag: str | None, s3, topic_arn: str | None = None, sns=None):
+        self.bucket, self.key = bucket, status.status_key(source_key)
+        self.condition = store.write_condition(status_etag)
+        self.s3, self.topic_arn, self.sns = s3, topic_arn, sns
+        self._lock = threading.Lock()
+        self._claimed_by: str | None = None
+
+    @property
+    def claimed_by(self) -> str | None:
+        """Who ended the job (``work`` or ``deadline``), or None while it is open."""
+        return self._claimed_by
+
+    def claim(self, by: str) -> bool:
+        """Claim the job for ``by``; False when it is already claimed."""
+        with self._lock:
+            if self._claimed_by is not None:
+                return False
+            self._claimed_by = by
+            return True
+
+    def commit(self, record: dict, by: str = "work") -> str | None:
+        """Write ``record`` then notify; returns the status object's ETag, or None when the job was already
+        claimed. Raises ``store.WriteConflict`` when another writer got there first, and botocore's errors
+        when the write fails (transient)."""
+        if not self.claim(by):
+            return None
+        etag = store.put_status(self.bucket, self.key, record, self.s3, condition=self.condition)
+        if self.topic_arn:
+            self.notify(record)
+        return etag
+
+    def notify(self, record: dict) -> None:
+        try:
+            store.notify(self.topic_arn, record, self.sns)
+        except (ClientError, BotoCoreError) as error:
+            record_notification_failure()
+            logger.error(
+                "notification not sent; the status record is written",
+                extra={"key": record["source"]["key"], "state": record["state"], "cause": f"{type(error).__name__}: {error}"},
+            )
