@@ -22,6 +22,11 @@ from pixelate.service import status, store
 from pixelate.service.telemetry import logger, record_notification_failure
 
 
+#: How long the loser of a claim waits for the winner's commit to finish (a status write and a publish, with the
+#: SDK's retries, take well under this).
+FINISH_WAIT_S = 10.0
+
+
 class Committer:
     """Ends one job with one status record (then one notification), whoever asks first."""
 
@@ -31,6 +36,7 @@ class Committer:
         self.s3, self.topic_arn, self.sns = s3, topic_arn, sns
         self._lock = threading.Lock()
         self._claimed_by: str | None = None
+        self._finished = threading.Event()
 
     @property
     def claimed_by(self) -> str | None:
@@ -47,14 +53,26 @@ class Committer:
 
     def commit(self, record: dict, by: str = "work") -> str | None:
         """Write ``record`` then notify; returns the status object's ETag, or None when the job was already
-        claimed. Raises ``store.WriteConflict`` when another writer got there first, and botocore's errors
-        when the write fails (transient)."""
+        claimed (once the claimer's commit has finished, so that the invocation does not end under it).
+        Raises ``store.WriteConflict`` when another writer got there first, and botocore's errors when the
+        write fails (transient)."""
         if not self.claim(by):
+            self._finished.wait(FINISH_WAIT_S)
             return None
-        etag = store.put_status(self.bucket, self.key, record, self.s3, condition=self.condition)
-        if self.topic_arn:
-            self.notify(record)
-        return etag
+        try:
+            etag = store.put_status(self.bucket, self.key, record, self.s3, condition=self.condition)
+            if self.topic_arn:
+                self.notify(record)
+            return etag
+        finally:
+            self._finished.set()
+
+    def wait_if_claimed(self) -> bool:
+        """True when the job is already ended by someone else, once their commit has finished."""
+        if self._claimed_by is None:
+            return False
+        self._finished.wait(FINISH_WAIT_S)
+        return True
 
     def notify(self, record: dict) -> None:
         try:

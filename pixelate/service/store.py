@@ -27,6 +27,10 @@ class SourceGone(Exception):
     """The source object no longer exists (deleted after its event was sent)."""
 
 
+class SourceChanged(Exception):
+    """The source was replaced between ``head_object`` and the get (the get's ``IfMatch`` failed)."""
+
+
 class WriteConflict(Exception):
     """A conditional write lost: the object changed (or appeared, or went) since its ETag was read.
 
@@ -84,7 +88,7 @@ def read_source(bucket: str, key: str, etag: str, s3=None) -> bytes:
     """The bytes of the source version whose ETag is ``etag``, into memory (Lambda's /tmp is not used).
 
     ``IfMatch`` pins the version head_object saw: if the object was replaced in between, S3 answers
-    412 and the error propagates (transient: the retry sees the new version, whose own event also comes).
+    412 and ``SourceChanged`` is raised (the workflow starts the job over from the new version).
     """
     s3 = s3 or aws.s3_client()
     try:
@@ -92,6 +96,8 @@ def read_source(bucket: str, key: str, etag: str, s3=None) -> bytes:
     except ClientError as exc:
         if is_not_found(exc):
             raise SourceGone(f"s3://{bucket}/{key} does not exist") from exc
+        if str(exc.response.get("Error", {}).get("Code")) in ("PreconditionFailed", "412"):
+            raise SourceChanged(f"s3://{bucket}/{key} was replaced after its head") from exc
         raise
     with response["Body"] as body:
         return body.read()

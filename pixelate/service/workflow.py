@@ -6,7 +6,7 @@ Failure policy, per object:
   metadata is invalid): a ``failed`` status record, one SNS message, the ``ImagesFailed`` metric, and the
   message counts as handled. Retrying would give the same answer.
 - **Transient** (any botocore error other than "not found" on the source: throttling, 5xx, timeouts,
-  connection errors, a source replaced between head and get) and anything unexpected: raised. In an SQS
+  connection errors; a job that lost its write races twice) and anything unexpected: raised. In an SQS
   batch the record becomes a ``batchItemFailures`` entry, SQS delivers it again, and after the queue's
   maxReceiveCount it lands in the dead-letter queue, which alarms. Only such failures reach the DLQ.
 - **Gone**: a source that no longer exists when its event is processed (deleted since, or already deleted by
@@ -66,9 +66,9 @@ def is_own_output(job: events.Job, config: HandlerConfig) -> bool:
 def process_job(job: events.Job, config: HandlerConfig, s3, sns=None, deadline: Deadline | None = None) -> str:
     """Process one object; returns its outcome. Raises only for transient failures (see module docstring).
 
-    A conditional write that loses (another writer changed the output or the status meanwhile) starts the job
-    over once from what is there now: the newer record is then the same work (skipped) or is redone from the
-    source's current version. Losing twice is transient.
+    A conditional write that loses (another writer changed the output or the status meanwhile), or a source
+    replaced between its head and its get, starts the job over from what is there now: the newer record is then
+    the same work (skipped) or is redone from the source's current version. Losing twice is transient.
     """
     if is_own_output(job, config):
         logger.warning("skipping the service's own output (recursion guard)", extra={"bucket": job.bucket, "key": job.key})
@@ -78,8 +78,8 @@ def process_job(job: events.Job, config: HandlerConfig, s3, sns=None, deadline: 
         deadline.check_can_start(f"s3://{job.bucket}/{job.key}")
         try:
             return attempt_job(job, config, s3, sns, deadline)
-        except store.WriteConflict as conflict:
-            logger.info("another writer changed the result meanwhile: starting over", extra={"key": job.key, "detail": str(conflict)})
+        except (store.WriteConflict, store.SourceChanged) as conflict:
+            logger.info("the source or the result changed meanwhile: starting over", extra={"key": job.key, "detail": str(conflict)})
             lost = conflict
     raise RuntimeError(f"lost {WRITE_ATTEMPTS} write races on s3://{job.bucket}/{job.key}: {lost}")
 
@@ -139,7 +139,7 @@ def finish_job(job, head, requested, source, output_etag, committer: Committer, 
         logger.info("rejected", extra={**where, "reason": error.reason, "detail": error.message})
         return FAILED
 
-    if committer.claimed_by is not None:  # the deadline ended the job while it was being pixelated
+    if committer.wait_if_claimed():  # the deadline ended the job while it was being pixelated
         return TIMEOUT
     options = requested.options
     output_key = status.output_key(job.key)
