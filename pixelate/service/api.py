@@ -4,10 +4,15 @@ Routes:
 
 - ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?}`` → 201
   ``{id, key, upload: {url, fields}}``: a presigned POST to the originals bucket whose signed policy pins the
-  key, the size (1 byte to ``MAX_UPLOAD_BYTES``), a ``Content-Type`` starting with ``image/`` and the
-  options metadata. S3 enforces the policy on AWS (moto does not: there the handler's own checks stand).
-- ``GET /api/uploads/{id}`` → 200 with the status record, plus ``image_url`` when done; 404 until the
-  processing function has written a status.
+  key, the size (exactly the declared ``size``, at most ``MAX_UPLOAD_BYTES``), the ``Content-Type`` (one of the
+  raster types the service decodes: ``UPLOAD_CONTENT_TYPES``), the options metadata, and an expiry of
+  ``UPLOAD_EXPIRY_SECONDS``. S3 enforces the policy on AWS (moto does not: there the handler's own checks
+  stand). The key is an upload slot: the processing function keeps its first result only.
+- ``GET /api/uploads/{id}`` → 200 with the status record (without the bucket's name), plus ``image_url``
+  when done; 404 until the processing function has written a status.
+- ``DELETE /api/uploads/{id}`` → 204 once the result, its status record and the original (if still there)
+  are deleted; 404 when there is no status (yet). The id, 128 random bits only its uploader was given, is
+  the capability: whoever holds it may read or delete the result.
 - ``POST /api/pixelate?size=&method=`` with the image as the body → 200 with the pixelated image
   (base64, as API Gateway returns binary bodies). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB):
   base64 makes 4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
@@ -38,7 +43,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import Limits
 from pixelate.image.options import parse_method, parse_pixel_size
-from pixelate.service import aws, status, store
+from pixelate.service import aws, status, store, uploads
 from pixelate.service.config import ApiConfig
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pixelator")
@@ -53,21 +58,30 @@ SYNC_MAX_PIXELS = 16_000_000
 SYNC_MAX_TOTAL_PIXELS = 32_000_000
 #: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
 SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
-#: How long a presigned upload stays valid: long enough for a slow phone upload to start.
-UPLOAD_EXPIRY_SECONDS = 300
-UPLOAD_PREFIX = "uploads/"
+#: How long a presigned upload stays valid. The page posts the moment it has the answer, and S3 checks the
+#: expiry when the POST starts (a slow upload under way is not cut off), so a minute is ample for a slow phone
+#: to start; it is also how long a leaked form could be replayed (the slot keeps its first result anyway).
+UPLOAD_EXPIRY_SECONDS = 60
+UPLOAD_PREFIX = status.UPLOAD_PREFIX
+#: Declared types a presigned upload may carry: raster formats the service decodes. Not ``image/svg+xml``
+#: (script in an image), nor any other ``image/*`` type. The bytes are sniffed anyway; the type is what S3 stores.
+UPLOAD_CONTENT_TYPES = frozenset({
+    "image/jpeg", "image/png", "image/apng", "image/gif", "image/webp", "image/tiff", "image/bmp", "image/x-ms-bmp",
+    "image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif", "image/mpo",
+})
+#: Deepest JSON nesting a request body may have: the upload request is a flat object.
+MAX_JSON_DEPTH = 32
 MAX_FILENAME_CHARS = 255
 #: Safe names: ASCII letters, digits, dot, dash, underscore; at most this long (the extension included).
 SAFE_NAME_CHARS = 100
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-_CONTENT_TYPE = re.compile(r"image/[a-z0-9][a-z0-9.+-]{0,126}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 #: Known routes and their methods: a known path with another method is a 405, not a 404.
 ROUTES: dict[re.Pattern, tuple[str, ...]] = {
     re.compile(r"/api/uploads"): ("POST",),
-    re.compile(r"/api/uploads/[^/]+"): ("GET",),
+    re.compile(r"/api/uploads/[^/]+"): ("GET", "DELETE"),
     re.compile(r"/api/pixelate"): ("POST",),
 }
 
@@ -96,13 +110,41 @@ class ApiError(Exception):
 def parse_json_object(body: bytes) -> dict:
     if not body:
         raise ApiError(400, "invalid-json", "the request body must be a JSON object")
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):  # json.loads recurses: 50,000 "[" would be a RecursionError
+        raise ApiError(400, "invalid-json", f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(body)  # bytes: json detects UTF-8/16/32; undecodable bytes are a ValueError too
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "invalid-json", "the request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid-json", "the request body must be a JSON object")
     return value
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (a linear scan, no recursion).
+
+    Only ASCII-compatible encodings are scanned; a UTF-16/32 body is left to ``json.loads``, whose
+    ``RecursionError`` is caught too.
+    """
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
 def safe_filename(name: object) -> str:
@@ -125,8 +167,8 @@ def safe_filename(name: object) -> str:
 
 def parse_content_type(value: object) -> str:
     text = value.strip().lower() if isinstance(value, str) else ""
-    if not _CONTENT_TYPE.fullmatch(text):
-        raise ApiError(400, "invalid-content-type", "content_type must be an image type such as image/jpeg")
+    if text not in UPLOAD_CONTENT_TYPES:
+        raise ApiError(400, "invalid-content-type", "content_type must be a raster image type such as image/jpeg or image/png")
     return text
 
 
@@ -165,11 +207,13 @@ def parse_upload_request(body: dict, config: ApiConfig) -> UploadRequest:
 
 def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tuple[dict, list]:
     """The form fields and the policy conditions of a presigned upload. boto3 adds the bucket and the exact
-    key to the conditions itself."""
+    key to the conditions itself. The size is pinned to the declared one (``parse_size`` kept it within
+    ``max_bytes``), the content type to the declared one."""
     fields = {"Content-Type": request.content_type, "x-amz-meta-pixel-size": str(request.pixel_size)}
+    size = min(request.size, max_bytes)
     conditions: list = [
-        ["content-length-range", 1, max_bytes],
-        ["starts-with", "$Content-Type", "image/"],
+        ["content-length-range", size, size],
+        {"Content-Type": request.content_type},
         {"x-amz-meta-pixel-size": str(request.pixel_size)},
     ]
     if request.method:
@@ -226,7 +270,27 @@ def get_upload(upload_id: str) -> Response:
         raise ApiError(404, "not-found", "no status for this upload yet: it is not uploaded or still processing")
     if record.get("state") == status.DONE and isinstance(record.get("source"), dict):
         record["image_url"] = image_url(config, record["source"]["key"])
-    return json_response(200, record, cache="no-store")
+    return json_response(200, public_record(record), cache="no-store")
+
+
+def public_record(record: dict) -> dict:
+    """The status record as the API answers it: without the bucket's name (it carries the account id)."""
+    source = record.get("source")
+    if isinstance(source, dict):
+        record = {**record, "source": {k: v for k, v in source.items() if k != "bucket"}}
+    return record
+
+
+@app.delete("/api/uploads/<upload_id>")
+def delete_upload(upload_id: str) -> Response:
+    if not _UPLOAD_ID.fullmatch(upload_id):
+        raise ApiError(400, "invalid-id", "an upload id is 32 lowercase hexadecimal characters")
+    config = ApiConfig.from_env()
+    deleted = uploads.delete_upload(config.originals_bucket, config.processed_bucket, f"{UPLOAD_PREFIX}{upload_id}/")
+    if not deleted:
+        raise ApiError(404, "not-found", "no result for this upload: it is not uploaded, still processing, or already deleted")
+    logger.info("upload deleted", extra={"upload_id": upload_id, "objects": len(deleted)})
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
 @app.post("/api/pixelate")

@@ -62,8 +62,11 @@ def test_the_signed_policy_enforces_key_size_type_and_options(service, events):
     conditions = policy["conditions"]
     assert {"bucket": service.originals} in conditions
     assert {"key": body["key"]} in conditions  # the exact key, not a prefix
-    assert ["content-length-range", 1, MAX_UPLOAD] in conditions
-    assert ["starts-with", "$Content-Type", "image/"] in conditions
+    # exactly the declared size (issue 18: 1..MaxUploadBytes let any size through one slot)
+    assert ["content-length-range", 12345, 12345] in conditions
+    assert not any(isinstance(c, list) and c[0] == "content-length-range" and c[1:] != [12345, 12345] for c in conditions)
+    assert {"Content-Type": "image/jpeg"} in conditions  # the declared type, not any image/*
+    assert not any(isinstance(c, list) and c[0] == "starts-with" and c[1] == "$Content-Type" for c in conditions)
     assert {"x-amz-meta-pixel-size": "24"} in conditions
     assert {"x-amz-meta-method": "average"} in conditions
     assert not any(isinstance(c, list) and c[0] == "starts-with" and c[1] == "$key" for c in conditions)
@@ -100,7 +103,9 @@ def test_a_real_multipart_post_lands_with_its_metadata(service, events):
     assert record["options"] == {"pixel_size": 8, "method": "nearest"}
     assert record["image_url"] == f"https://cdn.example.com/pixelated/uploads/{body['id']}/hopper.png"
     assert headers["Cache-Control"] == "no-store"
-    assert {k: v for k, v in record.items() if k != "image_url"} == service.status(body["key"])
+    stored = service.status(body["key"])
+    assert stored["source"].pop("bucket") == service.originals  # the API does not name the bucket
+    assert {k: v for k, v in record.items() if k != "image_url"} == stored
 
 
 def test_a_failed_upload_has_its_reason_and_no_image_url(service, events):
