@@ -36,7 +36,10 @@ class WriteConflict(Exception):
 
     S3 answers 412 ``PreconditionFailed`` when the condition does not hold, 409 ``ConditionalRequestConflict``
     when another conditional write to the key is in flight, and 404 for ``If-Match`` on a key that is gone.
+    ``source_etag`` is set by the workflow: the source version whose job lost.
     """
+
+    source_etag: str | None = None
 
 
 def write_condition(etag: str | None) -> dict[str, str]:

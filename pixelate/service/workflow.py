@@ -20,8 +20,9 @@ deterministic.
 
 Versions race: the output and the status are written conditionally on what was there when the job started
 (read *before* ``head_object``), so a write made from an older version of the source loses to any write made
-since (``store.WriteConflict``), and the job starts over from what is there now: an older version never lands
-last. A key made by ``POST /api/uploads`` is an upload slot: its first final status is its only one, and a later
+since (``store.WriteConflict``): an older version never lands last. A job whose version is no longer current
+stops (``skipped-superseded``: the newer version's own event does the work); one whose version is current starts
+over (see ``process_job``). A key made by ``POST /api/uploads`` is an upload slot: its first final status is its only one, and a later
 version posted through the same slot is ignored (``skipped-reused-upload``, logged and counted).
 
 Time: with a ``deadline.Deadline``, a job whose invocation runs short gets a ``failed`` status with reason
@@ -48,10 +49,11 @@ from pixelate.service.telemetry import logger, record_done, record_failure, reco
 #: Outcomes of one object; returned for direct invocations and logged.
 DONE, FAILED = status.DONE, status.FAILED  # the two that are also status-record states
 SKIPPED_RECURSION, SKIPPED_GONE, SKIPPED_SAME = "skipped-recursion", "skipped-gone", "skipped-already-done"
-SKIPPED_REUSED = "skipped-reused-upload"
+SKIPPED_REUSED, SKIPPED_SUPERSEDED = "skipped-reused-upload", "skipped-superseded"
 TIMEOUT = "timeout"
-#: How many times a job starts over after losing a conditional write before it counts as transient.
-WRITE_ATTEMPTS = 2
+#: How many times a job whose version is current starts over after losing a conditional write before it fails
+#: back to the queue (each loss means another job wrote: in a burst of versions of one key, the newest wins).
+WRITE_ATTEMPTS = 5
 
 #: Keys the service writes itself. Never processed, whatever bucket they are in, so that a notification
 #: configured on the wrong bucket or prefix cannot start a loop.
@@ -66,22 +68,39 @@ def is_own_output(job: events.Job, config: HandlerConfig) -> bool:
 def process_job(job: events.Job, config: HandlerConfig, s3, sns=None, deadline: Deadline | None = None) -> str:
     """Process one object; returns its outcome. Raises only for transient failures (see module docstring).
 
-    A conditional write that loses (another writer changed the output or the status meanwhile), or a source
-    replaced between its head and its get, starts the job over from what is there now: the newer record is then
-    the same work (skipped) or is redone from the source's current version. Losing twice is transient.
+    When the source is replaced between its head and its get, or a conditional write loses (another writer
+    changed the output or the status meanwhile), the job looks at the source again. If a newer version is there,
+    this job is superseded and stops: the newer version's own event does the work (it was sent after that
+    version was written, so it comes). If its version is still current, another job wrote meanwhile (a duplicate
+    event, or an older version's job), and the job starts over from what is there now. Only a job that keeps
+    losing with its version current fails back to the queue.
     """
     if is_own_output(job, config):
         logger.warning("skipping the service's own output (recursion guard)", extra={"bucket": job.bucket, "key": job.key})
         return SKIPPED_RECURSION
     deadline = deadline or Deadline()
-    for attempt in range(WRITE_ATTEMPTS):
+    for _ in range(WRITE_ATTEMPTS):
         deadline.check_can_start(f"s3://{job.bucket}/{job.key}")
         try:
             return attempt_job(job, config, s3, sns, deadline)
-        except (store.WriteConflict, store.SourceChanged) as conflict:
-            logger.info("the source or the result changed meanwhile: starting over", extra={"key": job.key, "detail": str(conflict)})
+        except store.SourceChanged:
+            logger.info("a newer version of the source was written meanwhile: this job is superseded", extra={"key": job.key})
+            return SKIPPED_SUPERSEDED
+        except store.WriteConflict as conflict:
+            if is_superseded(job, conflict.source_etag, s3):
+                logger.info("a newer version of the source was written meanwhile: this job is superseded", extra={"key": job.key})
+                return SKIPPED_SUPERSEDED
+            logger.info("another job wrote this key meanwhile: starting over", extra={"key": job.key, "detail": str(conflict)})
             lost = conflict
-    raise RuntimeError(f"lost {WRITE_ATTEMPTS} write races on s3://{job.bucket}/{job.key}: {lost}")
+    raise RuntimeError(f"lost {WRITE_ATTEMPTS} write races on s3://{job.bucket}/{job.key} with its version current: {lost}")
+
+
+def is_superseded(job: events.Job, etag: str | None, s3) -> bool:
+    """Whether the source now holds another version than ``etag`` (or is gone)."""
+    try:
+        return store.head_source(job.bucket, job.key, s3).etag != etag
+    except store.SourceGone:
+        return True
 
 
 def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadline) -> str:
@@ -116,7 +135,11 @@ def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadl
 
     committer = Committer(config.processed_bucket, job.key, existing_etag, s3, config.topic_arn, sns)
     with deadline.watch(lambda: commit_timeout(committer, source, requested.record, started)):
-        return finish_job(job, head, requested, source, output_etag, committer, config, s3, started)
+        try:
+            return finish_job(job, head, requested, source, output_etag, committer, config, s3, started)
+        except store.WriteConflict as conflict:
+            conflict.source_etag = head.etag  # which version lost: process_job decides whether it is superseded
+            raise
 
 
 def finish_job(job, head, requested, source, output_etag, committer: Committer, config: HandlerConfig, s3, started) -> str:

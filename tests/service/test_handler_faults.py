@@ -97,9 +97,10 @@ def test_an_unrecognised_message_is_a_batch_item_failure(pipeline, events):
     assert run(event) == {"batchItemFailures": [{"itemIdentifier": "junk"}]}
 
 
-def test_a_source_replaced_between_head_and_get_is_done_from_the_new_version(pipeline, events):
-    """head_object saw one version; the get pins it with IfMatch, so a replacement in between starts the job over
-    at once from the new version (it used to be failed back to the queue, held for a whole visibility timeout)."""
+def test_a_source_replaced_between_head_and_get_is_superseded_not_retried(pipeline, events):
+    """head_object saw one version; the get pins it with IfMatch, so a replacement in between makes this job
+    superseded: it stops at once, and the new version's own event does the work. (It used to fail back to the
+    queue, where it was held for a whole visibility timeout: issue 18, item 16.)"""
     pipeline.put("race.png", HOPPER)
 
     def replace_first(params, **_):
@@ -115,6 +116,9 @@ def test_a_source_replaced_between_head_and_get_is_done_from_the_new_version(pip
         aws.s3_client().meta.events.unregister("before-parameter-build.s3.GetObject", replace_first)
     assert replaced
     assert response == {"batchItemFailures": []}
+    assert pipeline.status("race.png") is None
+    # the new version's own event
+    assert run(events.sqs(events.s3(pipeline.originals, "race.png"))) == {"batchItemFailures": []}
     new_etag = pipeline.s3.head_object(Bucket=pipeline.originals, Key="race.png")["ETag"].strip('"')
     assert pipeline.status("race.png")["source"]["etag"] == new_etag
 

@@ -39,7 +39,7 @@ def hooked(operation: str, hook):
 def test_an_older_version_cannot_land_after_a_newer_one(pipeline, events):
     """The job of version 1 is slow: while it pixelates, version 2 is uploaded and fully processed. Version 1's
     writes come last in time, but they are conditional on what was there when its job started, so they lose,
-    the job starts over from what is there now, and the status and output stay version 2's."""
+    version 1's job stops as superseded, and the status and output stay version 2's."""
     v1 = pipeline.put("race/photo.png", HOPPER)
     state = {"raced": False}
 
@@ -61,7 +61,7 @@ def test_an_older_version_cannot_land_after_a_newer_one(pipeline, events):
     assert record["source"]["etag"] == state["v2"]
     assert record["output"]["content_type"] == "image/jpeg"
     assert pipeline.head_output("race/photo.png")["Metadata"]["source-etag"] == state["v2"]
-    assert outcome == {"outcomes": ["skipped-already-done"]}  # started over: version 2 is already done
+    assert outcome == {"outcomes": ["skipped-superseded"]}  # version 2's own event did the work
     assert len(pipeline.notifications()) == 1
 
 
@@ -81,7 +81,27 @@ def test_status_and_output_writes_carry_their_condition(pipeline, events):
     assert all(match and match.startswith('"') for _, _, match in second)
 
 
-def test_losing_twice_is_transient(pipeline, events):
+def test_a_job_whose_version_is_current_starts_over_and_wins(pipeline, events):
+    """Another job (a duplicate event of the same version) writes the status first: this one starts over, finds
+    the same work done, and stops; one notification in all."""
+    etag = pipeline.put("dup.png", HOPPER)
+    state = {"raced": False}
+
+    def duplicate_meanwhile(params, **_):
+        if params.get("Key") == "status/dup.png.json" and not state["raced"]:
+            state["raced"] = True
+            assert run(events.s3(pipeline.originals, "dup.png")) == {"outcomes": ["done"]}
+
+    unregister = hooked("PutObject", duplicate_meanwhile)
+    try:
+        assert run(events.sqs(events.s3(pipeline.originals, "dup.png"), message_ids=["dup"])) == {"batchItemFailures": []}
+    finally:
+        unregister()
+    assert pipeline.status("dup.png")["source"]["etag"] == etag
+    assert len(pipeline.notifications()) == 1
+
+
+def test_losing_every_time_with_the_version_current_is_transient(pipeline, events):
     pipeline.put("lost.png", HOPPER)
 
     def someone_else_writes_first(params, **_):
