@@ -10,9 +10,10 @@ Routes:
   stand). The key is an upload slot: the processing function keeps its first result only.
 - ``GET /api/uploads/{id}`` → 200 with the status record (without the bucket's name), plus ``image_url``
   when done; 404 until the processing function has written a status.
-- ``DELETE /api/uploads/{id}`` → 204 once the result, its status record and the original (if still there)
-  are deleted; 404 when there is no status (yet). The id, 128 random bits only its uploader was given, is
-  the capability: whoever holds it may read or delete the result.
+- ``DELETE /api/uploads/{id}`` with the header ``X-Delete-Token: <delete_token>`` (answered once, by ``POST``)
+  → 204 once the result, its status record and the original (if still there) are deleted; 403 without the
+  right token (the id is in the image's URL, so it proves nothing: see ``uploads``); 404 when there is no
+  status (yet).
 - ``POST /api/pixelate?size=&method=`` with the image as the body → 200 with the pixelated image
   (base64, as API Gateway returns binary bodies). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB):
   base64 makes 4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
@@ -249,6 +250,9 @@ def create_upload() -> Response:
     upload_id = uuid.uuid4().hex
     key = f"{UPLOAD_PREFIX}{upload_id}/{request.filename}"
     fields, conditions = upload_fields_and_conditions(request, config.max_upload_bytes)
+    delete_token, delete_key = uploads.new_delete_token()
+    fields[f"x-amz-meta-{uploads.DELETE_KEY_METADATA}"] = delete_key
+    conditions.append({f"x-amz-meta-{uploads.DELETE_KEY_METADATA}": delete_key})
     upload = aws.s3_presign_client().generate_presigned_post(
         Bucket=config.originals_bucket,
         Key=key,
@@ -257,7 +261,8 @@ def create_upload() -> Response:
         ExpiresIn=UPLOAD_EXPIRY_SECONDS,
     )
     logger.info("upload presigned", extra={"upload_id": upload_id, "key": key, "size": request.size})
-    return json_response(201, {"id": upload_id, "key": key, "upload": {"url": upload["url"], "fields": upload["fields"]}})
+    return json_response(201, {"id": upload_id, "key": key, "delete_token": delete_token,
+                               "upload": {"url": upload["url"], "fields": upload["fields"]}})
 
 
 @app.get("/api/uploads/<upload_id>")
@@ -286,7 +291,11 @@ def delete_upload(upload_id: str) -> Response:
     if not _UPLOAD_ID.fullmatch(upload_id):
         raise ApiError(400, "invalid-id", "an upload id is 32 lowercase hexadecimal characters")
     config = ApiConfig.from_env()
-    deleted = uploads.delete_upload(config.originals_bucket, config.processed_bucket, f"{UPLOAD_PREFIX}{upload_id}/")
+    token = (app.current_event.headers or {}).get(uploads.DELETE_TOKEN_HEADER)
+    try:
+        deleted = uploads.delete_upload(config.originals_bucket, config.processed_bucket, f"{UPLOAD_PREFIX}{upload_id}/", token)
+    except uploads.NotAllowed:
+        raise ApiError(403, "forbidden", "send the delete_token POST /api/uploads answered, in the X-Delete-Token header") from None
     if not deleted:
         raise ApiError(404, "not-found", "no result for this upload: it is not uploaded, still processing, or already deleted")
     logger.info("upload deleted", extra={"upload_id": upload_id, "objects": len(deleted)})

@@ -30,8 +30,10 @@ FINISH_WAIT_S = 10.0
 class Committer:
     """Ends one job with one status record (then one notification), whoever asks first."""
 
-    def __init__(self, bucket: str, source_key: str, status_etag: str | None, s3, topic_arn: str | None = None, sns=None):
+    def __init__(self, bucket: str, source_key: str, status_etag: str | None, s3, topic_arn: str | None = None, sns=None,
+                 metadata: dict[str, str] | None = None):
         self.bucket, self.key = bucket, status.status_key(source_key)
+        self.metadata = dict(metadata or {})  # user metadata of the status object (not in the record)
         self.condition = store.write_condition(status_etag)
         self.s3, self.topic_arn, self.sns = s3, topic_arn, sns
         self._lock = threading.Lock()
@@ -60,7 +62,7 @@ class Committer:
             self._finished.wait(FINISH_WAIT_S)
             return None
         try:
-            etag = store.put_status(self.bucket, self.key, record, self.s3, condition=self.condition)
+            etag = store.put_status(self.bucket, self.key, record, self.s3, condition=self.condition, metadata=self.metadata)
             if self.topic_arn:
                 self.notify(record)
             return etag

@@ -138,8 +138,10 @@ def put_output(bucket: str, key: str, data: bytes, content_type: str, metadata: 
     return unquote_etag(response["ETag"])
 
 
-def put_status(bucket: str, key: str, record: dict, s3=None, condition: dict[str, str] | None = None) -> str:
-    """Write a status record; returns its ETag (unquoted). ``condition`` as for ``put_output``."""
+def put_status(bucket: str, key: str, record: dict, s3=None, condition: dict[str, str] | None = None,
+               metadata: dict[str, str] | None = None) -> str:
+    """Write a status record; returns its ETag (unquoted). ``condition`` as for ``put_output``; ``metadata`` is
+    the object's user metadata (not part of the record)."""
     s3 = s3 or aws.s3_client()
     response = _conditional_put(
         s3,
@@ -149,6 +151,7 @@ def put_status(bucket: str, key: str, record: dict, s3=None, condition: dict[str
         Body=to_json(record),
         ContentType="application/json",
         CacheControl=STATUS_CACHE_CONTROL,
+        Metadata=metadata or {},
     )
     return unquote_etag(response["ETag"])
 

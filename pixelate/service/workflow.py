@@ -45,6 +45,7 @@ from pixelate.service.commit import Committer
 from pixelate.service.config import HandlerConfig
 from pixelate.service.deadline import Deadline
 from pixelate.service.telemetry import logger, record_done, record_failure, record_reused_upload
+from pixelate.service.uploads import DELETE_KEY_METADATA
 
 #: Outcomes of one object; returned for direct invocations and logged.
 DONE, FAILED = status.DONE, status.FAILED  # the two that are also status-record states
@@ -133,7 +134,8 @@ def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadl
         )
         return SKIPPED_REUSED
 
-    committer = Committer(config.processed_bucket, job.key, existing_etag, s3, config.topic_arn, sns)
+    committer = Committer(config.processed_bucket, job.key, existing_etag, s3, config.topic_arn, sns,
+                          metadata=status_metadata(head.metadata))
     with deadline.watch(lambda: commit_timeout(committer, source, requested.record, started)):
         try:
             return finish_job(job, head, requested, source, output_etag, committer, config, s3, started)
@@ -194,6 +196,13 @@ def finish_job(job, head, requested, source, output_etag, committer: Committer, 
     if config.delete_originals:
         delete_original(job, config, {output_key: output_etag, committer.key: status_etag}, s3)
     return DONE
+
+
+def status_metadata(source_metadata: dict[str, str]) -> dict[str, str]:
+    """What of the source's metadata the status object carries: the upload's delete key (``uploads``), checked
+    to be a SHA-256 in hex so that nothing else rides along."""
+    key = source_metadata.get(DELETE_KEY_METADATA, "")
+    return {DELETE_KEY_METADATA: key} if len(key) == 64 and all(c in "0123456789abcdef" for c in key) else {}
 
 
 def is_final(record: dict | None) -> bool:

@@ -3,10 +3,12 @@ one's result, and request bodies that used to answer 500."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 
 from pixelate.service import api, handler
 from tests.support.paths import CORPUS
@@ -104,7 +106,8 @@ def test_error_answers_do_not_name_the_bucket(service, events):
 
     aws.s3_client().meta.events.register("before-parameter-build.s3.ListObjectsV2", denied)
     try:
-        responses = [invoke(events, "GET", f"/api/uploads/{'a' * 32}"), invoke(events, "DELETE", f"/api/uploads/{'a' * 32}")]
+        responses = [invoke(events, "GET", f"/api/uploads/{'a' * 32}"),
+                     api.lambda_handler(events.http("DELETE", f"/api/uploads/{'a' * 32}", headers={"x-delete-token": "t"}), None)]
     finally:
         aws.s3_client().meta.events.unregister("before-parameter-build.s3.ListObjectsV2", denied)
     for response in responses:
@@ -115,31 +118,72 @@ def test_error_answers_do_not_name_the_bucket(service, events):
 # --- deleting one's result ---------------------------------------------------------------------------------
 
 
-def test_delete_removes_the_result_its_status_and_the_original(service, events):
+def uploaded(service, events, processed=True) -> dict:
+    """An upload made as the page makes it (presign, then the multipart POST), processed unless told not."""
     upload = presign(events)
-    service.put(upload["key"], HOPPER)
-    assert handler.lambda_handler(events.s3(service.originals, upload["key"]), None) == {"outcomes": ["done"]}
-    other = presign(events)
-    service.put(other["key"], HOPPER)
-    handler.lambda_handler(events.s3(service.originals, other["key"]), None)
+    posted = requests.post(upload["upload"]["url"], data=upload["upload"]["fields"],
+                           files={"file": ("p.png", HOPPER, "image/png")}, timeout=30)
+    assert posted.status_code in (200, 201, 204), posted.text
+    if processed:
+        assert handler.lambda_handler(events.s3(service.originals, upload["key"]), None) == {"outcomes": ["done"]}
+    return upload
 
-    response = invoke(events, "DELETE", f"/api/uploads/{upload['id']}")
+
+def delete(events, upload_id, token=None):
+    headers = {"x-delete-token": token} if token is not None else {}
+    return api.lambda_handler(events.http("DELETE", f"/api/uploads/{upload_id}", headers=headers), None)
+
+
+def test_the_delete_token_is_answered_once_and_only_its_hash_is_signed(service, events):
+    upload = presign(events)
+    key_field = upload["upload"]["fields"]["x-amz-meta-delete-key"]
+    assert key_field == hashlib.sha256(upload["delete_token"].encode()).hexdigest()
+    assert {"x-amz-meta-delete-key": key_field} in policy_of(upload)["conditions"]
+    assert upload["delete_token"] not in json.dumps(upload["upload"])
+
+
+def test_delete_removes_the_result_its_status_and_the_original(service, events):
+    upload, other = uploaded(service, events), uploaded(service, events)
+    response = delete(events, upload["id"], upload["delete_token"])
     assert response["statusCode"] == 204 and not response.get("body")
     assert service.status(upload["key"]) is None and service.head_output(upload["key"]) is None
     assert service.s3.list_objects_v2(Bucket=service.originals, Prefix=upload["key"]).get("KeyCount") == 0
     assert answer(events, "GET", f"/api/uploads/{upload['id']}")[0] == 404
     # another upload is untouched, and a second delete finds nothing
     assert service.status(other["key"])["state"] == "done" and service.head_output(other["key"]) is not None
-    status, again = answer(events, "DELETE", f"/api/uploads/{upload['id']}")
-    assert (status, again["error"]) == (404, "not-found")
+    again = delete(events, upload["id"], upload["delete_token"])
+    assert (again["statusCode"], json.loads(again["body"])["error"]) == (404, "not-found")
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong", "OTHER"])
+def test_the_id_alone_does_not_delete(service, events, token):
+    """The id is in the image's URL: whoever is shown the image knows it. Without the token, nothing goes."""
+    upload, other = uploaded(service, events), uploaded(service, events)
+    response = delete(events, upload["id"], other["delete_token"] if token == "OTHER" else token)
+    assert (response["statusCode"], json.loads(response["body"])["error"]) == (403, "forbidden")
+    assert service.status(upload["key"])["state"] == "done" and service.head_output(upload["key"]) is not None
+
+
+def test_an_upload_made_without_the_api_cannot_be_deleted_through_it(service, events):
+    key = f"uploads/{'c' * 32}/direct.png"
+    service.put(key, HOPPER)
+    handler.lambda_handler(events.s3(service.originals, key), None)
+    assert delete(events, "c" * 32, "anything")["statusCode"] == 403
+
+
+def test_a_failed_upload_can_be_deleted_too(service, events):
+    upload = presign(events)
+    requests.post(upload["upload"]["url"], data=upload["upload"]["fields"], files={"file": ("p.png", b"not an image", "image/png")}, timeout=30)
+    assert handler.lambda_handler(events.s3(service.originals, upload["key"]), None) == {"outcomes": ["failed"]}
+    assert delete(events, upload["id"], upload["delete_token"])["statusCode"] == 204
+    assert service.processed_keys() == []
 
 
 def test_delete_after_the_original_was_deleted_by_the_service(service, events, monkeypatch):
     monkeypatch.setenv("DELETE_ORIGINALS", "true")
-    upload = presign(events)
-    service.put(upload["key"], HOPPER)
-    handler.lambda_handler(events.s3(service.originals, upload["key"]), None)
-    assert invoke(events, "DELETE", f"/api/uploads/{upload['id']}")["statusCode"] == 204
+    upload = uploaded(service, events)
+    assert service.s3.list_objects_v2(Bucket=service.originals).get("KeyCount") == 0
+    assert delete(events, upload["id"], upload["delete_token"])["statusCode"] == 204
     assert service.processed_keys() == []
 
 
@@ -151,10 +195,8 @@ def test_delete_of_an_unknown_or_malformed_id(service, events):
 
 
 def test_a_result_deleted_is_not_made_again_by_a_late_duplicate_event(service, events):
-    upload = presign(events)
-    service.put(upload["key"], HOPPER)
-    handler.lambda_handler(events.s3(service.originals, upload["key"]), None)
-    invoke(events, "DELETE", f"/api/uploads/{upload['id']}")
+    upload = uploaded(service, events)
+    delete(events, upload["id"], upload["delete_token"])
     assert handler.lambda_handler(events.s3(service.originals, upload["key"]), None) == {"outcomes": ["skipped-gone"]}
     assert service.processed_keys() == []
 

@@ -43,7 +43,7 @@ def valid_request(**changes):
 def test_create_upload_answers_a_key_and_a_presigned_post(service, events):
     status, headers, body = call(events, "POST", "/api/uploads", valid_request(method="nearest"))
     assert status == 201
-    assert set(body) == {"id", "key", "upload"}
+    assert set(body) == {"id", "key", "upload", "delete_token"}
     assert len(body["id"]) == 32 and int(body["id"], 16) >= 0
     assert body["key"] == f"uploads/{body['id']}/My-Holiday-Photo.jpg"
     fields = body["upload"]["fields"]
@@ -91,7 +91,7 @@ def test_a_real_multipart_post_lands_with_its_metadata(service, events):
     head = service.s3.head_object(Bucket=service.originals, Key=body["key"])
     assert head["ContentLength"] == len(HOPPER)
     assert head["ContentType"] == "image/png"
-    assert head["Metadata"] == {"pixel-size": "8", "method": "nearest"}
+    assert head["Metadata"] == {"pixel-size": "8", "method": "nearest", "delete-key": upload["fields"]["x-amz-meta-delete-key"]}
 
     # Before processing there is no status; after it, the record and the image's public URL.
     status, _, pending = call(events, "GET", f"/api/uploads/{body['id']}")
