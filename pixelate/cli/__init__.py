@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("pixelate.cli.deploy", "delete a deployed stack"),
     "package": ("pixelate.cli.deploy", "build the Lambda deployment zip"),
     "bench": ("pixelate.cli.bench", "benchmark pixelation against the tutorial code and peers"),
+    "redrive": ("pixelate.cli.redrive", "send the dead-letter queue's messages back to the job queue"),
 }
 
 

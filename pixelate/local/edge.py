@@ -5,6 +5,12 @@
   them (the object's Content-Type, Cache-Control, ETag and Last-Modified; ``If-None-Match``; HEAD; 404),
 - anything else is the upload page, from the ``pixelate/web`` folder of the package.
 
+Every answer carries the security headers of ``pixelate.deploy.security_headers`` (the page's
+Content-Security-Policy names moto's URL, where the browser POSTs uploads; results and status records are served
+with ``sandbox``), and what the edge refuses before reading a request (a foreign ``Host``, a body too large or
+malformed, a half-sent request) is in ``edge_guard``. An error of the origin is a bare 502 (logged to the edge's
+log, never echoed).
+
 It runs in a child process (``Edge``, ``python -m pixelate.local.edge``), whose environment is the api
 function's, as a Lambda instance's is. The child binds its socket first and reports the port, so the stack
 can deploy with the edge's URL as the public base URL; then it receives the api function's settings and
@@ -16,8 +22,10 @@ import base64
 import json
 import mimetypes
 import subprocess
+import sys
 import threading
 import time
+import traceback
 import uuid
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -27,7 +35,8 @@ from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qsl, unquote
 
-from pixelate.local import child, lambda_sim
+from pixelate.deploy.security_headers import COMMON_HEADERS, origin_of, page_headers, result_headers
+from pixelate.local import child, edge_guard, lambda_sim
 from pixelate.local.child import Channel
 from pixelate.local.lambda_sim import FunctionSettings, LambdaContext, moto_client
 
@@ -50,6 +59,7 @@ class EdgeConfig:
     processed_bucket: str
     web_folder: str
     api: FunctionSettings | None = None  # the function behind the HTTP API, or None when the stack has none
+    idle_timeout_s: float = edge_guard.IDLE_TIMEOUT_S
 
     @classmethod
     def from_dict(cls, data: dict) -> "EdgeConfig":
@@ -172,10 +182,14 @@ def content_type_of(path: Path) -> str:
 
 class EdgeHandler(BaseHTTPRequestHandler):
     server_version = "pixelate-local-edge"
+    sys_version = ""
     protocol_version = "HTTP/1.1"
     config: EdgeConfig
     api: Callable | None = None
     s3: Any = None
+    timeout = edge_guard.IDLE_TIMEOUT_S  # every socket read (StreamRequestHandler applies it)
+    hosts: frozenset[str] = frozenset()
+    page_security: dict[str, str] = {}
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the progress view owns the terminal
         pass
@@ -203,7 +217,22 @@ class EdgeHandler(BaseHTTPRequestHandler):
 
     def route(self) -> None:
         path, _, query = self.path.partition("?")
-        body = self.read_body()  # always read: an unread body would garble the next request on this connection
+        try:
+            edge_guard.check_host(self.headers.get("Host"), self.hosts)
+            length = edge_guard.body_length(self.headers)
+        except edge_guard.Refusal as refusal:
+            self.close_connection = True  # the body, if any, is not read: nothing more can be read here
+            self.send(refusal.status, [("Content-Type", "text/plain; charset=utf-8")], (refusal.message + "\n").encode())
+            return
+        try:
+            # always read: an unread body would garble the next request on this connection
+            body = self.rfile.read(length) if length else b""
+        except OSError:  # the idle timeout (a half-sent body) or a reset: nothing to answer
+            self.close_connection = True
+            return
+        if len(body) < length:  # the client closed before sending it all
+            self.close_connection = True
+            return
         try:
             if path == HEALTH_PATH:
                 self.send(200, [("Content-Type", "application/json")], b'{"ok": true}')
@@ -217,12 +246,9 @@ class EdgeHandler(BaseHTTPRequestHandler):
                 self.serve_static(path)
         except BrokenPipeError:
             pass
-        except Exception as exc:  # the edge answers 502 as CloudFront does when its origin fails
-            self.send(502, [("Content-Type", "application/json")], json.dumps({"message": f"origin error: {exc}"}).encode())
-
-    def read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length else b""
+        except Exception:  # the edge answers 502 as CloudFront does when its origin fails; details go to the log only
+            print(f"origin error on {self.command} {path}:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
+            self.send(502, [("Content-Type", "application/json")], b'{"message":"Bad Gateway"}')
 
     def serve_api(self, path: str, query: str, body: bytes) -> None:
         if self.api is None:
@@ -268,33 +294,76 @@ class EdgeHandler(BaseHTTPRequestHandler):
         if answer.get("LastModified"):
             headers.append(("Last-Modified", formatdate(answer["LastModified"].timestamp(), usegmt=True)))
         headers.append(("X-Cache", "Miss from pixelate-local-edge"))
+        headers += list(result_headers().items())
         self.send(200, headers, body, length=answer.get("ContentLength", len(body)))
 
     def serve_static(self, path: str) -> None:
         if self.command not in ("GET", "HEAD"):
             self.send(405, [("Content-Type", "text/plain"), ("Allow", "GET, HEAD")], b"Method Not Allowed\n")
             return
+        if self.headers.get("Host", "").strip().lower().startswith("localhost:"):
+            # uploads are allowed from one origin (the bucket's CORS): send the page to it
+            self.send(308, [("Location", f"http://127.0.0.1:{self.server.server_address[1]}{self.path}")], b"")
+            return
         file = static_file(self.config.web_folder, path)
         if file is None:
             self.send(404, [("Content-Type", "text/plain")], b"Not Found\n")
             return
         # no-cache: the page changes while people work on it; the images are the long-lived part
-        self.send(200, [("Content-Type", content_type_of(file)), ("Cache-Control", "no-cache")], file.read_bytes())
+        headers = [("Content-Type", content_type_of(file)), ("Cache-Control", "no-cache"), *self.page_security.items()]
+        self.send(200, headers, file.read_bytes())
 
     def send(self, status: int, headers: list[tuple[str, str]], body: bytes, length: int | None = None) -> None:
         self.send_response(status)
+        names = {name.lower() for name, _ in headers}
         for name, value in headers:
             if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(name, value)
+        for name, value in COMMON_HEADERS.items():  # on every answer, the API's and errors included
+            if name.lower() not in names:
+                self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         if self.command != "HEAD" and status != 304:
             self.wfile.write(body)
 
 
-def configure(handler_class: type[EdgeHandler], config: EdgeConfig) -> None:
-    """Make this process an instance of the api function (its environment, its handler) with an S3 client."""
+class BoundedThreadingHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, at most ``edge_guard.MAX_CONNECTIONS`` at once: more are closed at once."""
+
+    daemon_threads = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._slots = threading.BoundedSemaphore(edge_guard.MAX_CONNECTIONS)
+
+    def process_request(self, request, client_address):
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+def configure(handler_class: type[EdgeHandler], config: EdgeConfig, host: str = "127.0.0.1", port: int = 0) -> None:
+    """Make this process an instance of the api function (its environment, its handler) with an S3 client, that
+    answers for ``host:port`` only."""
     handler_class.config = config
+    handler_class.timeout = config.idle_timeout_s
+    handler_class.hosts = edge_guard.allowed_hosts(host, port)
+    # the browser POSTs uploads to moto's URL (the presigned POST's url): the page may connect there, nowhere else
+    handler_class.page_security = page_headers(origin_of(config.endpoint_url))
     handler_class.s3 = moto_client("s3", config.endpoint_url, config.region)
     api = lambda_sim.become_instance(config.api, config.endpoint_url, config.region) if config.api else None
     # staticmethod: a plain function stored on the class would be bound to the request handler instance
@@ -309,14 +378,13 @@ def edge_main(host: str, port: int) -> None:
     channel = Channel()
     handler_class = type("BoundEdgeHandler", (EdgeHandler,), {})
     try:
-        server = ThreadingHTTPServer((host, port), handler_class)
+        server = BoundedThreadingHTTPServer((host, port), handler_class)
     except OSError as exc:
         channel.say(error=f"cannot listen on {host}:{port}: {exc.strerror or exc}")
         return
-    server.daemon_threads = True
     channel.say(port=server.server_address[1])
     try:
-        configure(handler_class, EdgeConfig.from_dict(channel.read()))
+        configure(handler_class, EdgeConfig.from_dict(channel.read()), host, server.server_address[1])
     except Exception as exc:
         channel.say(error=f"cannot load the api function: {type(exc).__name__}: {exc}")
         return

@@ -38,8 +38,10 @@ def start(port: int = 0, host: str = "127.0.0.1", env: dict[str, str] | None = N
           log_path: str | None = None) -> MotoServer:
     """Start moto's server on ``host:port`` (0: a free port) and return once it answers HTTP."""
     child_env = dict(os.environ if env is None else env)
-    # Browsers post to moto directly (presigned POST): keep moto's permissive CORS on.
-    child_env.pop("MOTO_DISABLE_GLOBAL_CORS", None)
+    # Off, moto's global CORS answers every origin, so that any web page open in the browser could read the
+    # originals (moto checks no signature). With it off, moto applies each bucket's own CORS rules: the originals
+    # bucket's, from the template (AllowedUploadOrigin: the edge's URL), let the page POST uploads, nothing more.
+    child_env["MOTO_DISABLE_GLOBAL_CORS"] = "true"
     process = child.spawn("pixelate.local.moto_server", ["--host", host, "--port", str(port)], log_path, child_env)
     answer = child.receive(process, READY_TIMEOUT_S)
     if "url" not in answer:
@@ -73,13 +75,18 @@ def _serve(host: str, port: int) -> None:
     import signal
     import threading
 
-    from moto.server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server
+
+    from pixelate.local.moto_cors import BucketPostCors, moto_bucket_rules
 
     channel = child.Channel()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # errors only: the workers poll every second
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    bound_host, bound_port = server.get_host_and_port()
+    # moto's own ThreadedMotoServer, with the one CORS answer moto leaves out added around its app (moto_cors)
+    app = BucketPostCors(DomainDispatcherApplication(create_backend_app), moto_bucket_rules)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="moto").start()
+    bound_host, bound_port = server.server_address[:2]
     channel.say(url=f"http://{bound_host}:{bound_port}")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

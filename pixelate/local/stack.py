@@ -173,7 +173,8 @@ class LocalStack:
         return str(logs / name)
 
     def _deploy(self, edge_url: str) -> dict:
-        parameters = {"PublicBaseUrl": edge_url, **self.parameters}
+        # uploads from the edge's page only (the bucket's CORS; moto's global CORS is off: moto_server)
+        parameters = {"PublicBaseUrl": edge_url, "AllowedUploadOrigin": edge_url, **self.parameters}
         # The source zip is built in a folder of our own: `pixelate up` leaves nothing in the working folder.
         with tempfile.TemporaryDirectory(prefix="pixelate-up-") as build_dir:
             deployed = deploy_local(self.moto.url, region=self.region, stack_name=self.stack_name,

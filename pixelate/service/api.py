@@ -4,11 +4,17 @@ Routes:
 
 - ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?, regions?, faces?}`` → 201
   ``{id, key, upload: {url, fields}}``: a presigned POST to the originals bucket whose signed policy pins the
-  key, the size (1 byte to ``MAX_UPLOAD_BYTES``), a ``Content-Type`` starting with ``image/`` and the
-  options metadata (``x-amz-meta-pixel-size``, ``-method``, ``-regions`` as ``x,y,w,h;…``, ``-faces``). S3
-  enforces the policy on AWS (moto does not: there the handler's own checks stand).
-- ``GET /api/uploads/{id}`` → 200 with the status record, plus ``image_url`` when done; 404 until the
-  processing function has written a status.
+  key, the size (exactly the declared ``size``, at most ``MAX_UPLOAD_BYTES``), the ``Content-Type`` (one of the
+  raster types the service decodes: ``UPLOAD_CONTENT_TYPES``), the options metadata (``x-amz-meta-pixel-size``,
+  ``-method``, ``-regions`` as ``x,y,w,h;…``, ``-faces``), and an expiry of ``UPLOAD_EXPIRY_SECONDS``. S3
+  enforces the policy on AWS (moto does not: there the handler's own checks stand). The key is an upload slot:
+  the processing function keeps its first result only.
+- ``GET /api/uploads/{id}`` → 200 with the status record (without the bucket's name), plus ``image_url``
+  when done; 404 until the processing function has written a status.
+- ``DELETE /api/uploads/{id}`` with the header ``X-Delete-Token: <delete_token>`` (answered once, by ``POST``)
+  → 204 once the result, its status record and the original (if still there) are deleted; 403 without the
+  right token (the id is in the image's URL, so it proves nothing: see ``uploads``); 404 when there is no
+  status (yet).
 - ``POST /api/pixelate?size=&method=&regions=&faces=`` with the image as the body → 200 with the pixelated
   image (base64, as API Gateway returns binary bodies; ``X-Pixelated-Regions`` lists the boxes pixelated when
   regions or faces were asked). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB): base64 makes
@@ -42,7 +48,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import Limits
 from pixelate.image.options import Region, parse_flag, parse_method, parse_options, parse_pixel_size, parse_regions, regions_text
-from pixelate.service import aws, status, store
+from pixelate.service import aws, status, store, uploads
 from pixelate.service.config import ApiConfig
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pixelator")
@@ -57,9 +63,19 @@ SYNC_MAX_PIXELS = 16_000_000
 SYNC_MAX_TOTAL_PIXELS = 32_000_000
 #: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
 SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
-#: How long a presigned upload stays valid: long enough for a slow phone upload to start.
-UPLOAD_EXPIRY_SECONDS = 300
-UPLOAD_PREFIX = "uploads/"
+#: How long a presigned upload stays valid. The page posts the moment it has the answer, and S3 checks the
+#: expiry when the POST starts (a slow upload under way is not cut off), so a minute is ample for a slow phone
+#: to start; it is also how long a leaked form could be replayed (the slot keeps its first result anyway).
+UPLOAD_EXPIRY_SECONDS = 60
+UPLOAD_PREFIX = status.UPLOAD_PREFIX
+#: Declared types a presigned upload may carry: raster formats the service decodes. Not ``image/svg+xml``
+#: (script in an image), nor any other ``image/*`` type. The bytes are sniffed anyway; the type is what S3 stores.
+UPLOAD_CONTENT_TYPES = frozenset({
+    "image/jpeg", "image/png", "image/apng", "image/gif", "image/webp", "image/tiff", "image/bmp", "image/x-ms-bmp",
+    "image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif", "image/mpo",
+})
+#: Deepest JSON nesting a request body may have: the upload request is a flat object.
+MAX_JSON_DEPTH = 32
 #: S3's limit on an object's user metadata: the UTF-8 bytes of every key and value together (counted here with the
 #: x-amz-meta- prefix, to stay on the safe side)
 S3_METADATA_BYTES = 2048
@@ -68,13 +84,12 @@ MAX_FILENAME_CHARS = 255
 SAFE_NAME_CHARS = 100
 
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-_CONTENT_TYPE = re.compile(r"image/[a-z0-9][a-z0-9.+-]{0,126}")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 #: Known routes and their methods: a known path with another method is a 405, not a 404.
 ROUTES: dict[re.Pattern, tuple[str, ...]] = {
     re.compile(r"/api/uploads"): ("POST",),
-    re.compile(r"/api/uploads/[^/]+"): ("GET",),
+    re.compile(r"/api/uploads/[^/]+"): ("GET", "DELETE"),
     re.compile(r"/api/pixelate"): ("POST",),
     re.compile(r"/api/detect"): ("POST",),
 }
@@ -104,13 +119,41 @@ class ApiError(Exception):
 def parse_json_object(body: bytes) -> dict:
     if not body:
         raise ApiError(400, "invalid-json", "the request body must be a JSON object")
+    if json_depth_exceeds(body, MAX_JSON_DEPTH):  # json.loads recurses: 50,000 "[" would be a RecursionError
+        raise ApiError(400, "invalid-json", f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = json.loads(body)  # bytes: json detects UTF-8/16/32; undecodable bytes are a ValueError too
-    except ValueError:
+    except (ValueError, RecursionError):
         raise ApiError(400, "invalid-json", "the request body is not valid JSON") from None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid-json", "the request body must be a JSON object")
     return value
+
+
+def json_depth_exceeds(body: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than ``limit`` (a linear scan, no recursion).
+
+    Only ASCII-compatible encodings are scanned; a UTF-16/32 body is left to ``json.loads``, whose
+    ``RecursionError`` is caught too.
+    """
+    depth, in_string, escaped = 0, False, False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return False
 
 
 def safe_filename(name: object) -> str:
@@ -133,8 +176,8 @@ def safe_filename(name: object) -> str:
 
 def parse_content_type(value: object) -> str:
     text = value.strip().lower() if isinstance(value, str) else ""
-    if not _CONTENT_TYPE.fullmatch(text):
-        raise ApiError(400, "invalid-content-type", "content_type must be an image type such as image/jpeg")
+    if text not in UPLOAD_CONTENT_TYPES:
+        raise ApiError(400, "invalid-content-type", "content_type must be a raster image type such as image/jpeg or image/png")
     return text
 
 
@@ -176,8 +219,10 @@ def parse_upload_request(body: dict, config: ApiConfig) -> UploadRequest:
 
 
 def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tuple[dict, list]:
-    """The form fields and the policy conditions of a presigned upload: every option is an exact-match field of
-    the signed policy, so the upload cannot change them. boto3 adds the bucket and the exact key itself."""
+    """The form fields and the policy conditions of a presigned upload: the size is pinned to the declared one
+    (``parse_size`` kept it within ``max_bytes``), the content type to the declared one, and every option is an
+    exact-match field of the signed policy, so the upload cannot change them. boto3 adds the bucket and the
+    exact key to the conditions itself."""
     fields = {"Content-Type": request.content_type, "x-amz-meta-pixel-size": str(request.pixel_size)}
     if request.method:
         fields["x-amz-meta-method"] = request.method
@@ -185,17 +230,21 @@ def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tupl
         fields["x-amz-meta-regions"] = regions_text(request.regions)
     if request.faces:
         fields["x-amz-meta-faces"] = "true"
-    metadata = {name: value for name, value in fields.items() if name.startswith("x-amz-meta-")}
-    if sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items()) > S3_METADATA_BYTES:
-        # S3 would refuse the upload itself (MetadataTooLarge), after the person chose their file
-        raise ApiError(400, "invalid-regions", f"the regions do not fit S3's {S3_METADATA_BYTES} bytes of object "
-                       "metadata: send fewer, or in whole pixels (shorter than fractions)")
+    size = min(request.size, max_bytes)
     conditions: list = [
-        ["content-length-range", 1, max_bytes],
-        ["starts-with", "$Content-Type", "image/"],
-        *({name: value} for name, value in metadata.items()),
+        ["content-length-range", size, size],
+        {"Content-Type": request.content_type},
+        *({name: value} for name, value in fields.items() if name.startswith("x-amz-meta-")),
     ]
     return fields, conditions
+
+
+def check_metadata_size(fields: dict[str, str]) -> None:
+    """Refuse an upload whose metadata S3 would refuse itself (MetadataTooLarge), after the person chose a file."""
+    metadata = {name: value for name, value in fields.items() if name.startswith("x-amz-meta-")}
+    if sum(len(name.encode()) + len(value.encode()) for name, value in metadata.items()) > S3_METADATA_BYTES:
+        raise ApiError(400, "invalid-regions", f"the regions do not fit S3's {S3_METADATA_BYTES} bytes of object "
+                       "metadata: send fewer, or in whole pixels (shorter than fractions)")
 
 
 def image_url(config: ApiConfig, source_key: str) -> str:
@@ -225,6 +274,10 @@ def create_upload() -> Response:
     upload_id = uuid.uuid4().hex
     key = f"{UPLOAD_PREFIX}{upload_id}/{request.filename}"
     fields, conditions = upload_fields_and_conditions(request, config.max_upload_bytes)
+    delete_token, delete_key = uploads.new_delete_token()
+    fields[f"x-amz-meta-{uploads.DELETE_KEY_METADATA}"] = delete_key
+    conditions.append({f"x-amz-meta-{uploads.DELETE_KEY_METADATA}": delete_key})
+    check_metadata_size(fields)
     upload = aws.s3_presign_client().generate_presigned_post(
         Bucket=config.originals_bucket,
         Key=key,
@@ -233,7 +286,8 @@ def create_upload() -> Response:
         ExpiresIn=UPLOAD_EXPIRY_SECONDS,
     )
     logger.info("upload presigned", extra={"upload_id": upload_id, "key": key, "size": request.size})
-    return json_response(201, {"id": upload_id, "key": key, "upload": {"url": upload["url"], "fields": upload["fields"]}})
+    return json_response(201, {"id": upload_id, "key": key, "delete_token": delete_token,
+                               "upload": {"url": upload["url"], "fields": upload["fields"]}})
 
 
 @app.get("/api/uploads/<upload_id>")
@@ -246,7 +300,31 @@ def get_upload(upload_id: str) -> Response:
         raise ApiError(404, "not-found", "no status for this upload yet: it is not uploaded or still processing")
     if record.get("state") == status.DONE and isinstance(record.get("source"), dict):
         record["image_url"] = image_url(config, record["source"]["key"])
-    return json_response(200, record, cache="no-store")
+    return json_response(200, public_record(record), cache="no-store")
+
+
+def public_record(record: dict) -> dict:
+    """The status record as the API answers it: without the bucket's name (it carries the account id)."""
+    source = record.get("source")
+    if isinstance(source, dict):
+        record = {**record, "source": {k: v for k, v in source.items() if k != "bucket"}}
+    return record
+
+
+@app.delete("/api/uploads/<upload_id>")
+def delete_upload(upload_id: str) -> Response:
+    if not _UPLOAD_ID.fullmatch(upload_id):
+        raise ApiError(400, "invalid-id", "an upload id is 32 lowercase hexadecimal characters")
+    config = ApiConfig.from_env()
+    token = (app.current_event.headers or {}).get(uploads.DELETE_TOKEN_HEADER)
+    try:
+        deleted = uploads.delete_upload(config.originals_bucket, config.processed_bucket, f"{UPLOAD_PREFIX}{upload_id}/", token)
+    except uploads.NotAllowed:
+        raise ApiError(403, "forbidden", "send the delete_token POST /api/uploads answered, in the X-Delete-Token header") from None
+    if not deleted:
+        raise ApiError(404, "not-found", "no result for this upload: it is not uploaded, still processing, or already deleted")
+    logger.info("upload deleted", extra={"upload_id": upload_id, "objects": len(deleted)})
+    return Response(status_code=204, body="", headers={"Cache-Control": "no-store"})
 
 
 @app.post("/api/pixelate")

@@ -8,7 +8,8 @@ Pure parsing, no I/O. One processing function accepts every way an "object creat
 - an EventBridge ``Object Created`` event from ``aws.s3``, direct or in an SQS body.
 
 S3 writes keys ``quote_plus``-encoded in its notifications (``+`` for a space, ``%2F`` possible, ``%2B`` for
-a real ``+``): they are decoded exactly once, here. The ``s3:TestEvent`` S3 sends when a notification is
+a real ``+``): they are decoded exactly once, here. EventBridge ``Object Created`` events carry the key raw, not
+encoded: it is taken as it is. The ``s3:TestEvent`` S3 sends when a notification is
 configured, and events that are not object creations, give no job.
 """
 from __future__ import annotations
@@ -84,8 +85,9 @@ def jobs_from_eventbridge(event: dict) -> list[Job]:
     if EventBridgeEvent(event).detail_type != "Object Created":
         return []
     detail = S3EventBridgeNotificationEvent(event).detail
-    # Powertools' .key already applies unquote_plus: decoding it again would turn a real "+" into a space.
-    return [Job(bucket=detail.bucket.name, key=detail.object.key, etag=detail.object.etag or None, size=detail.object.size)]
+    # EventBridge carries the key as it is, not URL-encoded (AWS's own example and real events show ":" and " "
+    # raw). Powertools' ``.key`` applies unquote_plus, which turns a real "+" into a space: read the raw field.
+    return [Job(bucket=detail.bucket.name, key=detail.object["key"], etag=detail.object.etag or None, size=detail.object.size)]
 
 
 def jobs_from_sns_event(event: dict) -> list[Job]:

@@ -9,7 +9,7 @@ by ``GET /api/uploads/{id}`` and sent as the SNS message body. Its fields are a 
     options      {pixel_size, method, regions: ["x,y,w,h", ...], faces: bool, face_blocks (with faces)}
     regions      what was pixelated when regions or faces were asked: [{x, y, w, h, block, source, score?}];
                  [] for a whole image or a failure
-    reason       null | one of pixelate.REASONS
+    reason       null | one of pixelate.REASONS | one of SERVICE_REASONS
     message      null | a human sentence
     elapsed_ms   int, wall time of this attempt
     finished_at  ISO 8601 UTC, second precision, "Z"
@@ -29,6 +29,19 @@ TERMINAL_STATES = (DONE, FAILED)
 
 OUTPUT_PREFIX = "pixelated/"
 STATUS_PREFIX = "status/"
+#: Where the API's presigned uploads go: ``uploads/<id>/<safe name>``, one key per presign (an upload slot).
+UPLOAD_PREFIX = "uploads/"
+
+#: Reasons of a failed record that belong to the service, not to the image (``pixelate.REASONS``): the image
+#: library never times out, a Lambda invocation does.
+SERVICE_REASONS: dict[str, str] = {
+    "timeout": "Processing took longer than the function's timeout allows.",
+}
+
+
+def is_upload_slot(source_key: str) -> bool:
+    """Whether ``source_key`` was made by ``POST /api/uploads``: its first final status is its only one."""
+    return source_key.startswith(UPLOAD_PREFIX)
 
 
 def output_key(source_key: str) -> str:

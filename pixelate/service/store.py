@@ -15,14 +15,50 @@ from pixelate.service import aws
 from pixelate.service.aws import is_not_found
 from pixelate.service.status import from_json, to_json
 
-#: The output is immutable under its key for a given source ETag and options; a changed source rewrites it,
-#: and CloudFront invalidation (or a versioned key) is the deployer's business.
-OUTPUT_CACHE_CONTROL = "public, max-age=31536000, immutable"
+#: An output can change or go under its key (a changed source rewrites it; ``DELETE /api/uploads/{id}`` removes
+#: it), so it is not ``immutable``: browsers and CloudFront keep it at most an hour, which bounds how long a
+#: deleted result can still be served from a cache. A result is fetched a few times soon after it is made, so the
+#: hour loses almost no cache hits.
+OUTPUT_CACHE_CONTROL = "public, max-age=3600"
 #: Status records change (a re-upload replaces them): never cache them.
 STATUS_CACHE_CONTROL = "no-cache"
 
 class SourceGone(Exception):
     """The source object no longer exists (deleted after its event was sent)."""
+
+
+class SourceChanged(Exception):
+    """The source was replaced between ``head_object`` and the get (the get's ``IfMatch`` failed)."""
+
+
+class WriteConflict(Exception):
+    """A conditional write lost: the object changed (or appeared, or went) since its ETag was read.
+
+    S3 answers 412 ``PreconditionFailed`` when the condition does not hold, 409 ``ConditionalRequestConflict``
+    when another conditional write to the key is in flight, and 404 for ``If-Match`` on a key that is gone.
+    ``source_etag`` is set by the workflow: the source version whose job lost.
+    """
+
+    source_etag: str | None = None
+
+
+def write_condition(etag: str | None) -> dict[str, str]:
+    """The ``put_object`` arguments that make a write land only on the object last read: ``IfMatch`` its ETag,
+    or ``IfNoneMatch="*"`` (no object yet) when there was none."""
+    return {"IfNoneMatch": "*"} if etag is None else {"IfMatch": f'"{etag}"'}
+
+
+_CONFLICT_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict", "412", "409"})
+
+
+def _conditional_put(s3, condition: dict[str, str], **request) -> dict:
+    try:
+        return s3.put_object(**request, **condition)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code"))
+        if code in _CONFLICT_CODES or (condition.get("IfMatch") and is_not_found(exc)):
+            raise WriteConflict(f"s3://{request['Bucket']}/{request['Key']} changed since it was read ({code})") from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -55,7 +91,7 @@ def read_source(bucket: str, key: str, etag: str, s3=None) -> bytes:
     """The bytes of the source version whose ETag is ``etag``, into memory (Lambda's /tmp is not used).
 
     ``IfMatch`` pins the version head_object saw: if the object was replaced in between, S3 answers
-    412 and the error propagates (transient: the retry sees the new version, whose own event also comes).
+    412 and ``SourceChanged`` is raised (the workflow starts the job over from the new version).
     """
     s3 = s3 or aws.s3_client()
     try:
@@ -63,15 +99,35 @@ def read_source(bucket: str, key: str, etag: str, s3=None) -> bytes:
     except ClientError as exc:
         if is_not_found(exc):
             raise SourceGone(f"s3://{bucket}/{key} does not exist") from exc
+        if str(exc.response.get("Error", {}).get("Code")) in ("PreconditionFailed", "412"):
+            raise SourceChanged(f"s3://{bucket}/{key} was replaced after its head") from exc
         raise
     with response["Body"] as body:
         return body.read()
 
 
-def put_output(bucket: str, key: str, data: bytes, content_type: str, metadata: dict[str, str], s3=None) -> str:
-    """Write a pixelated image; returns its ETag (unquoted)."""
+#: The only content types an output is ever written with: what the image library encodes. Anything else (say a
+#: decoder exploit asking for ``text/html`` under the page's origin) is refused before the write.
+OUTPUT_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/bmp", "image/avif"})
+
+
+class UnsafeContentType(ValueError):
+    """An output content type outside ``OUTPUT_CONTENT_TYPES``: never written."""
+
+
+def put_output(bucket: str, key: str, data: bytes, content_type: str, metadata: dict[str, str], s3=None,
+               condition: dict[str, str] | None = None) -> str:
+    """Write a pixelated image; returns its ETag (unquoted).
+
+    ``content_type`` must be one of ``OUTPUT_CONTENT_TYPES`` (else ``UnsafeContentType``). ``condition`` (from
+    ``write_condition``) makes the write conditional: ``WriteConflict`` when the object changed since it was read.
+    """
+    if content_type not in OUTPUT_CONTENT_TYPES:
+        raise UnsafeContentType(f"refusing to write {key} as {content_type!r}: not an image type the service encodes")
     s3 = s3 or aws.s3_client()
-    response = s3.put_object(
+    response = _conditional_put(
+        s3,
+        condition or {},
         Bucket=bucket,
         Key=key,
         Body=data,
@@ -82,15 +138,20 @@ def put_output(bucket: str, key: str, data: bytes, content_type: str, metadata: 
     return unquote_etag(response["ETag"])
 
 
-def put_status(bucket: str, key: str, record: dict, s3=None) -> str:
-    """Write a status record; returns its ETag (unquoted)."""
+def put_status(bucket: str, key: str, record: dict, s3=None, condition: dict[str, str] | None = None,
+               metadata: dict[str, str] | None = None) -> str:
+    """Write a status record; returns its ETag (unquoted). ``condition`` as for ``put_output``; ``metadata`` is
+    the object's user metadata (not part of the record)."""
     s3 = s3 or aws.s3_client()
-    response = s3.put_object(
+    response = _conditional_put(
+        s3,
+        condition or {},
         Bucket=bucket,
         Key=key,
         Body=to_json(record),
         ContentType="application/json",
         CacheControl=STATUS_CACHE_CONTROL,
+        Metadata=metadata or {},
     )
     return unquote_etag(response["ETag"])
 
@@ -106,6 +167,26 @@ def read_status(bucket: str, key: str, s3=None) -> dict | None:
         raise
     with response["Body"] as body:
         return from_json(body.read())
+
+
+def read_status_version(bucket: str, key: str, s3=None) -> tuple[dict | None, str | None]:
+    """The status record at ``key`` (None when absent or not a JSON object) and the ETag of the object
+    (None when there is no object): what a conditional write of the next record is made against."""
+    s3 = s3 or aws.s3_client()
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if is_not_found(exc):
+            return None, None
+        raise
+    with response["Body"] as body:
+        return from_json(body.read()), unquote_etag(response["ETag"])
+
+
+def object_etag(bucket: str, key: str, s3=None) -> str | None:
+    """The ETag (unquoted) of ``key``, or None when there is no such object."""
+    head = _head_or_none(bucket, key, s3 or aws.s3_client())
+    return None if head is None else unquote_etag(head["ETag"])
 
 
 def latest_status(bucket: str, prefix: str, s3=None) -> dict | None:

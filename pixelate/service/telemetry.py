@@ -1,7 +1,11 @@
 """Logs and metrics of the Lambdas (Powertools): one logger and one metrics object per process.
 
 Metrics are CloudWatch embedded-metric-format documents in the logs, namespace ``Pixelator``:
-``ImagesDone``, ``ImagesFailed`` (in all, and by ``reason``), ``ProcessingMs``, ``InputMegapixels``.
+``ImagesDone``, ``ImagesFailed`` (in all, and by ``reason``), ``ProcessingMs``, ``InputMegapixels``;
+``TransientFailures`` (a job failed back to the queue for redelivery: S3 errors, throttling, timeouts of a call,
+a lost write race; what an alarm watches, since those never reach Lambda's ``Errors``), ``NotificationsFailed``
+(a committed job whose SNS publish failed) and ``UploadsReused`` (a second version posted through one upload slot,
+ignored).
 """
 from __future__ import annotations
 
@@ -40,3 +44,15 @@ def record_failure(reason: str) -> None:
         default_dimensions={"service": SERVICE, "reason": reason},
     ):
         pass
+
+
+def record_transient_failure() -> None:
+    metrics.add_metric(name="TransientFailures", unit=MetricUnit.Count, value=1)
+
+
+def record_notification_failure() -> None:
+    metrics.add_metric(name="NotificationsFailed", unit=MetricUnit.Count, value=1)
+
+
+def record_reused_upload() -> None:
+    metrics.add_metric(name="UploadsReused", unit=MetricUnit.Count, value=1)

@@ -43,7 +43,7 @@ def valid_request(**changes):
 def test_create_upload_answers_a_key_and_a_presigned_post(service, events):
     status, headers, body = call(events, "POST", "/api/uploads", valid_request(method="nearest"))
     assert status == 201
-    assert set(body) == {"id", "key", "upload"}
+    assert set(body) == {"id", "key", "upload", "delete_token"}
     assert len(body["id"]) == 32 and int(body["id"], 16) >= 0
     assert body["key"] == f"uploads/{body['id']}/My-Holiday-Photo.jpg"
     fields = body["upload"]["fields"]
@@ -62,8 +62,11 @@ def test_the_signed_policy_enforces_key_size_type_and_options(service, events):
     conditions = policy["conditions"]
     assert {"bucket": service.originals} in conditions
     assert {"key": body["key"]} in conditions  # the exact key, not a prefix
-    assert ["content-length-range", 1, MAX_UPLOAD] in conditions
-    assert ["starts-with", "$Content-Type", "image/"] in conditions
+    # exactly the declared size (issue 18: 1..MaxUploadBytes let any size through one slot)
+    assert ["content-length-range", 12345, 12345] in conditions
+    assert not any(isinstance(c, list) and c[0] == "content-length-range" and c[1:] != [12345, 12345] for c in conditions)
+    assert {"Content-Type": "image/jpeg"} in conditions  # the declared type, not any image/*
+    assert not any(isinstance(c, list) and c[0] == "starts-with" and c[1] == "$Content-Type" for c in conditions)
     assert {"x-amz-meta-pixel-size": "24"} in conditions
     assert {"x-amz-meta-method": "average"} in conditions
     assert not any(isinstance(c, list) and c[0] == "starts-with" and c[1] == "$key" for c in conditions)
@@ -133,7 +136,7 @@ def test_a_real_multipart_post_lands_with_its_metadata(service, events):
     head = service.s3.head_object(Bucket=service.originals, Key=body["key"])
     assert head["ContentLength"] == len(HOPPER)
     assert head["ContentType"] == "image/png"
-    assert head["Metadata"] == {"pixel-size": "8", "method": "nearest"}
+    assert head["Metadata"] == {"pixel-size": "8", "method": "nearest", "delete-key": upload["fields"]["x-amz-meta-delete-key"]}
 
     # Before processing there is no status; after it, the record and the image's public URL.
     status, _, pending = call(events, "GET", f"/api/uploads/{body['id']}")
@@ -145,7 +148,9 @@ def test_a_real_multipart_post_lands_with_its_metadata(service, events):
     assert record["options"] == {"pixel_size": 8, "method": "nearest", "regions": [], "faces": False}
     assert record["image_url"] == f"https://cdn.example.com/pixelated/uploads/{body['id']}/hopper.png"
     assert headers["Cache-Control"] == "no-store"
-    assert {k: v for k, v in record.items() if k != "image_url"} == service.status(body["key"])
+    stored = service.status(body["key"])
+    assert stored["source"].pop("bucket") == service.originals  # the API does not name the bucket
+    assert {k: v for k, v in record.items() if k != "image_url"} == stored
 
 
 def test_a_failed_upload_has_its_reason_and_no_image_url(service, events):

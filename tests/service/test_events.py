@@ -93,3 +93,16 @@ def test_valid_metadata_records_the_parsed_options():
     requested = options_from_metadata({"pixel-size": "8"}, DEFAULTS)
     assert requested.error is None
     assert requested.record == {"pixel_size": 8, "method": "average", "regions": [], "faces": False}
+
+
+@pytest.mark.parametrize("key", ["a+b (1).jpg", "dir/x+y+z.png", "100%+sure: yes.png", "plain.png"])
+def test_only_s3_notification_keys_are_decoded(events, key):
+    """Issue 18: EventBridge keys are raw, S3 notification keys quote_plus-encoded. Decoding the EventBridge key
+    too turned ``a+b (1).jpg`` into ``a b (1).jpg``, which was then skipped as gone."""
+    from urllib.parse import quote_plus
+
+    assert events.eventbridge("b", key)["detail"]["object"]["key"] == key
+    assert events.s3("b", key)["Records"][0]["s3"]["object"]["key"] == quote_plus(key)
+    assert [job.key for job in jobs_from_event(events.eventbridge("b", key))] == [key]
+    assert [job.key for job in jobs_from_event(events.s3("b", key))] == [key]
+    assert [job.key for job in jobs_from_message(json.dumps(events.eventbridge("b", key)))] == [key]

@@ -98,7 +98,7 @@ def test_output_object_attributes(pipeline, events):
     run(events.s3(pipeline.originals, key))
     head = pipeline.head_output(key)
     assert head["ContentType"] == "image/png"
-    assert head["CacheControl"] == "public, max-age=31536000, immutable"
+    assert head["CacheControl"] == "public, max-age=3600"  # not immutable: a result can be deleted or replaced
     assert head["Metadata"] == {"source-etag": etag, "pixel-size": "8", "method": "nearest"}
     record = assert_done(pipeline, key, etag, pixel_size=8, method="nearest")
     assert set(record) == {"state", "source", "output", "options", "reason", "message", "regions", "elapsed_ms", "finished_at"}

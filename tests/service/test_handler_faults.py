@@ -4,6 +4,7 @@ S3 client, the way the local runner injects them."""
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -96,8 +97,10 @@ def test_an_unrecognised_message_is_a_batch_item_failure(pipeline, events):
     assert run(event) == {"batchItemFailures": [{"itemIdentifier": "junk"}]}
 
 
-def test_a_source_replaced_between_head_and_get_is_retried(pipeline, events):
-    """head_object saw one version; the get pins it with IfMatch, so a replacement in between is a retry."""
+def test_a_source_replaced_between_head_and_get_is_superseded_not_retried(pipeline, events):
+    """head_object saw one version; the get pins it with IfMatch, so a replacement in between makes this job
+    superseded: it stops at once, and the new version's own event does the work. (It used to fail back to the
+    queue, where it was held for a whole visibility timeout: issue 18, item 16.)"""
     pipeline.put("race.png", HOPPER)
 
     def replace_first(params, **_):
@@ -111,7 +114,10 @@ def test_a_source_replaced_between_head_and_get_is_retried(pipeline, events):
         response = run(events.sqs(events.s3(pipeline.originals, "race.png"), message_ids=["race"]))
     finally:
         aws.s3_client().meta.events.unregister("before-parameter-build.s3.GetObject", replace_first)
-    assert response == {"batchItemFailures": [{"itemIdentifier": "race"}]}
+    assert replaced
+    assert response == {"batchItemFailures": []}
+    assert pipeline.status("race.png") is None
+    # the new version's own event
     assert run(events.sqs(events.s3(pipeline.originals, "race.png"))) == {"batchItemFailures": []}
     new_etag = pipeline.s3.head_object(Bucket=pipeline.originals, Key="race.png")["ETag"].strip('"')
     assert pipeline.status("race.png")["source"]["etag"] == new_etag
@@ -136,7 +142,9 @@ def test_no_deletion_when_the_write_is_not_confirmed(pipeline, events, monkeypat
     retry deletes once the output is confirmed."""
     monkeypatch.setenv("DELETE_ORIGINALS", "true")
     pipeline.put("confirm.png", HOPPER)
-    with fault("HeadObject", lambda p: p.get("Key") == "pixelated/confirm.png", slow_down) as failed:
+    # only the confirming head, once the output exists (the job reads the output's ETag before it too)
+    confirming = lambda p: p.get("Key") == "pixelated/confirm.png" and pipeline.head_output("confirm.png") is not None  # noqa: E731
+    with fault("HeadObject", confirming, slow_down) as failed:
         response = run(events.sqs(events.s3(pipeline.originals, "confirm.png"), message_ids=["c"]))
     assert failed
     assert response == {"batchItemFailures": [{"itemIdentifier": "c"}]}
@@ -158,8 +166,9 @@ def test_a_failed_delete_is_retried(pipeline, events, monkeypatch):
     assert pipeline.s3.list_objects_v2(Bucket=pipeline.originals).get("KeyCount") == 0
 
 
-def test_sns_failure_leaves_no_status_so_the_retry_notifies(pipeline, events):
-    """The status record is written after the notification: a failed publish is retried, never lost."""
+def test_sns_failure_after_the_status_is_logged_not_retried(pipeline, events, capsys, caplog):
+    """The status record is written before the notification: a publish that fails is logged with the key and
+    counted, the job stays committed, and a redelivery does nothing more."""
     pipeline.put("n.png", HOPPER)
 
     def throttled(params, **_):
@@ -167,14 +176,32 @@ def test_sns_failure_leaves_no_status_so_the_retry_notifies(pipeline, events):
 
     aws.sns_client().meta.events.register("before-parameter-build.sns.Publish", throttled)
     try:
-        assert run(events.sqs(events.s3(pipeline.originals, "n.png"), message_ids=["n"])) == {
-            "batchItemFailures": [{"itemIdentifier": "n"}]
-        }
+        assert run(events.sqs(events.s3(pipeline.originals, "n.png"), message_ids=["n"])) == {"batchItemFailures": []}
     finally:
         aws.sns_client().meta.events.unregister("before-parameter-build.sns.Publish", throttled)
-    assert pipeline.status("n.png") is None
+    assert pipeline.status("n.png")["state"] == "done"
+    [line] = [r for r in caplog.records if r.getMessage() == "notification not sent; the status record is written"]
+    assert line.key == "n.png" and "Throttling" in line.cause
+    assert '"NotificationsFailed":[1.0]' in capsys.readouterr().out
     assert run(events.sqs(events.s3(pipeline.originals, "n.png"))) == {"batchItemFailures": []}
-    assert len(pipeline.notifications()) == 1
+    assert pipeline.notifications() == []
+
+
+def test_a_failing_status_write_sends_no_notification(pipeline, events):
+    """Issue 18: SNS was told ``done`` before the status was written, so a status write that kept failing sent
+    ``done`` once per delivery and left no status. Now nothing is sent until the status is written, and the
+    delivery that writes it sends the one notification."""
+    pipeline.put("s.png", HOPPER)
+    with fault("PutObject", lambda p: p.get("Key") == "status/s.png.json", slow_down) as failed:
+        for _ in range(3):
+            assert run(events.sqs(events.s3(pipeline.originals, "s.png"), message_ids=["s"])) == {
+                "batchItemFailures": [{"itemIdentifier": "s"}]
+            }
+    assert len(failed) == 3
+    assert pipeline.notifications() == []
+    assert run(events.sqs(events.s3(pipeline.originals, "s.png"))) == {"batchItemFailures": []}
+    assert [json.loads(n["Message"])["state"] for n in pipeline.notifications()] == ["done"]
+    assert pipeline.status("s.png")["state"] == "done"
 
 
 @pytest.mark.parametrize("name,value", [("DEFAULT_PIXEL_SIZE", "0"), ("DEFAULT_METHOD", "blur"), ("PROCESSED_BUCKET", "")])
