@@ -363,7 +363,7 @@ def configure(handler_class: type[EdgeHandler], config: EdgeConfig, host: str = 
     handler_class.timeout = config.idle_timeout_s
     handler_class.hosts = edge_guard.allowed_hosts(host, port)
     # the browser POSTs uploads to moto's URL (the presigned POST's url): the page may connect there, nowhere else
-    handler_class.page_security = page_headers(origin_of(config.endpoint_url))
+    handler_class.page_security = page_headers("local", [origin_of(config.endpoint_url)])
     handler_class.s3 = moto_client("s3", config.endpoint_url, config.region)
     api = lambda_sim.become_instance(config.api, config.endpoint_url, config.region) if config.api else None
     # staticmethod: a plain function stored on the class would be bound to the request handler instance

@@ -186,7 +186,7 @@ def test_the_pixelate_function_reads_results_only_to_confirm_them_before_deletin
 
 
 def test_results_and_status_are_served_sandboxed_and_never_sniffed(tpl):
-    from pixelate.deploy.csp import RESULTS_POLICY
+    from pixelate.deploy.security_headers import RESULT_POLICY as RESULTS_POLICY
 
     behaviours = {b["PathPattern"]: b for b in tpl["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["CacheBehaviors"]}
     for path in ("pixelated/*", "status/*"):

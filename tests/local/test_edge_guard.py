@@ -180,7 +180,7 @@ def test_the_page_has_its_policy_as_a_header_naming_moto_only(stack, moto):
     edge, _ = stack
     page = requests.get(f"{edge.url}/", timeout=CLIENT_WAIT_S)
     assert page.status_code == 200
-    assert page.headers["Content-Security-Policy"] == page_policy(moto.url)
+    assert page.headers["Content-Security-Policy"] == page_policy("local", [moto.url])
     assert "http://127.0.0.1:*" not in page.headers["Content-Security-Policy"] and "https:" not in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["X-Frame-Options"] == "DENY"
