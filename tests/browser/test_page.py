@@ -284,6 +284,10 @@ def test_keyboard_alone_chooses_sets_and_uploads(browser, site):
         card.locator("canvas.preview[data-pixel-size='20'][data-method='nearest']").wait_for()
         preview = preview_block_colours(card, 20)
 
+        page.keyboard.press("Tab")  # what to pixelate: the whole photo, as chosen from the start
+        assert page.evaluate("() => document.activeElement.value") == "whole"
+        assert_focus_visible(page)
+
         page.keyboard.press("Tab")
         assert page.evaluate("() => document.activeElement.id") == "upload-button"
         assert_focus_visible(page)
