@@ -11,6 +11,7 @@ import {
 import { followStatus, postToStorage, requestUpload } from "./network.js";
 import { findFaces } from "./faces.js";
 import { AreaEditor, outlineRegions } from "./areas.js";
+import { uprightPhoto } from "./orientation.js";
 import { acceptDroppedFiles } from "./dropzone.js";
 
 // How many files upload at the same time.
@@ -113,7 +114,8 @@ function showAreaTools(entry) {
   if (!entry.editor) {
     parts.count.textContent = entry.previewable === false
       ? "This browser cannot show this photo, so no areas can be drawn on it: only faces the server finds are hidden."
-      : "Loading the photo…";
+      : entry.unsure ? "This photo's rotation could not be read, so areas drawn on it could land elsewhere: only faces the server finds are hidden."
+        : "Loading the photo…";
     return;
   }
   parts.count.textContent = count
@@ -148,7 +150,7 @@ async function onFindFaces(entry) {
   parts.findFaces.textContent = "Finding faces…";
   showMessage(parts.faceSlot, "Looking for faces in this photo…", "status");
   try {
-    const faces = await findFaces(parts.original, editor.width, editor.height);
+    const faces = await findFaces(entry.work.image, editor.width, editor.height);
     if (entry.state !== "pending") return;
     const added = editor.addFaces(faces);
     showMessage(parts.faceSlot, describeFacesFound(faces.length, added), "status");
@@ -270,11 +272,14 @@ function addFile(file) {
 
   parts.original.alt = `Original: ${file.name}`;
   parts.original.addEventListener("load", async () => {
-    const { naturalWidth: w, naturalHeight: h } = parts.original;
-    parts.meta.textContent = `${w} × ${h} pixels, ${formatBytes(file.size)}`;
     try {
-      entry.work = await loadWorkingCopy(parts.original);
-      startEditor(entry);
+      // upright as the server sees it (a PNG or WebP the browser shows as stored is turned here)
+      const photo = await uprightPhoto(parts.original, file);
+      parts.meta.textContent = `${photo.width} × ${photo.height} pixels, ${formatBytes(file.size)}`;
+      entry.work = await loadWorkingCopy(photo.image || parts.original, photo.width, photo.height);
+      if (photo.turned) photo.image.toBlob((blob) => { parts.original.src = entry.uprightUrl = URL.createObjectURL(blob); });
+      if (photo.image) startEditor(entry);
+      else entry.unsure = true; // its orientation could not be read: an area might land elsewhere on the server
       showAreaTools(entry);
       renderPreview(entry);
     } catch {
@@ -298,6 +303,7 @@ function removeEntry(entry) {
   if (index >= 0) entries.splice(index, 1);
   entry.card.remove();
   URL.revokeObjectURL(entry.objectUrl);
+  if (entry.uprightUrl) URL.revokeObjectURL(entry.uprightUrl);
   refreshControls();
   fileInput.focus();
 }
@@ -315,6 +321,7 @@ function finishDone(entry, record, options, shown) {
   parts.stage.replaceChildren(shown);
   let caption = `Pixelated (${describeOptions(options)})`;
   if (options.areas) {
+    shown.classList.add("areas-result"); // mostly the photo as it was: not drawn blocky when scaled
     const regions = Array.isArray(record.regions) ? record.regions : [];
     if (regions.length) {
       caption = `Pixelated: ${describePixelated(regions)} (${describeOptions(options)})`;

@@ -8,7 +8,7 @@ import { detectFaces } from "./network.js";
 const DETECT_LONG_SIDE = 1280;
 const DETECT_QUALITY = 0.9;
 
-// The photo shown in `img` (upright: the browser applies its EXIF orientation when drawing it), as a JPEG at
+// The photo in `img` (upright: see preview.js, loadWorkingCopy), as a JPEG at
 // most DETECT_LONG_SIDE pixels on its longer side; transparent parts over mid grey, as the server does.
 function reducedCopy(img, width, height) {
   const scale = Math.min(1, DETECT_LONG_SIDE / Math.max(width, height));
@@ -27,7 +27,7 @@ function reducedCopy(img, width, height) {
   });
 }
 
-// The faces in the photo shown by `img` ({x, y, w, h, score}), in the photo's pixels (`width` × `height`,
+// The faces in the upright photo `img` ({x, y, w, h, score}), in the photo's pixels (`width` × `height`,
 // upright). A box found on the copy is scaled back outward, so it covers at least what it covered there.
 export async function findFaces(img, width, height) {
   const found = await detectFaces(await reducedCopy(img, width, height));

@@ -61,13 +61,11 @@ function blockColours(source, xEdges, yEdges) {
   return out;
 }
 
-// Decodes the photo once into a working copy (ImageData) for previews. `img` is the page's <img> of the file:
-// the browser applies the EXIF orientation when it shows and draws an image (CSS image-orientation: from-image,
-// the default), and its naturalWidth/naturalHeight are the upright size, as the server's, so the preview and
-// every area drawn on it are in the upright photo's pixels.
-export async function loadWorkingCopy(img) {
-  const width = img.naturalWidth;
-  const height = img.naturalHeight;
+// Decodes the photo once into a working copy (ImageData) for previews. `img` is the photo upright (`width` ×
+// `height`), as the server turns it: the page's <img> of the file (the browser turns a JPEG by its EXIF
+// orientation when it shows and draws it, and naturalWidth/naturalHeight are then the upright size), or a canvas
+// the page turned (orientation.js), so the preview and every area drawn on it are in the upright photo's pixels.
+export async function loadWorkingCopy(img, width, height) {
   const scale = Math.min(1, PREVIEW_WORK_MAX / Math.max(width, height));
   const w = Math.max(1, Math.round(width * scale));
   const h = Math.max(1, Math.round(height * scale));

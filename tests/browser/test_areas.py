@@ -512,3 +512,48 @@ def test_without_areas_the_server_finds_the_faces_and_says_when_there_were_none(
         assert problems.problems == []
     finally:
         context.close()
+
+
+@browser_test
+def test_areas_on_a_turned_png_or_webp_land_where_they_were_drawn(browser, site):
+    """Chromium shows a PNG or a WebP as stored, its EXIF orientation ignored, while the server turns it upright:
+    the page reads the orientation itself (a WebP EXIF chunk; ImageMagick's hex "Raw profile type exif" in a PNG)
+    and turns the photo, so an area drawn on it is where the server pixelates it."""
+    from PIL import ImageOps
+
+    from tests.support.paths import CORPUS
+
+    photos = {"exif_imagemagick_orientation.png": 512, "hopper_orientation_3.webp": 128}  # both orientation 3
+    context, page, problems = open_page(browser, site, viewport=DESKTOP)
+    try:
+        choose_areas(page, server_faces=False)
+        drawn = {}
+        for name, side in photos.items():
+            card, layer = open_editor(page, CORPUS / name)
+            stored = Image.open(CORPUS / name).convert("RGB")
+            upright = ImageOps.exif_transpose(Image.open(CORPUS / name)).convert("RGB")
+            # The preview (no area yet: the photo itself) is the upright photo, not the stored one.
+            preview = canvas_image(card).resize(upright.size)
+            to_upright, to_stored = (sum(ImageStat.Stat(Image.frombytes("RGB", upright.size, bytes(
+                abs(p - q) for p, q in zip(preview.tobytes(), other.tobytes())))).mean) / 3 for other in (upright, stored))
+            assert to_upright < 4 and to_stored > 10, (name, to_upright, to_stored)
+            mouse_drag(page, screen_point(layer, (side, side), 0.5, 0.5), screen_point(layer, (side, side), side / 4 + 0.5, side / 4 + 0.5))
+            (area,) = areas_of(card)
+            drawn[name] = (card, box_of(area), upright)
+
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        for name, (card, area, upright) in drawn.items():
+            image = wait_for_result(card)
+            (region,) = status_record(page, site, card)["regions"]
+            box = (region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"])
+            assert box == snapped(area, 16, upright.size) and box[:2] == (0, 0)
+            result = Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB")
+            if name.endswith(".png"):
+                assert outside_identical(result, upright, [box]), "pixels outside the area changed"
+            blocks = [ImageStat.Stat(result.crop((x + 2, y + 2, x + 14, y + 14))).stddev
+                      for x in range(0, box[2] - 15, 16) for y in range(0, box[3] - 15, 16)]
+            assert max(max(s) for s in blocks) < 4, f"{name}: the top-left corner, where the area was drawn, is not pixelated"
+        screenshot(page, "areas-turned.png")
+        assert problems.problems == []
+    finally:
+        context.close()
