@@ -201,6 +201,8 @@ def test_mouse_draws_moves_and_resizes_an_area_and_the_keyboard_moves_and_delete
         page.keyboard.press("ArrowRight")
         page.keyboard.press("Shift+ArrowUp")
         page.keyboard.press("Alt+ArrowRight")
+        page.keyboard.press("Alt+ArrowLeft")  # narrower again
+        page.keyboard.press("Alt+ArrowRight")
         (area,) = areas_of(card)
         assert box_of(area) == (resized[0] + 5, resized[1] - 50, resized[2] + 5, resized[3])
         assert_focus_ring(page)
