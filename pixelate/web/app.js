@@ -150,7 +150,9 @@ async function onFindFaces(entry) {
   parts.findFaces.textContent = "Finding faces…";
   showMessage(parts.faceSlot, "Looking for faces in this photo…", "status");
   try {
-    const faces = await findFaces(entry.work.image, editor.width, editor.height);
+    const faces = await findFaces(entry.work.image, editor.width, editor.height, (seconds) => {
+      showMessage(parts.faceSlot, `The face finder is busy: trying again in ${seconds} s…`, "status");
+    });
     if (entry.state !== "pending") return;
     const added = editor.addFaces(faces);
     showMessage(parts.faceSlot, describeFacesFound(faces.length, added), "status");
@@ -386,7 +388,8 @@ async function process(entry, options) {
   parts.faceSlot.replaceChildren(); // what "Find faces" said is for the editing, over now
   try {
     setState(entry, "requesting", "Preparing the upload…");
-    const slot = await requestUpload(entry.file, options);
+    const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
+    const slot = await requestUpload(entry.file, options, busy);
     entry.card.dataset.uploadId = slot.id;
     setState(entry, "uploading", "Uploading… 0%");
     await postToStorage(slot.upload, entry.file, (fraction) => {
@@ -397,7 +400,7 @@ async function process(entry, options) {
     setState(entry, "processing", "Uploaded. Pixelating…");
     const record = await followStatus(slot.id, () => {
       parts.state.textContent = "Still pixelating: this is taking longer than usual…";
-    });
+    }, busy);
     if (record.state === "done" && record.image_url) {
       await showResult(entry, record, options);
     } else {

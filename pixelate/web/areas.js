@@ -157,11 +157,25 @@ export class AreaEditor {
     remove.className = "area-delete";
     remove.tabIndex = -1; // the keyboard has Delete and Backspace on the area itself: one tab stop per area
     remove.textContent = "×";
-    remove.addEventListener("pointerdown", (event) => event.stopPropagation());
-    remove.addEventListener("click", () => {
+    const activate = () => {
       const area = this.areas.find((a) => a.el === el);
       if (area && !this.locked) this.remove(area, { refocus: true });
+    };
+    // A finger or a pen deletes on lifting: the click a browser makes of a tap can be lost when the tap comes
+    // right after a drag (measured in Chromium: most taps within ~0.3 s of the end of a drag made no click).
+    let pressed = null;
+    remove.addEventListener("pointerdown", (event) => {
+      event.stopPropagation(); // not the start of a move of the area
+      pressed = event.pointerId;
     });
+    remove.addEventListener("pointerup", (event) => {
+      if (event.pointerType === "mouse" || event.pointerId !== pressed) return;
+      pressed = null;
+      event.preventDefault();
+      activate();
+    });
+    remove.addEventListener("click", activate); // the mouse, and assistive technology
+
     el.append(remove);
     return el;
   }

@@ -19,6 +19,34 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+// A busy service (429 Too Many Requests, 503 Unavailable) is asked again: after its Retry-After when it gives
+// one (capped), else after an exponential back-off with full jitter; RETRY_TRIES requests at most, the last
+// answer returned as it came. `onBusy(seconds)` tells the person why nothing moves.
+const RETRY_TRIES = 5;
+const RETRY_BASE_MS = 500;
+const RETRY_CAP_MS = 8000;
+const RETRY_AFTER_MAX_MS = 30_000;
+
+function retryDelayMs(response, attempt) {
+  const header = response.headers.get("Retry-After");
+  if (header) {
+    const seconds = Number(header);
+    const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+    if (Number.isFinite(ms)) return Math.min(Math.max(ms, 0), RETRY_AFTER_MAX_MS);
+  }
+  return Math.random() * Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt);
+}
+
+async function fetchWithRetry(url, init, onBusy) {
+  for (let attempt = 1; ; attempt++) {
+    const response = await fetch(url, init);
+    if ((response.status !== 429 && response.status !== 503) || attempt >= RETRY_TRIES) return response;
+    const delay = retryDelayMs(response, attempt - 1);
+    if (onBusy) onBusy(Math.max(1, Math.ceil(delay / 1000)));
+    await sleep(delay);
+  }
+}
+
 async function readJson(response) {
   try {
     return await response.json();
@@ -29,7 +57,7 @@ async function readJson(response) {
 
 // POST /api/uploads. `options.regions` (a list of [x, y, w, h] in the upright photo's pixels) and
 // `options.faces` are sent only when the chosen areas are to be pixelated; the api signs them into the upload.
-export async function requestUpload(file, options) {
+export async function requestUpload(file, options, onBusy) {
   const request = {
     filename: file.name,
     content_type: contentTypeOf(file),
@@ -41,11 +69,11 @@ export async function requestUpload(file, options) {
   if (options.faces) request.faces = true;
   let response;
   try {
-    response = await fetch(API_UPLOADS, {
+    response = await fetchWithRetry(API_UPLOADS, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json" },
       body: JSON.stringify(request),
-    });
+    }, onBusy);
   } catch {
     throw new Error(UNREACHABLE);
   }
@@ -79,7 +107,7 @@ export function postToStorage(upload, file, onProgress) {
 
 // Follows GET /api/uploads/{id} until the record is final. A 404 means "no status yet"; server errors
 // are retried like a missing status, since the record will still come.
-export async function followStatus(id, onSlow) {
+export async function followStatus(id, onSlow, onBusy) {
   const url = `${API_UPLOADS}/${encodeURIComponent(id)}`;
   const started = Date.now();
   let delay = POLL_FIRST_MS;
@@ -97,11 +125,11 @@ export async function followStatus(id, onSlow) {
     }
     let response;
     try {
-      response = await fetch(url, { headers: { Accept: "application/json" }, cache: "no-store" });
+      response = await fetchWithRetry(url, { headers: { Accept: "application/json" }, cache: "no-store" }, onBusy);
     } catch {
       continue; // offline for a moment: keep trying until the give-up time
     }
-    if (response.status === 404 || response.status >= 500) continue;
+    if (response.status === 404 || response.status === 429 || response.status >= 500) continue;
     const body = await readJson(response);
     if (!response.ok) throw new Error(describeApiError(response.status, body));
     if (body && (body.state === "done" || body.state === "failed")) return body;
@@ -109,14 +137,14 @@ export async function followStatus(id, onSlow) {
 }
 
 // POST /api/detect with an image (a Blob): {width, height, faces: [{x, y, w, h, score}]} in that image's pixels.
-export async function detectFaces(blob) {
+export async function detectFaces(blob, onBusy) {
   let response;
   try {
-    response = await fetch(API_DETECT, {
+    response = await fetchWithRetry(API_DETECT, {
       method: "POST",
       headers: { "Content-Type": blob.type || "image/jpeg", Accept: "application/json" },
       body: blob,
-    });
+    }, onBusy);
   } catch {
     throw new Error(UNREACHABLE);
   }

@@ -96,7 +96,7 @@ export function describeApiError(status, body, file) {
   if (API_ERROR_TEXT[code]) return API_ERROR_TEXT[code];
   if (status === 413) return API_ERROR_TEXT["too-large"];
   if (status === 415) return NOT_AN_IMAGE;
-  if (status >= 500) return API_ERROR_TEXT.unavailable;
+  if (status >= 500 || status === 429) return API_ERROR_TEXT.unavailable;
   if (body && typeof body.message === "string" && body.message) return `The service refused this upload: ${body.message}.`;
   return `The service refused this upload (HTTP ${status}). Please try again.`;
 }

@@ -426,3 +426,59 @@ def test_preview_of_a_large_photo_shows_what_the_server_makes(browser, site, tmp
         assert problems.problems == []
     finally:
         context.close()
+
+
+@browser_test
+def test_a_busy_api_is_asked_again_after_its_retry_after_and_the_person_is_told(browser, site):
+    """429 and 503 are not final: the page waits (Retry-After when given, else back-off with jitter), says so
+    on the card, and tries again a bounded number of times."""
+    context, page, problems = open_page(browser, site, allow_api_refusals=True, viewport={"width": 1280, "height": 900})
+    answered = []
+
+    def busy_twice(route):
+        answered.append(route.request.method)
+        if len(answered) == 1:
+            route.fulfill(status=429, headers={"Retry-After": "1", "Content-Type": "application/json"},
+                          body='{"error": "throttled", "message": "Too Many Requests"}')
+        elif len(answered) == 2:
+            route.fulfill(status=503, headers={"Content-Type": "application/json"},
+                          body='{"error": "unavailable", "message": "Service Unavailable"}')
+        else:
+            route.continue_()
+
+    try:
+        page.route(re.compile(r"/api/uploads$"), busy_twice)
+        page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        card = card_of(page, "chelsea.png")
+        card.locator(".state", has_text=re.compile(r"busy: trying again in 1 s")).wait_for(timeout=RESULT_TIMEOUT_MS)
+        wait_for_result(card)
+        assert answered == ["POST", "POST", "POST"]
+        assert [p for p in problems.problems if "status of 503" not in p] == []  # the 503 is this test's own
+    finally:
+        context.close()
+
+
+@browser_test
+def test_a_busy_api_is_given_up_after_a_bounded_number_of_tries_with_words_for_people(browser, site):
+    context, page, problems = open_page(browser, site, allow_api_refusals=True, viewport={"width": 1280, "height": 900})
+    answered = []
+
+    def always_busy(route):
+        answered.append(route.request.method)
+        route.fulfill(status=429, headers={"Retry-After": "0", "Content-Type": "application/json"},
+                      body='{"error": "throttled", "message": "Too Many Requests"}')
+
+    try:
+        page.route(re.compile(r"/api/uploads$"), always_busy)
+        page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        card = card_of(page, "chelsea.png")
+        error = card.get_by_test_id("error")
+        error.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
+        assert "busy" in error.inner_text() and "HTTP" not in error.inner_text()
+        assert card.get_attribute("data-state") == "failed"
+        assert answered == ["POST"] * 5  # RETRY_TRIES in app.js
+        assert problems.problems == []
+    finally:
+        context.close()

@@ -192,10 +192,13 @@ def open_page(browser, url: str, allow_api_refusals: bool = False, expected_fail
     return context, page, problems
 
 
-def screenshot(page, name: str) -> Path:
+def screenshot(page, name: str, full_page: bool = True) -> Path:
+    """A screenshot in test-artifacts/. A full-page one resizes the viewport for a moment: in Chromium's mobile
+    emulation, touches afterwards may scroll the page through ``touch-action: none`` (measured), so a test that
+    goes on touching takes the viewport only (``full_page=False``)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
