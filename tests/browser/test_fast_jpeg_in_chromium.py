@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import base64
 import io
-import os
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from pixelate.image.fast import jpeg_dc
-
-CHROMIUM = os.environ.get("PIXELATE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 pytestmark = [pytest.mark.browser]
 
@@ -33,21 +29,6 @@ READ_PIXELS = """async (src) => {
 }"""
 
 
-def require_chromium() -> None:
-    reason = None
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        reason = f"chromium not found at {CHROMIUM} (apt-get install chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "playwright is not installed"
-    if reason and os.environ.get("PIXELATE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"PIXELATE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    if reason:
-        pytest.skip(reason)
-
-
 def samples() -> list[tuple[bytes, int]]:
     rng = np.random.default_rng(3)
     coarse = rng.integers(30, 226, size=(6, 8, 3), dtype=np.uint8)
@@ -60,22 +41,19 @@ def samples() -> list[tuple[bytes, int]]:
     return out
 
 
-def test_chromium_decodes_fast_path_output():
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_content("<!doctype html><title>decode</title>")
-            for data, size in samples():
-                got = page.evaluate(READ_PIXELS, "data:image/jpeg;base64," + base64.b64encode(data).decode())
-                with Image.open(io.BytesIO(data)) as im:
-                    reference = np.asarray(im.convert("RGB"), dtype=int)
-                assert (got["width"], got["height"]) == (reference.shape[1], reference.shape[0])
-                pixels = np.array(got["rgba"], dtype=int).reshape(got["height"], got["width"], 4)[..., :3]
-                centres = (slice(size // 2, None, size), slice(size // 2, None, size))
-                assert np.abs(pixels[centres] - reference[centres]).max() <= 2
-        finally:
-            browser.close()
+def test_chromium_decodes_fast_path_output(browser):
+    # `browser`: the session's chromium (tests/browser/conftest.py); one Playwright per process, so that this
+    # test and the page's tests can run in the same session.
+    page = browser.new_page()
+    try:
+        page.set_content("<!doctype html><title>decode</title>")
+        for data, size in samples():
+            got = page.evaluate(READ_PIXELS, "data:image/jpeg;base64," + base64.b64encode(data).decode())
+            with Image.open(io.BytesIO(data)) as im:
+                reference = np.asarray(im.convert("RGB"), dtype=int)
+            assert (got["width"], got["height"]) == (reference.shape[1], reference.shape[0])
+            pixels = np.array(got["rgba"], dtype=int).reshape(got["height"], got["width"], 4)[..., :3]
+            centres = (slice(size // 2, None, size), slice(size // 2, None, size))
+            assert np.abs(pixels[centres] - reference[centres]).max() <= 2
+    finally:
+        page.close()

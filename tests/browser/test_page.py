@@ -2,82 +2,33 @@
 
 What a person does, end to end on one machine: open the page the local edge serves, pick a pixel size,
 choose photos, upload, and get back images pixelated at that size; a file that is not an image gets a
-readable error. The pixelated bytes are fetched and checked with Pillow, block by block.
-
-No browser is downloaded: chromium comes from Debian (`apt-get install chromium`; `.ci/run` does it).
-Without it these tests are skipped with the reason, unless PIXELATE_REQUIRE_BROWSER=1 (CI), where a
-missing browser is a failure. Screenshots go to test-artifacts/ (git-ignored).
+readable error. The pixelated bytes are fetched and checked with Pillow, block by block. (The browser, the
+stack and the helpers to drive them: tests/support/browser.py and tests/browser/conftest.py.)
 """
 from __future__ import annotations
 
 import base64
 import io
-import json
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 from PIL import Image, ImageStat
 
-from tests.support.moto import AWS_TEST_ENV, free_port
-from tests.support.paths import REPO
-
-SAMPLES = REPO / "samples"
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = os.environ.get("PIXELATE_CHROMIUM", "/usr/bin/chromium")
-# Flags for a headless, sandbox-less chromium that never reaches the network on its own.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STACK_START_TIMEOUT_S = 90
-RESULT_TIMEOUT_MS = 60_000
-#: The stack's MaxUploadBytes in these tests: above every photo they upload (≤ 800 KB).
-UPLOAD_LIMIT_BYTES = 2_000_000
-
-
-def browser_test(test):
-    """Marks of a test that drives chromium against the local stack (the module's checker tests need neither)."""
-    for mark in (pytest.mark.browser, pytest.mark.stack, pytest.mark.slow, pytest.mark.timeout(300)):
-        test = mark(test)
-    return test
-
-
-# ---- is there a browser? --------------------------------------------------------------------------------
-
-
-def browser_missing_reason() -> str | None:
-    """Why the browser tests cannot run here, or None when they can."""
-    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
-        return f"chromium not found at {CHROMIUM}: install it with `apt-get install chromium` (CI's .ci/run does)"
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "the playwright package is not installed (pip install -e '.[dev]')"
-    return None
-
-
-def require_browser() -> None:
-    """Skip with the reason, except where a browser is required (CI): there its absence fails the run."""
-    reason = browser_missing_reason()
-    if reason is None:
-        return
-    if os.environ.get("PIXELATE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"PIXELATE_REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-    pytest.skip(f"browser tests skipped: {reason}")
+from tests.support.browser import (
+    REPO,
+    RESULT_TIMEOUT_MS,
+    SAMPLES,
+    UPLOAD_LIMIT_BYTES,
+    assert_side_by_side,
+    browser_test,
+    card_of,
+    fetch,
+    natural_size,
+    open_page,
+    screenshot,
+    wait_for_result,
+)
 
 
 # ---- checking pixelated images (pure) ---------------------------------------------------------------------
@@ -154,171 +105,6 @@ def assert_nearest(result_bytes: bytes, original_path: Path, size: int) -> None:
         assert result.getpixel((left, top)) == centre
         assert result.getpixel((right - 1, bottom - 1)) == centre
 
-
-# ---- the local stack ----------------------------------------------------------------------------------------
-
-
-def wait_for_stack(cwd: Path, process: subprocess.Popen, log: Path) -> dict:
-    """Wait until `pixelate up` has written .pixelate/stack.json and its edge serves the page."""
-    stack_file = cwd / ".pixelate" / "stack.json"
-    deadline = time.monotonic() + STACK_START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"pixelate up exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        if stack_file.exists():
-            try:
-                outputs = json.loads(stack_file.read_text())
-                with urllib.request.urlopen(outputs["DistributionUrl"].rstrip("/") + "/", timeout=2) as response:
-                    if response.status == 200:
-                        return outputs
-            except (ValueError, KeyError, OSError):
-                pass  # half-written file, or the edge is not listening yet
-        time.sleep(0.2)
-    raise TimeoutError(f"pixelate up did not serve the page in {STACK_START_TIMEOUT_S} s:\n{log.read_text()[-4000:]}")
-
-
-def stop_stack(process: subprocess.Popen) -> None:
-    """Ctrl-C, as a person would; the process group (which we started) is killed only if that hangs."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-            return
-        except subprocess.TimeoutExpired:
-            pass
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory) -> str:
-    """`pixelate up` on a free port, in a fresh directory: the URL of its edge (DistributionUrl)."""
-    require_browser()
-    cwd = tmp_path_factory.mktemp("stack")
-    log = cwd / "pixelate-up.log"
-    # Fake credentials and no endpoint inherited from other tests: the stack chooses its own moto.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_TEST_ENV)
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "pixelate.cli", "up", "--port", str(free_port()), "--quiet",
-             # a small upload limit, so that "too large" costs a 2.5 MB file, not a 26 MB one
-             "--parameter", f"MaxUploadBytes={UPLOAD_LIMIT_BYTES}"],
-            cwd=cwd,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a hung stack can be cleaned up whole
-        )
-    try:
-        outputs = wait_for_stack(cwd, process, log)
-        yield outputs["DistributionUrl"].rstrip("/") + "/"
-    finally:
-        stop_stack(process)
-
-
-# ---- the browser ----------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
-
-
-class PageProblems:
-    """JavaScript errors and console errors of one page, except the answers the page expects.
-
-    Chromium logs every 4xx response as a console error ("Failed to load resource"). The page expects a
-    404 from GET /api/uploads/{id} until the status exists, and the error tests expect a 4xx from
-    POST /api/uploads: those, and only those, are not problems.
-    """
-
-    EXPECTED_RESOURCE_ERRORS = re.compile(r"/api/uploads(/[^/?#]+)?$")
-
-    def __init__(self, page, allow_api_refusals: bool = False):
-        self.problems: list[str] = []
-        self.allow_api_refusals = allow_api_refusals
-        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
-        page.on("console", self._on_console)
-
-    def _on_console(self, message) -> None:
-        if message.type != "error":
-            return
-        url = (message.location or {}).get("url", "")
-        status = re.search(r"status of (\d{3})", message.text)
-        if status and self.EXPECTED_RESOURCE_ERRORS.search(url.split("?")[0]):
-            code = int(status.group(1))
-            is_poll_404 = code == 404 and re.search(r"/api/uploads/[^/]+$", url)
-            if is_poll_404 or (self.allow_api_refusals and 400 <= code < 500):
-                return
-        self.problems.append(f"console error: {message.text} ({url})")
-
-
-def open_page(browser, url: str, allow_api_refusals: bool = False, **context_options):
-    context = browser.new_context(**context_options)
-    page = context.new_page()
-    problems = PageProblems(page, allow_api_refusals)
-    # Playwright turns on file-chooser interception when the first listener is added, asynchronously: a key
-    # press right after `expect_file_chooser` could open (and lose) a real dialog, about one run in six.
-    # Listening from the start means interception is on long before any key is pressed.
-    page.on("filechooser", lambda _chooser: None)
-    page.goto(url)
-    return context, page, problems
-
-
-def screenshot(page, name: str) -> Path:
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def card_of(page, filename: str):
-    return page.get_by_test_id("file-card").filter(has=page.locator(".card-title", has_text=filename))
-
-
-def wait_for_result(card):
-    """The card's pixelated image, once it has loaded (or the card's error, as the failure message)."""
-    card.page.wait_for_function(
-        """card => card.dataset.state === 'done' || card.dataset.state === 'failed'""",
-        arg=card.element_handle(),
-        timeout=RESULT_TIMEOUT_MS,
-    )
-    errors = card.get_by_test_id("error")
-    assert errors.count() == 0, f"the upload failed on the page: {errors.first.inner_text()}"
-    image = card.get_by_test_id("result-image")
-    image.wait_for(state="visible")
-    assert image.evaluate("img => img.complete && img.naturalWidth > 0")
-    return image
-
-
-def assert_side_by_side(card) -> None:
-    """Original on the left, pixelated on the right, on one row."""
-    original = card.locator("img.original-image").bounding_box()
-    result = card.get_by_test_id("result-image").bounding_box()
-    assert abs(original["y"] - result["y"]) < 1 and result["x"] >= original["x"] + original["width"], (original, result)
-
-
-def natural_size(image) -> tuple[int, int]:
-    return tuple(image.evaluate("img => [img.naturalWidth, img.naturalHeight]"))
-
-
-def fetch(page, url: str) -> bytes:
-    response = page.request.get(url)
-    assert response.ok, f"GET {url}: {response.status}"
-    return response.body()
 
 
 def preview_block_colours(card, size: int) -> list[list[int]]:
@@ -497,6 +283,10 @@ def test_keyboard_alone_chooses_sets_and_uploads(browser, site):
         card = card_of(page, "coffee.png")
         card.locator("canvas.preview[data-pixel-size='20'][data-method='nearest']").wait_for()
         preview = preview_block_colours(card, 20)
+
+        page.keyboard.press("Tab")  # what to pixelate: the whole photo, as chosen from the start
+        assert page.evaluate("() => document.activeElement.value") == "whole"
+        assert_focus_visible(page)
 
         page.keyboard.press("Tab")
         assert page.evaluate("() => document.activeElement.id") == "upload-button"

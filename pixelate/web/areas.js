@@ -1,0 +1,377 @@
+// The areas to pixelate on one photo: rectangles drawn, moved, resized and deleted on its preview with a mouse,
+// a finger, a pen (Pointer Events) or the keyboard.
+//
+// An area is kept in the photo's own upright pixels ({x, y, w, h}, whole numbers, inside the photo), whatever
+// size the preview is shown at: that is what the api takes as `regions`. On screen each area is a focusable
+// element placed in percentages of the photo (CSS custom properties set through the CSSOM, which a strict
+// Content-Security-Policy allows), so it follows the preview at any size.
+
+// Most areas one photo may have: the api's limit (pixelate/image/options.py, MAX_REGIONS).
+export const MAX_AREAS = 64;
+// A press that moves less than this many CSS pixels is a click (select, or deselect on the bare photo), not a drag.
+const DRAG_THRESHOLD = 4;
+// Keyboard steps: a hundredth of the photo's longer side, ten times that with Shift.
+const STEP_SHARE = 0.01;
+const BIG_STEP = 10;
+const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
+// A found face that overlaps an area already there this much (intersection over union) is that area again.
+const SAME_AREA_OVERLAP = 0.5;
+
+function clamp(value, low, high) {
+  return Math.min(high, Math.max(low, value));
+}
+
+function overlap(a, b) {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const shared = w * h;
+  return shared / (a.w * a.h + b.w * b.h - shared);
+}
+
+export class AreaEditor {
+  /**
+   * @param layer   the element laid over the preview, as large as the photo on screen
+   * @param options {width, height} the photo's upright size in pixels; name: the file's name; helpId: the id of
+   *                the text that explains the keys; onChange(): called whenever an area changes;
+   *                announce(text): tells assistive technology what happened (a live region)
+   */
+  constructor(layer, { width, height, name, helpId, onChange, announce }) {
+    this.layer = layer;
+    this.width = width;
+    this.height = height;
+    this.helpId = helpId;
+    this.onChange = onChange || (() => {});
+    this.announce = announce || (() => {});
+    this.areas = [];
+    this.drag = null;
+    this.locked = false;
+    this.nextId = 1;
+    layer.classList.add("areas");
+    layer.setAttribute("role", "group");
+    layer.setAttribute("aria-label", `Areas to pixelate on ${name}`);
+    layer.addEventListener("pointerdown", (event) => this.pointerDown(event));
+    layer.addEventListener("pointermove", (event) => this.pointerMove(event));
+    layer.addEventListener("pointerup", (event) => this.pointerUp(event));
+    layer.addEventListener("pointercancel", (event) => this.pointerCancel(event));
+    layer.addEventListener("lostpointercapture", (event) => {
+      // the layer's own capture lost while dragging (not an area's implicit touch capture handed to the layer)
+      if (event.target === layer) this.pointerCancel(event);
+    });
+    layer.addEventListener("keydown", (event) => this.keyDown(event));
+    // a drag never starts the browser's own image drag or text selection
+    layer.addEventListener("dragstart", (event) => event.preventDefault());
+  }
+
+  /** The areas as the api's `regions`: [[x, y, w, h], ...] in the photo's pixels. */
+  regions() {
+    return this.areas.map((a) => [a.x, a.y, a.w, a.h]);
+  }
+
+  /** No more changes (the photo is being uploaded, or done): areas stay visible, nothing reacts. */
+  setLocked(locked) {
+    this.locked = locked;
+    this.endDrag(true);
+    this.layer.classList.toggle("locked", locked);
+    for (const area of this.areas) area.el.tabIndex = locked ? -1 : 0;
+  }
+
+  /** A new area ({x, y, w, h, source?, score?}), clipped to the photo; null when the photo has MAX_AREAS. */
+  add(box, { focus = false, quiet = false } = {}) {
+    if (this.areas.length >= MAX_AREAS) {
+      this.announce(`This photo already has ${MAX_AREAS} areas, the most one photo can have.`);
+      return null;
+    }
+    const area = { id: this.nextId++, source: box.source || "manual", score: box.score, el: this.element() };
+    this.setBox(area, box.x, box.y, box.x + box.w, box.y + box.h);
+    this.areas.push(area);
+    this.layer.append(area.el);
+    this.relabel();
+    if (focus) area.el.focus({ preventScroll: true });
+    if (!quiet) this.announce(`Added ${this.describe(area)}.`);
+    this.onChange();
+    return area;
+  }
+
+  /** An area in the middle of the photo, a quarter of its width and height, selected: the keyboard's way to draw. */
+  addCentred() {
+    const w = Math.max(1, Math.round(this.width / 4));
+    const h = Math.max(1, Math.round(this.height / 4));
+    // each new one a little lower and to the right, so that they do not hide each other
+    const shift = (this.areas.length % 8) * Math.round(Math.max(this.width, this.height) * 0.03);
+    const x = clamp(Math.round((this.width - w) / 2) + shift, 0, this.width - w);
+    const y = clamp(Math.round((this.height - h) / 2) + shift, 0, this.height - h);
+    return this.add({ x, y, w, h }, { focus: true });
+  }
+
+  /** Faces found ({x, y, w, h, score}) added as areas marked as faces, except where an area already is one. */
+  addFaces(faces) {
+    let added = 0;
+    for (const face of faces) {
+      if (this.areas.some((a) => overlap(a, face) >= SAME_AREA_OVERLAP)) continue;
+      if (!this.add({ ...face, source: "face" }, { quiet: true })) break;
+      added += 1;
+    }
+    return added;
+  }
+
+  remove(area, { refocus = false } = {}) {
+    const index = this.areas.indexOf(area);
+    if (index < 0) return;
+    const label = this.describe(area);
+    this.areas.splice(index, 1);
+    area.el.remove();
+    this.relabel();
+    this.announce(`Deleted ${label}.`);
+    if (refocus) {
+      const next = this.areas[Math.min(index, this.areas.length - 1)];
+      if (next) next.el.focus({ preventScroll: true });
+      else this.layer.dispatchEvent(new CustomEvent("areas-empty", { bubbles: true }));
+    }
+    this.onChange();
+  }
+
+  // ---- one area's element -----------------------------------------------------------------------------
+
+  element() {
+    const el = document.createElement("div");
+    el.className = "area";
+    el.tabIndex = this.locked ? -1 : 0;
+    el.setAttribute("role", "group");
+    el.setAttribute("aria-roledescription", "area to pixelate");
+    if (this.helpId) el.setAttribute("aria-describedby", this.helpId);
+    el.dataset.testid = "area";
+    const tag = document.createElement("span");
+    tag.className = "area-tag";
+    tag.setAttribute("aria-hidden", "true");
+    el.append(tag);
+    for (const edge of HANDLES) {
+      const handle = document.createElement("span");
+      handle.className = `handle handle-${edge}`;
+      handle.dataset.handle = edge;
+      handle.setAttribute("aria-hidden", "true");
+      el.append(handle);
+    }
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "area-delete";
+    remove.tabIndex = -1; // the keyboard has Delete and Backspace on the area itself: one tab stop per area
+    remove.textContent = "×";
+    const activate = () => {
+      const area = this.areas.find((a) => a.el === el);
+      if (area && !this.locked) this.remove(area, { refocus: true });
+    };
+    // A finger or a pen deletes on lifting: the click a browser makes of a tap can be lost when the tap comes
+    // right after a drag (measured in Chromium: most taps within ~0.3 s of the end of a drag made no click).
+    let pressed = null;
+    remove.addEventListener("pointerdown", (event) => {
+      event.stopPropagation(); // not the start of a move of the area
+      pressed = event.pointerId;
+    });
+    remove.addEventListener("pointerup", (event) => {
+      if (event.pointerType === "mouse" || event.pointerId !== pressed) return;
+      pressed = null;
+      event.preventDefault();
+      activate();
+    });
+    remove.addEventListener("click", activate); // the mouse, and assistive technology
+
+    el.append(remove);
+    return el;
+  }
+
+  // Sets an area to the corners given (photo pixels), rounded to whole pixels, inside the photo, at least 1×1.
+  setBox(area, x0, y0, x1, y1) {
+    const left = clamp(Math.floor(Math.min(x0, x1)), 0, this.width - 1);
+    const top = clamp(Math.floor(Math.min(y0, y1)), 0, this.height - 1);
+    const right = clamp(Math.ceil(Math.max(x0, x1)), left + 1, this.width);
+    const bottom = clamp(Math.ceil(Math.max(y0, y1)), top + 1, this.height);
+    Object.assign(area, { x: left, y: top, w: right - left, h: bottom - top });
+    const { style, dataset } = area.el;
+    style.setProperty("--x", `${(100 * area.x) / this.width}%`);
+    style.setProperty("--y", `${(100 * area.y) / this.height}%`);
+    style.setProperty("--w", `${(100 * area.w) / this.width}%`);
+    style.setProperty("--h", `${(100 * area.h) / this.height}%`);
+    Object.assign(dataset, { x: area.x, y: area.y, w: area.w, h: area.h, source: area.source });
+    // near the top of the photo, the label and the × go below the box, where they stay on the photo
+    area.el.classList.toggle("near-top", area.y < this.height * 0.1);
+    this.label(area);
+  }
+
+  describe(area) {
+    const n = this.areas.indexOf(area) + 1;
+    const what = area.source === "face" ? `area ${n}, a face` : `area ${n}`;
+    return `${what}: ${area.w} by ${area.h} pixels, ${area.x} from the left and ${area.y} from the top`;
+  }
+
+  label(area) {
+    const n = this.areas.indexOf(area) + 1;
+    if (n === 0) return;
+    const text = this.describe(area);
+    area.el.setAttribute("aria-label", text[0].toUpperCase() + text.slice(1));
+    area.el.querySelector(".area-tag").textContent = area.source === "face" ? `${n} · face` : String(n);
+    area.el.querySelector(".area-delete").setAttribute("aria-label", `Delete area ${n}`);
+  }
+
+  relabel() {
+    for (const area of this.areas) this.label(area);
+  }
+
+  // ---- pointer: draw on the bare photo, move by the body, resize by a handle --------------------------------
+
+  toPhoto(event) {
+    const rect = this.layer.getBoundingClientRect();
+    return {
+      x: clamp(((event.clientX - rect.left) / rect.width) * this.width, 0, this.width),
+      y: clamp(((event.clientY - rect.top) / rect.height) * this.height, 0, this.height),
+    };
+  }
+
+  pointerDown(event) {
+    if (this.locked || this.drag || !event.isPrimary) return;
+    if (event.pointerType === "mouse" && event.button !== 0) return;
+    const handle = event.target.closest("[data-handle]");
+    const el = event.target.closest(".area");
+    const area = el ? this.areas.find((a) => a.el === el) : null;
+    const at = this.toPhoto(event);
+    event.preventDefault(); // no text selection, no native drag; focus is given below
+    this.layer.setPointerCapture(event.pointerId);
+    const start = area ? { x: area.x, y: area.y, w: area.w, h: area.h } : null;
+    this.drag = {
+      pointerId: event.pointerId, area, start, at, client: { x: event.clientX, y: event.clientY },
+      kind: handle && area ? "resize" : area ? "move" : "draw", edges: handle ? handle.dataset.handle : "", moved: false,
+    };
+    if (area) area.el.focus({ preventScroll: true });
+    this.layer.classList.add("dragging");
+  }
+
+  pointerMove(event) {
+    const drag = this.drag;
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    if (!drag.moved) {
+      if (Math.hypot(event.clientX - drag.client.x, event.clientY - drag.client.y) < DRAG_THRESHOLD) return;
+      drag.moved = true;
+      if (drag.kind === "draw") {
+        drag.area = this.add({ x: drag.at.x, y: drag.at.y, w: 1, h: 1 }, { quiet: true });
+        if (!drag.area) return this.endDrag(false);
+        drag.area.el.classList.add("drawing");
+      }
+    }
+    const p = this.toPhoto(event);
+    const { area, start, at } = drag;
+    if (drag.kind === "draw") {
+      this.setBox(area, at.x, at.y, p.x, p.y);
+    } else if (drag.kind === "move") {
+      const x = clamp(Math.round(start.x + p.x - at.x), 0, this.width - start.w);
+      const y = clamp(Math.round(start.y + p.y - at.y), 0, this.height - start.h);
+      this.setBox(area, x, y, x + start.w, y + start.h);
+    } else {
+      let [x0, y0, x1, y1] = [start.x, start.y, start.x + start.w, start.y + start.h];
+      const dx = p.x - at.x;
+      const dy = p.y - at.y;
+      // an edge stops one pixel short of the opposite edge: an area never turns inside out or vanishes
+      if (drag.edges.includes("w")) x0 = clamp(Math.round(x0 + dx), 0, x1 - 1);
+      if (drag.edges.includes("e")) x1 = clamp(Math.round(x1 + dx), x0 + 1, this.width);
+      if (drag.edges.includes("n")) y0 = clamp(Math.round(y0 + dy), 0, y1 - 1);
+      if (drag.edges.includes("s")) y1 = clamp(Math.round(y1 + dy), y0 + 1, this.height);
+      this.setBox(area, x0, y0, x1, y1);
+    }
+    this.onChange();
+  }
+
+  pointerUp(event) {
+    const drag = this.drag;
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    this.endDrag(false);
+    if (!drag.moved) {
+      // a click: on an area it selects it (focused at pointerdown); on the bare photo it deselects
+      if (!drag.area && this.layer.contains(document.activeElement)) document.activeElement.blur();
+      return;
+    }
+    drag.area.el.classList.remove("drawing");
+    if (drag.kind === "draw") {
+      drag.area.el.focus({ preventScroll: true });
+      this.announce(`Added ${this.describe(drag.area)}.`);
+    } else {
+      this.announce(`${drag.kind === "move" ? "Moved" : "Resized"} ${this.describe(drag.area)}.`);
+    }
+  }
+
+  // The browser took the pointer away (a system gesture, say): the area goes back to where it was.
+  pointerCancel(event) {
+    const drag = this.drag;
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    this.endDrag(true);
+  }
+
+  endDrag(restore) {
+    const drag = this.drag;
+    if (!drag) return;
+    this.drag = null;
+    this.layer.classList.remove("dragging");
+    if (this.layer.hasPointerCapture(drag.pointerId)) this.layer.releasePointerCapture(drag.pointerId);
+    if (!restore || !drag.moved || !drag.area) return;
+    if (drag.kind === "draw") {
+      this.remove(drag.area);
+    } else {
+      const { x, y, w, h } = drag.start;
+      this.setBox(drag.area, x, y, x + w, y + h);
+      this.onChange();
+    }
+  }
+
+  // ---- keyboard: arrows move, Alt+arrows resize, Shift for bigger steps, Delete removes --------------------
+
+  keyDown(event) {
+    if (event.key === "Escape" && this.drag) {
+      this.endDrag(true); // Escape during a drag puts the area back (or drops the one being drawn)
+      event.preventDefault();
+      return;
+    }
+    const el = event.target.closest(".area");
+    const area = el && this.areas.find((a) => a.el === el);
+    if (!area || this.locked) return;
+    if (event.key === "Delete" || event.key === "Backspace") {
+      event.preventDefault();
+      this.remove(area, { refocus: true });
+      return;
+    }
+    const arrows = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+    const direction = arrows[event.key];
+    if (!direction || event.ctrlKey || event.metaKey || this.drag) return;
+    event.preventDefault(); // the page does not scroll while an area moves
+    const step = Math.max(1, Math.round(Math.max(this.width, this.height) * STEP_SHARE)) * (event.shiftKey ? BIG_STEP : 1);
+    const [dx, dy] = direction.map((d) => d * step);
+    if (event.altKey) {
+      // resize: the right and bottom edges move, the top-left corner stays
+      this.setBox(area, area.x, area.y, clamp(area.x + area.w + dx, area.x + 1, this.width),
+        clamp(area.y + area.h + dy, area.y + 1, this.height));
+    } else {
+      const x = clamp(area.x + dx, 0, this.width - area.w);
+      const y = clamp(area.y + dy, 0, this.height - area.h);
+      this.setBox(area, x, y, x + area.w, y + area.h);
+    }
+    this.announce(this.describe(area));
+    this.onChange();
+  }
+}
+
+/** Outlines of what the server pixelated (a status record's `regions`: {x, y, w, h, source}) over a result
+ * `width` × `height` pixels: a layer to lay over the result image, hidden from assistive technology (the
+ * caption says the same in words). */
+export function outlineRegions(regions, width, height) {
+  const layer = document.createElement("div");
+  layer.className = "result-areas";
+  layer.setAttribute("aria-hidden", "true");
+  for (const region of Array.isArray(regions) ? regions : []) {
+    const box = document.createElement("div");
+    box.className = "result-area";
+    box.dataset.source = region.source === "face" ? "face" : "manual";
+    box.style.setProperty("--x", `${(100 * region.x) / width}%`);
+    box.style.setProperty("--y", `${(100 * region.y) / height}%`);
+    box.style.setProperty("--w", `${(100 * region.w) / width}%`);
+    box.style.setProperty("--h", `${(100 * region.h) / height}%`);
+    layer.append(box);
+  }
+  return layer;
+}

@@ -1,0 +1,248 @@
+// The live preview, drawn in the browser before anything is uploaded: the server's block grid (anchored at the
+// image's top-left, the last block partial), its colours ("average": alpha-weighted block means; "nearest": the
+// block's centre pixel), over the whole photo or over chosen areas only.
+
+// The preview works on a copy at most this many pixels on its longer side: block means over that copy are
+// within a level or two of the full-size ones, and a 12 MP photo re-renders in milliseconds.
+const PREVIEW_WORK_MAX = 1024;
+// The canvas on the page is at most this many CSS pixels on its longer side (times the device pixel ratio).
+const DISPLAY_MAX = 720;
+// A face the server finds spans at most this many blocks across (pixelate/image/regions.py, face_blocks).
+export const FACE_BLOCKS = 8;
+
+// Block edges of a grid of `size`-pixel blocks over `length` pixels, anchored at 0, the last block partial:
+// the server's grid (pixelate/image/ops.py), so the preview shows exactly the blocks it will make.
+function blockEdges(length, size) {
+  const edges = [];
+  for (let start = 0; start < length; start += size) edges.push(start);
+  edges.push(length);
+  return edges;
+}
+
+// The same edges on a copy scaled by `scale`: every block keeps at least one pixel of the copy.
+function scaledEdges(edges, scale, scaledLength) {
+  return edges.map((e, i) => {
+    if (i === edges.length - 1) return scaledLength;
+    return Math.min(scaledLength - 1, Math.floor(e * scale));
+  });
+}
+
+// The mean colour of each block, as the server computes it: alpha-weighted (transparent pixels lend no
+// colour). `source` is ImageData of the (possibly scaled) copy; returns ImageData of cols × rows.
+function blockColours(source, xEdges, yEdges) {
+  const cols = xEdges.length - 1;
+  const rows = yEdges.length - 1;
+  const out = new ImageData(cols, rows);
+  const src = source.data;
+  const width = source.width;
+  const dst = out.data;
+  for (let by = 0; by < rows; by++) {
+    const y0 = yEdges[by];
+    const y1 = Math.max(y0 + 1, yEdges[by + 1]);
+    for (let bx = 0; bx < cols; bx++) {
+      const x0 = xEdges[bx];
+      const x1 = Math.max(x0 + 1, xEdges[bx + 1]);
+      const o = (by * cols + bx) * 4;
+      let r = 0, g = 0, b = 0, a = 0;
+      for (let y = y0; y < y1; y++) {
+        let i = (y * width + x0) * 4;
+        for (let x = x0; x < x1; x++, i += 4) {
+          const alpha = src[i + 3];
+          r += src[i] * alpha; g += src[i + 1] * alpha; b += src[i + 2] * alpha; a += alpha;
+        }
+      }
+      const count = (x1 - x0) * (y1 - y0);
+      if (a > 0) {
+        dst[o] = Math.round(r / a); dst[o + 1] = Math.round(g / a); dst[o + 2] = Math.round(b / a);
+      }
+      dst[o + 3] = Math.round(a / count);
+    }
+  }
+  return out;
+}
+
+// Decodes the photo once into a working copy (ImageData) for previews. `img` is the photo upright (`width` ×
+// `height`), as the server turns it: the page's <img> of the file (the browser turns a JPEG by its EXIF
+// orientation when it shows and draws it, and naturalWidth/naturalHeight are then the upright size), or a canvas
+// the page turned (orientation.js), so the preview and every area drawn on it are in the upright photo's pixels.
+export async function loadWorkingCopy(img, width, height) {
+  const scale = Math.min(1, PREVIEW_WORK_MAX / Math.max(width, height));
+  const w = Math.max(1, Math.round(width * scale));
+  const h = Math.max(1, Math.round(height * scale));
+  const canvas = document.createElement("canvas");
+  canvas.width = w;
+  canvas.height = h;
+  const ctx = canvas.getContext("2d", { willReadFrequently: true });
+  ctx.imageSmoothingEnabled = true;
+  ctx.imageSmoothingQuality = "high";
+  ctx.drawImage(img, 0, 0, w, h);
+  return {
+    image: img, width, height, scaleX: w / width, scaleY: h / height, data: ctx.getImageData(0, 0, w, h),
+    blocks: new Map(), // "method:size" → a canvas of one pixel per block
+    base: null, // the photo at the preview canvas's size
+  };
+}
+
+// The centre pixel of each block along one side: start + floor(length / 2), the partial last block's
+// centre included, as pixelate/image/ops.py samples them.
+function blockCentres(length, size) {
+  const centres = [];
+  for (let start = 0; start < length; start += size) {
+    centres.push(start + ((Math.min(length, start + size) - start) >> 1));
+  }
+  return centres;
+}
+
+// "nearest" from the full-resolution image at any size, exactly: 1:1 copies only (no resampling that
+// could round a sample point to the neighbouring pixel), first each block's centre row, then each
+// block's centre column of those rows. Draw calls: rows + columns.
+function sampledBlocks(image, width, height, size) {
+  const xs = blockCentres(width, size);
+  const ys = blockCentres(height, size);
+  const rows = document.createElement("canvas");
+  rows.width = width;
+  rows.height = ys.length;
+  const rowsCtx = rows.getContext("2d");
+  rowsCtx.imageSmoothingEnabled = false;
+  ys.forEach((y, r) => rowsCtx.drawImage(image, 0, y, width, 1, 0, r, width, 1));
+  const small = document.createElement("canvas");
+  small.width = xs.length;
+  small.height = ys.length;
+  const smallCtx = small.getContext("2d");
+  smallCtx.imageSmoothingEnabled = false;
+  xs.forEach((x, c) => smallCtx.drawImage(rows, x, 0, 1, ys.length, c, 0, 1, ys.length));
+  return small;
+}
+
+// "average" from the working copy: exact when the photo is at most PREVIEW_WORK_MAX pixels on its
+// longer side, within a level or two per block (median) on larger ones.
+function averagedBlocks(work, size) {
+  const blocks = blockColours(
+    work.data,
+    scaledEdges(blockEdges(work.width, size), work.scaleX, work.data.width),
+    scaledEdges(blockEdges(work.height, size), work.scaleY, work.data.height),
+  );
+  const small = document.createElement("canvas");
+  small.width = blocks.width;
+  small.height = blocks.height;
+  small.getContext("2d").putImageData(blocks, 0, 0);
+  return small;
+}
+
+// One pixel per block of the whole photo's grid at `size`, kept while the photo is on the page: dragging an
+// area redraws the preview many times a second without computing a block twice.
+function blocksAt(work, size, method) {
+  const key = `${method}:${size}`;
+  let small = work.blocks.get(key);
+  if (!small) {
+    small = method === "nearest" ? sampledBlocks(work.image, work.width, work.height, size) : averagedBlocks(work, size);
+    work.blocks.set(key, small);
+  }
+  return small;
+}
+
+// The canvas keeps the photo's aspect ratio at a size fit for the screen; CSS scales it down further.
+function sizeCanvas(canvas, work) {
+  const displayScale = Math.min(1, (DISPLAY_MAX * (window.devicePixelRatio || 1)) / Math.max(work.width, work.height));
+  const w = Math.max(1, Math.round(work.width * displayScale));
+  const h = Math.max(1, Math.round(work.height * displayScale));
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  return displayScale;
+}
+
+// The whole photo pixelated. Sharp block edges: each block pixel becomes a pixelSize square; the partial last
+// blocks are cut off at the canvas edge, exactly as the server cuts them at the image edge.
+export function drawPreview(canvas, work, pixelSize, method) {
+  const small = blocksAt(work, pixelSize, method);
+  const displayScale = sizeCanvas(canvas, work);
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.imageSmoothingEnabled = false;
+  const blockOnScreen = pixelSize * displayScale;
+  ctx.drawImage(small, 0, 0, small.width * blockOnScreen, small.height * blockOnScreen);
+}
+
+// `box` ({x, y, w, h} in photo pixels) grown outward to whole blocks of the grid anchored at the top-left,
+// then clipped to the photo: what the server pixelates for it (pixelate/image/regions.py, snap). Answers
+// {x0, y0, x1, y1}.
+export function snapToBlocks(box, block, width, height) {
+  return {
+    x0: Math.floor(box.x / block) * block,
+    y0: Math.floor(box.y / block) * block,
+    x1: Math.min(width, Math.ceil((box.x + box.w) / block) * block),
+    y1: Math.min(height, Math.ceil((box.y + box.h) / block) * block),
+  };
+}
+
+// The block the server uses for a face it finds: the pixel size, raised (to a multiple of 8) so that the face
+// spans at most FACE_BLOCKS blocks across its larger side (pixelate/image/regions.py, face_block).
+export function faceBlock(box, pixelSize) {
+  const needed = Math.ceil(Math.max(box.w, box.h) / FACE_BLOCKS);
+  return needed <= pixelSize ? pixelSize : Math.ceil(needed / 8) * 8;
+}
+
+// The areas ({x, y, w, h, source}) as the preview's targets, each with its block. A face the person kept is sent
+// as an area (pixelated at the pixel size asked); when the server also looks for faces, it finds that face again
+// and raises its block so the face is at most FACE_BLOCKS blocks across: the preview shows that larger block (an
+// approximation: the server's own box may differ a little from the one found here).
+export function areaTargets(areas, pixelSize, serverFaces) {
+  return areas.map((area) => ({
+    box: area,
+    block: area.source === "face" && serverFaces ? faceBlock(area, pixelSize) : pixelSize,
+  }));
+}
+
+// The face areas that keep more than FACE_BLOCKS blocks across at this pixel size, when the server will not find
+// them again (and so will not raise their block).
+export function facesLeftRecognisable(areas, pixelSize, serverFaces) {
+  if (serverFaces) return [];
+  return areas.filter((a) => a.source === "face" && faceBlock(a, pixelSize) > pixelSize);
+}
+
+// The photo itself at the canvas's size, scaled down once (a 12 MP photo takes a while to resample well) and
+// kept, so that dragging an area redraws in a fraction of a millisecond.
+function photoAt(work, width, height) {
+  if (!work.base || work.base.width !== width || work.base.height !== height) {
+    const base = document.createElement("canvas");
+    base.width = width;
+    base.height = height;
+    const ctx = base.getContext("2d");
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = "high";
+    ctx.drawImage(work.image, 0, 0, width, height);
+    work.base = base;
+  }
+  return work.base;
+}
+
+// The photo as it is, with only `targets` ({box: {x, y, w, h}, block}) pixelated, each snapped to its own block
+// grid; finer blocks first, so that where areas overlap the coarser block wins, as on the server.
+export function drawAreasPreview(canvas, work, targets, method) {
+  const displayScale = sizeCanvas(canvas, work);
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.drawImage(photoAt(work, canvas.width, canvas.height), 0, 0);
+  ctx.imageSmoothingEnabled = false;
+  const ordered = [...targets].sort((a, b) => a.block - b.block);
+  for (const { box, block } of ordered) {
+    const snapped = snapToBlocks(box, block, work.width, work.height);
+    const small = blocksAt(work, block, method);
+    const c0 = snapped.x0 / block;
+    const r0 = snapped.y0 / block;
+    const cols = Math.ceil(snapped.x1 / block) - c0;
+    const rows = Math.ceil(snapped.y1 / block) - r0;
+    if (cols <= 0 || rows <= 0) continue;
+    const onScreen = block * displayScale;
+    // The last column and row may be partial blocks: clip to the snapped box, as the server cuts them.
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(snapped.x0 * displayScale, snapped.y0 * displayScale,
+      (snapped.x1 - snapped.x0) * displayScale, (snapped.y1 - snapped.y0) * displayScale);
+    ctx.clip();
+    ctx.clearRect(snapped.x0 * displayScale, snapped.y0 * displayScale,
+      (snapped.x1 - snapped.x0) * displayScale, (snapped.y1 - snapped.y0) * displayScale);
+    ctx.drawImage(small, c0, r0, cols, rows, c0 * onScreen, r0 * onScreen, cols * onScreen, rows * onScreen);
+    ctx.restore();
+  }
+}
