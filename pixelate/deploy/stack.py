@@ -324,7 +324,9 @@ def upload_site(s3, bucket: str, web_dir: Path = WEB_DIR) -> list[str]:
     for path in sorted(p for p in web_dir.rglob("*") if p.is_file()):
         key = SITE_PREFIX + path.relative_to(web_dir).as_posix()
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        cache = "no-cache" if path.suffix == ".html" else "max-age=300"
+        # the page is several modules that must match: the browser revalidates each (an ETag: cheap) rather than
+        # mixing old and new files for minutes after a deploy
+        cache = "no-cache" if path.suffix in (".html", ".js", ".css") else "max-age=300"
         s3.upload_file(str(path), bucket, key, ExtraArgs={"ContentType": content_type, "CacheControl": cache})
         uploaded.append(key)
     return uploaded

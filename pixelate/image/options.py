@@ -9,7 +9,9 @@ Strict on purpose; what one door accepts, every door accepts:
   fraction, a bool or another script's digits;
 - a region is ``x,y,w,h`` in the upright image, all four in pixels (whole numbers) or all four as fractions of the
   width and height (numbers from 0 to 1 with a decimal point, such as ``0.25`` or ``1.0``); several are joined
-  with ``;``. In Python a region may also be a 4-tuple: ints are pixels, floats fractions;
+  with ``;``. ``x,y,w,h,face`` marks a region as a face (one a person found or kept): it gets a face's block
+  (``face_blocks``). In Python a region may also be a tuple of four numbers (ints: pixels; floats: fractions),
+  with ``"face"`` as a fifth item;
 - ``faces`` is a bool, or ``true``/``false`` (also ``yes``/``no``, ``1``/``0``) in text;
 - ``face_blocks`` (0 to 64) is the most blocks a detected face may span across: the block size is raised for a
   face that would otherwise keep more detail (default 8: a face is never left recognisable); 0 keeps the pixel
@@ -67,13 +69,15 @@ class Region:
     w: float
     h: float
     fraction: bool = False
+    face: bool = False  # a face marked by the client: pixelated with a face's block
 
     def __repr__(self) -> str:
         return f"Region({self.as_text().replace(',', ', ')})"
 
     def as_text(self) -> str:
-        """``x,y,w,h`` as the parser reads it back (fractions always with a decimal point)."""
-        return ",".join(_fraction_text(v) if self.fraction else str(int(v)) for v in (self.x, self.y, self.w, self.h))
+        """``x,y,w,h`` (``x,y,w,h,face`` for a face) as the parser reads it back (fractions with a decimal point)."""
+        numbers = ",".join(_fraction_text(v) if self.fraction else str(int(v)) for v in (self.x, self.y, self.w, self.h))
+        return f"{numbers},face" if self.face else numbers
 
     def box(self, width: int, height: int) -> Box:
         """The region in pixels of a ``width``×``height`` image, clipped to it; ``invalid-option`` when nothing of
@@ -149,21 +153,25 @@ def parse_regions(value: object) -> tuple[Region, ...]:
             parts = list(value)  # type: ignore[arg-type]
         except TypeError:
             raise invalid(f"The regions must be x,y,w,h rectangles, not {value!r}.") from None
-        if len(parts) == 4 and all(_is_number(v) for v in parts):
-            parts = [tuple(parts)]  # one rectangle given as four numbers
+        if len(parts) in (4, 5) and all(_is_number(v) for v in parts[:4]) and not isinstance(parts[0], (list, tuple)):
+            parts = [tuple(parts)]  # one rectangle given as four numbers (and its kind)
     if len(parts) > MAX_REGIONS:
         raise invalid(f"At most {MAX_REGIONS} regions can be asked for, not {len(parts)}.")
     return tuple(parse_region(part, index) for index, part in enumerate(parts, 1))
 
 
 def parse_region(value: object, index: int = 1) -> Region:
-    """One region: a ``Region``, the text ``x,y,w,h``, or four numbers (ints: pixels; floats: fractions)."""
+    """One region: a ``Region``, the text ``x,y,w,h`` (or ``x,y,w,h,face``), or four numbers (ints: pixels; floats:
+    fractions) with ``"face"`` as an optional fifth item."""
     if isinstance(value, Region):
         return value
     if isinstance(value, str):
         numbers = [text.strip() for text in value.split(",")]
+        face = len(numbers) == 5 and numbers[4].lower() == "face"
+        numbers = numbers[:4] if face else numbers
         if len(numbers) != 4 or not all(_NUMBER.fullmatch(text) for text in numbers):
-            raise invalid(f"Region {index} must be four numbers x,y,w,h (pixels, or fractions such as 0.25), not {value[:40]!r}.")
+            raise invalid(f"Region {index} must be four numbers x,y,w,h (pixels, or fractions such as 0.25), "
+                          f"and 'face' after them for a face, not {value[:40]!r}.")
         fraction = any("." in text for text in numbers)
         values = [float(text) if fraction else int(text) for text in numbers]
         text = ",".join(numbers)
@@ -172,8 +180,11 @@ def parse_region(value: object, index: int = 1) -> Region:
             values = list(value)  # type: ignore[arg-type]
         except TypeError:
             values = []
+        face = len(values) == 5 and isinstance(values[4], str) and values[4].lower() == "face"
+        values = values[:4] if face else values
         if len(values) != 4 or not all(_is_number(v) for v in values) or any(v < 0 or not math.isfinite(v) for v in values):
-            raise invalid(f"Region {index} must be four numbers x,y,w,h that are not negative, not {value!r}.")
+            raise invalid(f"Region {index} must be four numbers x,y,w,h that are not negative (and 'face' after them "
+                          f"for a face), not {value!r}.")
         fraction = any(isinstance(v, float) for v in values)
         text = ",".join(str(v) for v in values)
     x, y, w, h = values
@@ -185,10 +196,10 @@ def parse_region(value: object, index: int = 1) -> Region:
             )
         if w <= 0 or h <= 0:
             raise invalid(f"Region {index} ({text}) is empty: its width and height must be above 0.")
-        return Region(float(x), float(y), float(w), float(h), fraction=True)
+        return Region(float(x), float(y), float(w), float(h), fraction=True, face=face)
     if w <= 0 or h <= 0:
         raise invalid(f"Region {index} ({text}) is empty: its width and height must be at least 1 pixel.")
-    return Region(int(x), int(y), int(w), int(h))
+    return Region(int(x), int(y), int(w), int(h), face=face)
 
 
 def parse_flag(value: object, name: str = "faces") -> bool:

@@ -60,12 +60,13 @@ def jpeg_regions_in_dct(work: Work) -> None:
         return  # (Pillow decodes it at 1/8 first: libjpeg errors are refused there, classified by the general path)
     from pixelate.image.fast import jpeg_regions  # (ctypes and libjpeg: only when a JPEG has regions)
 
-    targets = regions.in_drawing_order(work.targets)
-    done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(t.box), t.block) for t in targets])
+    order = regions.drawing_order(work.targets)
+    done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(work.targets[i].box), work.targets[i].block) for i in order])
     if done is None:
         return
-    jpeg, boxes = done
-    pixelated = [regions.Target(Box(*box), t.block, t.source, t.score).describe() for t, box in zip(targets, boxes)]
+    jpeg, drawn = done
+    snapped = dict(zip(order, drawn))  # (reported in the order asked: the regions, then the faces)
+    pixelated = [regions.Target(Box(*snapped[i]), t.block, t.source, t.score).describe() for i, t in enumerate(work.targets)]
     width, height = work.size
     work.result = Result(jpeg, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, tuple(pixelated))
 
@@ -93,10 +94,11 @@ def pixelate_region_frames(work: Work) -> None:
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
         targets = work.targets + (faces_by_frame[index] if faces_by_frame else [])
-        boxes = regions.in_drawing_order(regions.snapped(targets, *frame.size))
+        boxes = regions.snapped(targets, *frame.size)
         if index == 0:
-            work.pixelated = [target.describe() for target in boxes]
-        picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in boxes], options.method)
+            work.pixelated = [target.describe() for target in boxes]  # (in the order asked: regions, then faces)
+        drawn = [boxes[i] for i in regions.drawing_order(boxes)]
+        picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in drawn], options.method)
         work.grids.append(encode.Grid(picture, frame.size))
 
 

@@ -38,8 +38,13 @@ class Target:
 
 
 def manual_targets(options: Options, width: int, height: int) -> list[Target]:
-    """The regions asked for, in pixels of a ``width``×``height`` upright image, with the pixel size asked."""
-    return [Target(region.box(width, height), options.pixel_size) for region in options.regions]
+    """The regions asked for, in pixels of a ``width``×``height`` upright image, with the pixel size asked (a region
+    marked as a face with a face's block, ``face_block``)."""
+    targets = []
+    for region in options.regions:
+        box = region.box(width, height)
+        targets.append(Target(box, face_block(box, options), "face") if region.face else Target(box, options.pixel_size))
+    return targets
 
 
 def face_block(face: Box, options: Options) -> int:
@@ -72,6 +77,7 @@ def snapped(targets: Iterable[Target], width: int, height: int) -> list[Target]:
     return [Target(snap(t.box, t.block, width, height), t.block, t.source, t.score) for t in targets]
 
 
-def in_drawing_order(targets: Iterable[Target]) -> list[Target]:
-    """Finer blocks first, so that where boxes overlap the coarser block (a face's) is drawn last and wins."""
-    return sorted(targets, key=lambda target: target.block)
+def drawing_order(targets: list[Target]) -> list[int]:
+    """The indices of ``targets``, finer blocks first, so that where boxes overlap the coarser block (a face's) is
+    drawn last and wins."""
+    return sorted(range(len(targets)), key=lambda index: targets[index].block)

@@ -3,10 +3,10 @@
 // served as-is by CloudFront and by the local edge.
 import {
   PIXEL_SIZE_MAX, PIXEL_SIZE_MIN, clampPixelSize, describeFacesFound, describeFailure, describePixelated,
-  describeWeakFaces, downloadName, formatBytes, formatName, plural,
+  downloadName, formatBytes, formatName, plural,
 } from "./words.js";
 import {
-  FACE_BLOCKS, areaTargets, drawAreasPreview, drawPreview, faceBlock, facesLeftRecognisable, loadWorkingCopy,
+  areaTargets, drawAreasPreview, drawPreview, loadWorkingCopy,
 } from "./preview.js";
 import { followStatus, postToStorage, requestUpload } from "./network.js";
 import { findFaces } from "./faces.js";
@@ -121,13 +121,6 @@ function showAreaTools(entry) {
   parts.count.textContent = count
     ? `${plural(count, "area", "areas")} to pixelate${faces ? ` (${plural(faces, "face", "faces")} found)` : ""}`
     : "No areas yet";
-  const weak = facesLeftRecognisable(entry.editor.areas, options.pixelSize, options.serverFaces);
-  if (weak.length) {
-    const needed = Math.max(...weak.map((a) => faceBlock(a, options.pixelSize)));
-    showMessage(parts.faceSlot, describeWeakFaces(weak.length, options.pixelSize, FACE_BLOCKS, needed), "warning");
-  } else if (parts.faceSlot.querySelector(".warning")) {
-    parts.faceSlot.replaceChildren();
-  }
 }
 
 // "Nothing is chosen" holds until the areas or the options change.
@@ -176,7 +169,7 @@ function renderPreview(entry) {
   let label;
   let caption;
   if (options.areas) {
-    const targets = areaTargets(entry.editor ? entry.editor.areas : [], options.pixelSize, options.serverFaces);
+    const targets = areaTargets(entry.editor ? entry.editor.areas : [], options.pixelSize);
     drawAreasPreview(preview, entry.work, targets, options.method);
     label = targets.length
       ? `Preview of ${entry.file.name} with ${plural(targets.length, "area", "areas")} pixelated at ${describeOptions(options)}`

@@ -63,9 +63,10 @@ export class AreaEditor {
     layer.addEventListener("dragstart", (event) => event.preventDefault());
   }
 
-  /** The areas as the api's `regions`: [[x, y, w, h], ...] in the photo's pixels. */
+  /** The areas as the api's `regions`: [[x, y, w, h], ...] in the photo's pixels; a face ends with "face", so
+   * that the server pixelates it with a face's block (at most 8 blocks across it) whatever the pixel size. */
   regions() {
-    return this.areas.map((a) => [a.x, a.y, a.w, a.h]);
+    return this.areas.map((a) => (a.source === "face" ? [a.x, a.y, a.w, a.h, "face"] : [a.x, a.y, a.w, a.h]));
   }
 
   /** No more changes (the photo is being uploaded, or done): areas stay visible, nothing reacts. */

@@ -183,22 +183,12 @@ export function faceBlock(box, pixelSize) {
 }
 
 // The areas ({x, y, w, h, source}) as the preview's targets, each with its block. A face the person kept is sent
-// as an area (pixelated at the pixel size asked); when the server also looks for faces, it finds that face again
-// and raises its block so the face is at most FACE_BLOCKS blocks across: the preview shows that larger block (an
-// approximation: the server's own box may differ a little from the one found here).
-export function areaTargets(areas, pixelSize, serverFaces) {
-  return areas.map((area) => ({
-    box: area,
-    block: area.source === "face" && serverFaces ? faceBlock(area, pixelSize) : pixelSize,
-  }));
+// as a face region (x,y,w,h,face): the server pixelates it with a face's block, at most FACE_BLOCKS blocks across
+// it, whatever the pixel size asked; the preview shows the same.
+export function areaTargets(areas, pixelSize) {
+  return areas.map((area) => ({ box: area, block: area.source === "face" ? faceBlock(area, pixelSize) : pixelSize }));
 }
 
-// The face areas that keep more than FACE_BLOCKS blocks across at this pixel size, when the server will not find
-// them again (and so will not raise their block).
-export function facesLeftRecognisable(areas, pixelSize, serverFaces) {
-  if (serverFaces) return [];
-  return areas.filter((a) => a.source === "face" && faceBlock(a, pixelSize) > pixelSize);
-}
 
 // The photo itself at the canvas's size, scaled down once (a 12 MP photo takes a while to resample well) and
 // kept, so that dragging an area redraws in a fraction of a millisecond.

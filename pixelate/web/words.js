@@ -109,9 +109,9 @@ export function describeStorageError(status, xmlText) {
 }
 
 // What the server pixelated (the status record's `regions`), counted in words: "2 areas you chose and 1 face
-// the server found".
+// the server found". A face the server found carries its detector's score; a face marked here is an area chosen.
 export function describePixelated(regions) {
-  const chosen = regions.filter((r) => r.source !== "face").length;
+  const chosen = regions.filter((r) => r.score === undefined).length;
   const faces = regions.length - chosen;
   const parts = [];
   if (chosen) parts.push(`${plural(chosen, "area", "areas")} you chose`);
@@ -128,8 +128,3 @@ export function describeFacesFound(found, added) {
     + "a face, and draw any face that was missed.";
 }
 
-// Faces kept as areas at a pixel size that leaves more than `faceBlocks` blocks across them.
-export function describeWeakFaces(count, pixelSize, faceBlocks, needed) {
-  return `At ${pixelSize} px, ${count === 1 ? "a face keeps" : "faces keep"} more than ${faceBlocks} blocks across `
-    + `and may still be recognisable: raise the pixel size to ${needed} or more, or tick “Also find faces on the server”.`;
-}

@@ -323,14 +323,6 @@ def test_find_faces_marks_the_face_for_the_person_to_check(browser, site):
         assert face["w"] <= 2 * ASTRONAUT_FACE[2] and face["h"] <= 2 * ASTRONAUT_FACE[3], box_of(face)
         assert card.get_by_test_id("area-count").inner_text() == "1 area to pixelate (1 face found)"
 
-        # A face kept at a pixel size that leaves it recognisable, with the server not looking again: a warning
-        # says what to do, and goes once the server is asked to find faces.
-        page.get_by_test_id("server-faces").uncheck()
-        page.get_by_test_id("pixel-size").fill("6")
-        warning = card.locator(".face-slot .warning")
-        assert "may still be recognisable" in warning.inner_text() and "24 or more" in warning.inner_text()
-        page.get_by_test_id("server-faces").check()
-        assert warning.count() == 0
 
         # Finding again does not mark the same face twice.
         card.get_by_test_id("find-faces").click()
@@ -397,16 +389,18 @@ def test_upload_of_chosen_areas_pixelates_them_and_nothing_else(browser, site):
 
         record = status_record(page, site, card)
         boxes = [box_of(a) for a in areas]
-        assert record["options"]["regions"] == [",".join(map(str, b)) for b in boxes]
+        # the face kept is sent as a face region (it gets a face's block whatever the pixel size), the area as is
+        assert record["options"]["regions"] == [",".join(map(str, boxes[0])) + ",face", ",".join(map(str, boxes[1]))]
         assert record["options"]["faces"] is False
         expected = [snapped(b, 32, (512, 512)) for b in boxes]
         assert [(r["x"], r["y"], r["x"] + r["w"], r["y"] + r["h"]) for r in record["regions"]] == expected
-        assert all(r["source"] == "manual" and r["block"] == 32 for r in record["regions"])
+        assert [r["source"] for r in record["regions"]] == ["face", "manual"]
+        assert all(r["block"] == 32 and "score" not in r for r in record["regions"])
 
         result = Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB")
         original = Image.open(ASTRONAUT).convert("RGB")
         assert outside_identical(result, original, expected), "pixels outside the chosen areas changed"
-        reference = pixelate_bytes(ASTRONAUT.read_bytes(), size=32, regions=boxes).data
+        reference = pixelate_bytes(ASTRONAUT.read_bytes(), size=32, regions=[(*boxes[0], "face"), boxes[1]]).data
         assert result.tobytes() == Image.open(io.BytesIO(reference)).convert("RGB").tobytes()
         for box in expected:
             assert max_difference(result, original, box) > 40, f"{box} is not pixelated"

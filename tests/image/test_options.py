@@ -51,13 +51,16 @@ def test_parse_options_gives_typed_options():
     ([(1, 2, 3, 4)], [Region(1, 2, 3, 4)]),
     ((0.0, 0.0, 1.0, 1.0), [Region(0.0, 0.0, 1.0, 1.0, True)]),
     ("0,0,1,1", [Region(0, 0, 1, 1)]),  # whole numbers are pixels: a 1×1 pixel square
+    ("10,20,30,40,face;1,2,3,4", [Region(10, 20, 30, 40, face=True), Region(1, 2, 3, 4)]),
+    ([[10, 20, 30, 40, "face"], (0.5, 0.5, 0.1, 0.1, "FACE")], [Region(10, 20, 30, 40, face=True),
+                                                              Region(0.5, 0.5, 0.1, 0.1, True, face=True)]),
     ("", []), (None, []),
 ])
 def test_valid_regions(value, expected):
     assert list(parse_regions(value)) == expected
 
 
-@pytest.mark.parametrize("value", ["1,2,3", "1,2,3,4,5", "-1,2,3,4", "+1,2,3,4", "1e3,1,1,1", "١,2,3,4", "0.5,2,3,4",
+@pytest.mark.parametrize("value", ["1,2,3", "1,2,3,4,5", "1,2,3,4,head", "1,2,3,4,face,face", [(1, 2, 3, 4, "hand")], "-1,2,3,4", "+1,2,3,4", "1e3,1,1,1", "١,2,3,4", "0.5,2,3,4",
                                    "1,2,0,4", "0.1,0.1,0.0,0.5", "1.5,0,0.5,0.5", "a,b,c,d", [(1, 2, 3)], [(1, 2, 3, -4)],
                                    [(True, 2, 3, 4)], ";".join(["1,1,1,1"] * 65), 12])
 def test_invalid_regions(value):

@@ -200,6 +200,17 @@ def test_damaged_jpegs_still_get_their_reason_with_regions():
     assert caught.value.reason == "corrupt"
 
 
+def test_a_region_marked_as_a_face_gets_a_faces_block_whatever_the_pixel_size():
+    data = (SAMPLES / "astronaut.png").read_bytes()
+    result = pixelate_bytes(data, 4, regions="178,60,94,120,face;0,0,40,40")
+    face, area = result.regions
+    assert face["source"] == "face" and "score" not in face and face["block"] == 16  # 120 px: at most 8 blocks
+    assert area["source"] == "manual" and area["block"] == 4
+    assert pixelate_bytes(data, 4, regions="178,60,94,120,face", face_blocks=0).regions[0]["block"] == 4
+    (after,) = frames(result.data)
+    assert_flat_blocks(after, face)
+
+
 def test_overlapping_regions_of_different_blocks_leave_no_pixel_unpixelated():
     data = (SAMPLES / "astronaut.png").read_bytes()
     result = pixelate_bytes(data, 8, regions="100,100,100,100;150,150,100,100")
