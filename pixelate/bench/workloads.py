@@ -46,7 +46,7 @@ JPEG_SIZES = {
     "jpeg-24mp": (6000, 4000, NOISE_SIGMA),
 }
 #: name -> (width, height, sample): 12 MP photos of someone, for the privacy rows (``pixelate.bench.privacy``)
-PORTRAIT_SIZES = {"jpeg-12mp-portrait": (4032, 3024, "astronaut.png")}
+PORTRAIT_SIZES = {"jpeg-12mp-portrait": (4032, 3024, "astronaut.png"), "jpeg-500px-portrait": (500, 375, "astronaut.png")}
 PNG_SIZE = ("png-12mp-alpha", 4032, 3024)
 GIF_SIZE = ("gif-anim", 480, 360, 24)
 #: the quick run's animation: small, so the peers' GIF encoders (libvips' takes seconds) stay quick
@@ -151,7 +151,7 @@ def jpeg_workload(name: str) -> Workload:
 
 
 def portrait_workload(name: str) -> Workload:
-    """A sample photo of a person upscaled to a 12 MP JPEG: a face to find and hide (not in the main table)."""
+    """A sample photo of a person as a JPEG of the named size: a face to find and hide (not in the main table)."""
     width, height, sample = PORTRAIT_SIZES[name]
     data = _cached(name, "jpg", lambda: photo_jpeg(width, height, sample=sample))
     return Workload(name, "jpeg", width, height, 1, data)

@@ -2,6 +2,7 @@
 
     python -m pixelate.lab.face_eval            # the report (a few minutes); --quick: a few scenes (seconds)
     python -m pixelate.lab.face_eval --sweep    # + thresholds × enlargements through the pipeline
+    python -m pixelate.lab.face_eval --snapping # + what snapping the face boxes otherwise would change
 
 Each scene's encoded bytes go through ``pixelate_bytes(data, 16, faces=True, face_blocks=8)``, the service's
 defaults, and the output is compared with the input:
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import math
 import statistics
 import time
 from contextlib import contextmanager
@@ -287,6 +289,64 @@ def _sweep_line(threshold: float, enlarge, results: dict[str, list[dict]]) -> st
     return f"{threshold:.2f}  {factor:<9}  " + "  ".join(f"{c:>18}" for c in cells)
 
 
+# ------------------------------------------------------------------------------------------------ what snapping costs
+
+#: ways to grow a face's box to a grid: each returns the cell (px) its edges are snapped to, from the face's block
+SNAPPING = {
+    "block grid, 4:2:0 JPEG (now)": lambda block: math.lcm(block, 16),
+    "16 px (a 4:2:0 JPEG's MCU)": lambda block: 16,
+    "8 px (a DCT block)": lambda block: 8,
+    "none (the detector's box)": lambda block: 1,
+}
+
+
+def snapping_what_if(scenes: list[Scene], enlarges: Iterable = (1.1, 1.15, 1.2), threshold: float | None = None,
+                     pixel_size: int = DEFAULT_PIXEL_SIZE, face_blocks: int = DEFAULT_FACE_BLOCKS) -> list[str]:
+    """Geometry only: the detector's boxes (``find_faces``) snapped outward by each of ``SNAPPING``, at each
+    enlargement: faces hidden and the share of the area outside the faces the boxes cover, per group. What the
+    pipeline would change if it snapped faces so (the rule "now" matches the pipeline's own figures)."""
+    from pixelate.image import regions
+    from pixelate.image.faces import DEFAULT_THRESHOLD
+    from pixelate.image.options import Box, parse_options
+
+    options = parse_options(pixel_size, faces=True, face_blocks=face_blocks)
+    threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+    cache: dict = {"threshold": threshold}
+    lines = [f"{'enlarge':<8} {'snapped to':<30} " + "  ".join(f"{g:>22}" for g in ("small", "large", "lfw", "camera"))]
+    for enlarge in enlarges:
+        found = {}
+        with detector_settings(threshold, enlarge, cache):
+            for scene in scenes:
+                if scene.faces:
+                    found[scene.name] = [_corners(face) for face in find_faces(scene.data).faces]
+        for rule, cell_of in SNAPPING.items():
+            by_group: dict[str, list] = {}
+            for scene in scenes:
+                if not scene.faces:
+                    continue
+                width, height = scene.image().size
+                boxes = []
+                for x0, y0, x1, y1 in found[scene.name]:
+                    cell = cell_of(regions.face_block(Box(x0, y0, x1, y1), options))
+                    boxes.append((x0 // cell * cell, y0 // cell * cell, min(width, -(-x1 // cell) * cell),
+                                  min(height, -(-y1 // cell) * cell)))
+                covered, truth = _mask((width, height), boxes), _mask((width, height), (f.box for f in scene.faces))
+                hidden = []
+                for face in scene.faces:
+                    x0, y0, x1, y1 = face.box
+                    visible = ~_mask((width, height), [face.occluder] if face.occluder else [])[y0:y1, x0:x1]
+                    hidden.append(covered[y0:y1, x0:x1][visible].mean() >= COVER_NEEDED)
+                by_group.setdefault(scene.group, []).append((hidden, (covered & ~truth).sum() / (~truth).sum()))
+            cells = []
+            for group in ("small", "large", "lfw", "camera"):
+                rows = by_group.get(group)
+                hidden = [h for row in rows or [] for h in row[0]]
+                cells.append(f"{sum(hidden)}/{len(hidden)} {_pct(statistics.mean(r[1] for r in rows))}/"
+                             f"{_pct(max(r[1] for r in rows))}" if rows else "-")
+            lines.append(f"×{enlarge:<7} {rule:<30} " + "  ".join(f"{c:>22}" for c in cells))
+    return lines
+
+
 # ------------------------------------------------------------------------------------------------ the command
 
 
@@ -301,6 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--face-blocks", type=int, default=DEFAULT_FACE_BLOCKS)
     parser.add_argument("--no-skimage", action="store_true", help="leave out the scikit-image groups")
     parser.add_argument("--sweep", action="store_true", help="also sweep thresholds × enlargements")
+    parser.add_argument("--snapping", action="store_true", help="also what snapping the boxes otherwise would change")
     parser.add_argument("--save", help="also write the scenes and their boxes to this folder")
     args = parser.parse_args(argv)
 
@@ -317,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     print(report(results))
     if args.sweep:
         print("\n" + "\n".join(sweep(scenes, (0.2, 0.25, 0.3, 0.4), (1.0, 1.1, 1.15, 1.2, 1.3, (1.1, 1.2)), progress)))
+    if args.snapping:
+        print("\nFaces hidden and outside area covered (mean/max), with the boxes snapped otherwise (geometry only):")
+        print("\n".join(snapping_what_if(scenes, pixel_size=args.pixel_size, face_blocks=args.face_blocks)))
     return 0
 
 
