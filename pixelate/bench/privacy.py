@@ -1,12 +1,12 @@
 """The benchmark's privacy rows: a 12 MP JPEG with faces, and with two manual regions, against the whole image.
 
-Timing as everywhere in the benchmark: each workload in fresh processes (``repeats`` of them), each running the
-three calls in interleaved rounds after a warm-up round, medians; the figure is the median over the processes.
-Before the rounds each process measures what a new Lambda container pays once for faces: loading the model
-(importing numpy and onnxruntime and making the session) and the first call after it (onnxruntime sizes its
-buffers on the first run). Memory: the resident set's high-water mark of a fresh process that imports the
-processing handler, as a Lambda does, and pixelates one photo: the whole process (what the function's memory
-must hold) and what the call added.
+Timing as everywhere in the benchmark: each workload in fresh processes (3 in a full run), each running the whole
+image, faces and (on the first workload) the two regions in interleaved rounds after a warm-up round, medians;
+the figure is the median over the processes. Before the rounds each process measures what a new Lambda
+container pays once for faces: loading the model (importing numpy and onnxruntime, making the session) and the
+first call after it (onnxruntime sizes its buffers on the first run). Memory: the resident set's high-water mark
+of a fresh process that imports the processing handler, as a Lambda does, and pixelates one photo: the whole
+process (what the function's memory must hold) and what the call added.
 
 Goals (issue 14), on the 12 MP JPEG: with faces, at most the whole-image time + 250 ms; with two manual
 regions of about 400×400, at most 150 ms, and lossless outside them: every pixel outside the pixelated boxes
