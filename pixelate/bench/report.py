@@ -5,7 +5,7 @@ import os
 import platform
 import time
 
-from pixelate.bench import peers
+from pixelate.bench import peers, privacy as privacy_rows
 from pixelate.bench.run import HEADLINE, baseline_row
 
 #: the issue's goal cell, and a more detailed photo of the same size (~2.8 MB instead of ~1.6) that shows how
@@ -145,8 +145,10 @@ def _workload_lines(results: list[dict]) -> list[str]:
     ]
 
 
-def _goal_lines(results: list[dict]) -> list[str]:
-    lines = []
+def _goal_lines(results: list[dict], privacy: dict | None = None) -> list[str]:
+    lines = privacy_rows.goal_lines(privacy)
+    if not results:
+        return lines
     for where in GOAL_CELLS:
         head = headline(results, where)
         if head:
@@ -170,6 +172,8 @@ def _cold_lines(cold: list[dict] | None) -> list[str]:
     for row in cold:
         extra = f", {row['ratio_to_tutorial']}× the tutorial's" if row.get("ratio_to_tutorial") else ""
         numpy = "" if row["numpy_imported"] is None else (", numpy imported" if row["numpy_imported"] else ", no numpy")
+        if row.get("onnxruntime_imported") is not None:
+            numpy += ", onnxruntime imported" if row["onnxruntime_imported"] else ", no onnxruntime"
         lines.append(f"  {row['what']}: {row['ms']} ms{extra}{numpy} {row['note']}".rstrip())
     return lines
 
@@ -218,9 +222,10 @@ def _sweep_lines(sweep: list[dict] | None) -> list[str]:
 
 def text_report(
     results: list[dict], cold: list[dict] | None, machine_info: dict, coder: list[dict] | None = None, sweep: list[dict] | None = None,
-    heap: list[dict] | None = None,
+    heap: list[dict] | None = None, privacy: dict | None = None,
 ) -> str:
-    parts = [format_table(results), "", *_goal_lines(results), ""]
+    parts = [format_table(results), "", *_goal_lines(results, privacy), ""] if results else [*_goal_lines([], privacy), ""]
+    parts += [*privacy_rows.detail_lines(privacy), ""] if privacy else []
     parts += [*_heap_lines(heap), ""] if heap else []
     parts += [*_cold_lines(cold), "", *_coder_lines(coder), ""]
     parts += [*_sweep_lines(sweep), ""] if sweep else []
@@ -328,7 +333,7 @@ def _markdown_lines(lines: list[str]) -> list[str]:
 
 def markdown_report(
     results: list[dict], cold: list[dict] | None, machine_info: dict, quick: bool = False, coder: list[dict] | None = None,
-    sweep: list[dict] | None = None, heap: list[dict] | None = None,
+    sweep: list[dict] | None = None, heap: list[dict] | None = None, privacy: dict | None = None,
 ) -> str:
     lines = [
         "# Benchmark",
@@ -351,9 +356,11 @@ def markdown_report(
         "",
         "## Goals",
         "",
-        *_markdown_lines(_goal_lines(results)),
+        *_markdown_lines(_goal_lines(results, privacy)),
         "",
         WHERE_NOT_AHEAD,
+        *(["## Faces and regions", "", privacy_rows.__doc__.split("\n\n", 1)[1].strip(), "",
+            *_markdown_lines(privacy_rows.detail_lines(privacy)), ""] if privacy else []),
         *(["## The heap", "", HEAP_NOTE, "", *_markdown_lines(_heap_lines(heap)), ""] if heap else []),
         "## Cold start",
         "",

@@ -229,7 +229,7 @@ def run_benchmark(
     say = progress or (lambda message: None)
     results: list[dict] = []
     for work in workloads:
-        path = _spill(work)  # the fresh timing and memory processes read the input from a file
+        path = spill(work)  # the fresh timing and memory processes read the input from a file
         pixels = _frames_rgba(work.data)
         here = names if work.frames > 1 else _installed(names, still=True)
         for size in blocks:
@@ -302,7 +302,7 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def _spill(work: Workload) -> str:
+def spill(work: Workload) -> str:
     """The workload as a file (for the fresh processes that time and measure memory)."""
     from pixelate.bench.workloads import cache_dir
 
@@ -323,7 +323,7 @@ def heap_regimes(work: Workload | None = None, size: int = HEADLINE[1], rounds: 
     from pixelate.bench.workloads import by_name
 
     work = work or by_name(HEADLINE[0])
-    path = _spill(work)
+    path = spill(work)
     names = _installed(peers.CONTENDERS, still=True)
     runs: dict[str, list[dict[str, float]]] = {heap: [] for heap in HEAP_REGIMES}
     for _ in range(repeats):
@@ -348,12 +348,13 @@ _COLD = {
 }
 _COLD_SCRIPT = (
     "import time; t = time.perf_counter(); {code}; "
-    "import sys; print(time.perf_counter() - t, 'numpy' in sys.modules)"
+    "import sys; print(time.perf_counter() - t, 'numpy' in sys.modules, 'onnxruntime' in sys.modules)"
 )
 
 
 def cold_start(runs: int = 7) -> list[dict]:
-    """Median import (+ client) time of the processing handler and of the tutorial's own, in fresh processes."""
+    """Median import (+ client) time of the processing handler and of the tutorial's own, in fresh processes, and
+    whether numpy and onnxruntime were imported (the handler must not: only a request with faces loads them)."""
     env = dict(os.environ)
     env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     env.setdefault("PROCESSED_BUCKET", "bench-processed")
@@ -361,6 +362,7 @@ def cold_start(runs: int = 7) -> list[dict]:
     env.setdefault("POWERTOOLS_SERVICE_NAME", "pixelator")
     samples: dict[str, list[float]] = {name: [] for name in _COLD}
     numpy_loaded: dict[str, bool] = {}
+    onnxruntime_loaded: dict[str, bool] = {}
     errors: dict[str, str] = {}
     for _ in range(runs):
         for name, code in _COLD.items():  # interleaved, like the timings
@@ -370,9 +372,10 @@ def cold_start(runs: int = 7) -> list[dict]:
             if done.returncode:
                 errors[name] = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "failed"
                 continue
-            seconds, numpy = done.stdout.split()
+            seconds, numpy, onnxruntime = done.stdout.split()
             samples[name].append(float(seconds))
             numpy_loaded[name] = numpy == "True"
+            onnxruntime_loaded[name] = onnxruntime == "True"
     rows = []
     for name in _COLD:
         values = samples[name]
@@ -380,6 +383,7 @@ def cold_start(runs: int = 7) -> list[dict]:
             "what": name,
             "ms": round(statistics.median(values) * 1000, 1) if values else None,
             "numpy_imported": numpy_loaded.get(name),
+            "onnxruntime_imported": onnxruntime_loaded.get(name),
             "note": errors.get(name, ""),
         })
     if rows[0]["ms"] and rows[1]["ms"]:
@@ -470,7 +474,7 @@ def block_sweep(
         work = by_name(name)
         say(f"sweep {name}")
         pixels = _frames_rgba(work.data)
-        path = _spill(work)
+        path = spill(work)
         for size in blocks:
             medians, _ = time_in_fresh_process(path, size, ("project", "tutorial"), rounds)
             error, _ = mean_error(peers.project(work.data, size), [exact_block_means(frame, size) for frame in pixels])

@@ -45,6 +45,8 @@ JPEG_SIZES = {
     "jpeg-12mp-detail": (4032, 3024, 6.0),
     "jpeg-24mp": (6000, 4000, NOISE_SIGMA),
 }
+#: name -> (width, height, sample): 12 MP photos of someone, for the privacy rows (``pixelate.bench.privacy``)
+PORTRAIT_SIZES = {"jpeg-12mp-portrait": (4032, 3024, "astronaut.png"), "jpeg-500px-portrait": (500, 375, "astronaut.png")}
 PNG_SIZE = ("png-12mp-alpha", 4032, 3024)
 GIF_SIZE = ("gif-anim", 480, 360, 24)
 #: the quick run's animation: small, so the peers' GIF encoders (libvips' takes seconds) stay quick
@@ -150,6 +152,13 @@ def jpeg_workload(name: str) -> Workload:
     return Workload(name, "jpeg", width, height, 1, data)
 
 
+def portrait_workload(name: str) -> Workload:
+    """A sample photo of a person as a JPEG of the named size: a face to find and hide (not in the main table)."""
+    width, height, sample = PORTRAIT_SIZES[name]
+    data = _cached(name, "jpg", lambda: photo_jpeg(width, height, sample=sample))
+    return Workload(name, "jpeg", width, height, 1, data)
+
+
 def png_workload() -> Workload:
     name, width, height = PNG_SIZE
     return Workload(name, "png", width, height, 1, _cached(name, "png", lambda: alpha_png(width, height)))
@@ -164,6 +173,8 @@ def by_name(name: str) -> Workload:
     """One workload by its name (see ``names()``)."""
     if name in JPEG_SIZES:
         return jpeg_workload(name)
+    if name in PORTRAIT_SIZES:
+        return portrait_workload(name)
     if name == PNG_SIZE[0]:
         return png_workload()
     if name == GIF_SIZE[0]:
@@ -174,7 +185,7 @@ def by_name(name: str) -> Workload:
 
 
 def names() -> list[str]:
-    return [*JPEG_SIZES, PNG_SIZE[0], GIF_SIZE[0], QUICK_GIF_SIZE[0]]
+    return [*JPEG_SIZES, *PORTRAIT_SIZES, PNG_SIZE[0], GIF_SIZE[0], QUICK_GIF_SIZE[0]]
 
 
 def all_workloads(quick: bool = False) -> list[Workload]:

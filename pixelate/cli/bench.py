@@ -22,6 +22,9 @@ def register(subparsers, name: str) -> None:
     parser.add_argument("--no-memory", action="store_true", help="skip the fresh-process memory probes")
     parser.add_argument("--no-cold-start", action="store_true", help="skip the import-time measurement")
     parser.add_argument("--no-sweep", action="store_true", help="skip the project-vs-tutorial run over block sizes 2-40")
+    parser.add_argument("--privacy", action="store_true",
+                        help="run the privacy rows (faces, two regions, memory on 12 MP) even in a quick or partial run")
+    parser.add_argument("--only-privacy", action="store_true", help="run the privacy rows alone (about two minutes)")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--markdown", type=Path, help="also write docs/benchmark.md-style Markdown here")
     parser.add_argument("--from-json", type=Path, help="do not measure: report a run saved with --json")
@@ -37,16 +40,20 @@ def main(args: argparse.Namespace) -> int:
     if args.from_json:
         saved = json.loads(args.from_json.read_text())
     else:
-        from pixelate.bench import workloads
+        from pixelate.bench import privacy, workloads
 
         chosen = [workloads.by_name(name) for name in args.workloads] if args.workloads else None
-        full = not (args.quick or args.workloads)  # the parts beyond the table run in a full run only
+        full = not (args.quick or args.workloads or args.only_privacy)  # the parts beyond the table: a full run only
         saved = {
             "machine": report.machine(),
-            "results": run.run_benchmark(
+            "results": [] if args.only_privacy else run.run_benchmark(
                 quick=args.quick, blocks=args.blocks, rounds=args.rounds, memory=not args.no_memory, workloads=chosen,
                 progress=progress,
             ),
+            "privacy": privacy.run_privacy(
+                rounds=args.rounds or (3 if args.quick else 7), repeats=1 if args.quick else 3,
+                memory=not args.no_memory, progress=progress,
+            ) if full or args.privacy or args.only_privacy else None,
             "cold_start": None if args.no_cold_start else run.cold_start(runs=3 if args.quick else 7),
             "coder": run.coder_comparison() if full else None,
             "sweep": run.block_sweep(progress=progress) if full and not args.no_sweep else None,
@@ -54,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
         }
     parts = dict(
         cold=saved.get("cold_start"), machine_info=saved["machine"], coder=saved.get("coder"), sweep=saved.get("sweep"),
-        heap=saved.get("heap"),
+        heap=saved.get("heap"), privacy=saved.get("privacy"),
     )
     print(report.text_report(saved["results"], **parts))
     if args.json:

@@ -47,12 +47,20 @@ def manual_targets(options: Options, width: int, height: int) -> list[Target]:
     return targets
 
 
+#: A block raised for a face is a multiple of this: a multiple of 8 keeps a JPEG's face in the DCT domain's exact
+#: mode, and of 16 keeps its box snapped to the block itself on a 4:2:0 JPEG (most photos), where the DCT path
+#: snaps to lcm(block, 16): a block of 24 would snap the box to 48 pixels. Measured on the evaluation set
+#: (docs/faces.md): the area changed around the faces of ~500 px photos falls from 12.8 % to 11.0 %, the same
+#: faces hidden.
+FACE_BLOCK_MULTIPLE = 16
+
+
 def face_block(face: Box, options: Options) -> int:
     """The block size for a face: the pixel size asked, or more, so that the face spans at most
     ``options.face_blocks`` blocks across (in its larger dimension). A block raised for a face is rounded up to a
-    multiple of 8, so that a JPEG's face stays in the DCT domain's exact mode (coarser only hides more)."""
+    multiple of ``FACE_BLOCK_MULTIPLE`` (coarser only hides more)."""
     needed = math.ceil(max(face.width, face.height) / options.face_blocks) if options.face_blocks else 0
-    return options.pixel_size if needed <= options.pixel_size else -(-needed // 8) * 8
+    return options.pixel_size if needed <= options.pixel_size else -(-needed // FACE_BLOCK_MULTIPLE) * FACE_BLOCK_MULTIPLE
 
 
 def face_targets(faces: Iterable[tuple[Box, float]], options: Options) -> list[Target]:

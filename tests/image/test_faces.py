@@ -133,3 +133,19 @@ def test_find_faces_answers_boxes_of_the_upright_image():
     with pytest.raises(Exception) as caught:
         find_faces(b"not an image")
     assert caught.value.reason == "unsupported-format"
+
+
+def test_a_raised_face_block_is_a_multiple_of_16_so_a_420_jpeg_snaps_the_face_no_further():
+    from pixelate.image import regions
+    from pixelate.image.options import Box, parse_options
+
+    options = parse_options(16, faces=True)
+    assert regions.face_block(Box(0, 0, 120, 128), options) == 16  # fits in 8 blocks of the size asked
+    assert regions.face_block(Box(0, 0, 150, 150), options) == 32  # needs 19: 32, not 24 (snapped to 48 on 4:2:0)
+    assert regions.face_block(Box(0, 0, 300, 200), parse_options(4, faces=True)) == 48  # needs 38
+    data = encoded(astronaut(), "JPEG", quality=92)  # Pillow's default chroma: 4:2:0
+    (region,) = pixelate_bytes(data, 8, faces=True).regions  # a ~110×140 px box: the block is raised
+    block = region["block"]
+    assert block > 8 and block % 16 == 0
+    assert region["x"] % block == 0 and region["y"] % block == 0  # on the face's own grid, not a coarser one
+    assert region["w"] % block == 0 and region["h"] % block == 0
