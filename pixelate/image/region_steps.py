@@ -5,7 +5,7 @@
 Each step returns at once for a whole-image run (``Options.whole_image``). An upright JPEG is edited in the DCT
 domain (``fast.jpeg_regions``: no decode and re-encode, no generation loss outside the regions); anything else
 (other formats, oriented JPEGs, files the DCT path declines) is decoded, its regions pixelated in the pixel
-domain (``ops.pixelate_boxes``: pixels outside the snapped boxes keep their values) and encoded again (a JPEG
+domain (``ops.pixelate_boxes``: pixels outside the boxes keep their values) and encoded again (a JPEG
 with its own quantisation tables and sampling).
 """
 from __future__ import annotations
@@ -94,10 +94,9 @@ def pixelate_region_frames(work: Work) -> None:
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
         targets = work.targets + (faces_by_frame[index] if faces_by_frame else [])
-        boxes = regions.snapped(targets, *frame.size)
         if index == 0:
-            work.pixelated = [target.describe() for target in boxes]  # (in the order asked: regions, then faces)
-        drawn = [boxes[i] for i in regions.drawing_order(boxes)]
+            work.pixelated = [target.describe() for target in targets]  # (in the order asked: regions, then faces)
+        drawn = [targets[i] for i in regions.drawing_order(targets)]
         picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in drawn], options.method)
         work.grids.append(encode.Grid(picture, frame.size))
 
