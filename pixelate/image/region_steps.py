@@ -60,6 +60,12 @@ def jpeg_regions_in_dct(work: Work) -> None:
         return  # (Pillow decodes it at 1/8 first: libjpeg errors are refused there, classified by the general path)
     from pixelate.image.fast import jpeg_regions  # (ctypes and libjpeg: only when a JPEG has regions)
 
+    width, height = work.size
+    if not work.targets:  # faces asked and none found: the file as it was, without its metadata (no transcode)
+        cleaned = jpeg_regions.without_metadata(work.data)
+        if cleaned is not None:
+            work.result = Result(cleaned, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, ())
+        return
     order = regions.drawing_order(work.targets)
     done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(work.targets[i].box), work.targets[i].block) for i in order])
     if done is None:
@@ -67,7 +73,6 @@ def jpeg_regions_in_dct(work: Work) -> None:
     jpeg, drawn = done
     snapped = dict(zip(order, drawn))  # (reported in the order asked: the regions, then the faces)
     pixelated = [regions.Target(Box(*snapped[i]), t.block, t.source, t.score).describe() for i, t in enumerate(work.targets)]
-    width, height = work.size
     work.result = Result(jpeg, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, tuple(pixelated))
 
 

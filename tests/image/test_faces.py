@@ -85,6 +85,17 @@ def test_faces_and_regions_together_and_a_photo_without_faces():
         Image.open(io.BytesIO(cat)).convert("RGB").tobytes()
 
 
+def test_a_jpeg_without_faces_keeps_every_pixel_and_loses_its_exif():
+    from tests.support.paths import CORPUS
+
+    gps = Image.open(CORPUS / "exif_gps.jpg").getexif()
+    data = encoded(Image.open(SAMPLES / "chelsea.png").convert("RGB"), "JPEG", quality=90, exif=gps.tobytes())
+    result = pixelate_bytes(data, 16, faces=True)
+    assert result.regions == () and result.format == "JPEG"
+    assert not Image.open(io.BytesIO(result.data)).getexif() and b"Exif" not in result.data[:4096]
+    assert Image.open(io.BytesIO(result.data)).convert("RGB").tobytes() == Image.open(io.BytesIO(data)).convert("RGB").tobytes()
+
+
 def test_a_jpeg_face_is_hidden_in_the_dct_domain():
     data = encoded(astronaut(), "JPEG", quality=92)
     result = pixelate_bytes(data, 16, faces=True)

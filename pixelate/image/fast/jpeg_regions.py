@@ -175,6 +175,15 @@ def _quantisation_tables(segment: bytes) -> dict[int, tuple]:
     return tables
 
 
+def without_metadata(data: bytes) -> bytes | None:
+    """The JPEG as it is, its EXIF, XMP, comments and other APPn dropped and its ICC profile kept (what a JPEG with
+    nothing to pixelate becomes); ``None`` when it is not a plain JPEG."""
+    header = parse_header(data)
+    if header is None or header.sof not in _SOF_SUPPORTED:
+        return None
+    return keep_only_icc(data, header.icc_segments)
+
+
 def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
     """``jpeg`` with every APPn and COM before its first scan dropped, except the JFIF/Adobe markers libjpeg
     wrote itself, and the input's ICC segments put back after them."""
