@@ -61,7 +61,8 @@ def process_job(job: events.Job, config: HandlerConfig, s3, sns=None) -> str:
         logger.warning("source object no longer exists: skipped, not retried", extra=where)
         return SKIPPED_GONE
 
-    requested = events.options_from_metadata(head.metadata, config.defaults)
+    # a backfill's option overrides (metadata-style pairs) go on top of the object's metadata, parsed together
+    requested = events.options_from_metadata(job.requested_metadata(head.metadata), config.defaults)
     source = status.source_of(job.bucket, job.key, head.etag)
     status_key = status.status_key(job.key)
     existing = store.read_status(config.processed_bucket, status_key, s3)
