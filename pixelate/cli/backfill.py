@@ -110,7 +110,8 @@ def backfill(args) -> int:
     outputs, target = _stack(args)
     chosen = plan.overrides(args.pixel_size, args.method, args.faces)
     bucket = outputs["OriginalsBucket"]
-    s3 = stack_client(outputs, "s3", Config(max_pool_connections=2 * plan.READERS))
+    readers = plan.READERS if target == "local" else plan.AWS_READERS
+    s3 = stack_client(outputs, "s3", Config(max_pool_connections=2 * readers))
     started = time.monotonic()
 
     keys, listing = None, None
@@ -122,7 +123,7 @@ def backfill(args) -> int:
         if not function:
             raise UsageProblem("the stack file names no PixelateFunctionArn: redeploy (or restart `pixelate up`)")
         defaults = plan.function_defaults(stack_client(outputs, "lambda"), function)
-        listing = plan.expected_statuses(s3, bucket, keys, chosen, defaults)
+        listing = plan.expected_statuses(s3, bucket, keys, chosen, defaults, readers)
         for what, found in (("gone since listed", listing.gone), ("the service's own output, never processed", listing.own_output)):
             if found:
                 print(f"{len(found)} listed objects expect no status ({what}), e.g. {found[0]!r}")
@@ -140,7 +141,7 @@ def backfill(args) -> int:
 
     if not args.wait:
         return 0
-    return _wait(s3, outputs, listing, args, plan, started)
+    return _wait(s3, outputs, listing, args, plan, started, readers)
 
 
 def _run_on_aws(outputs: dict, args, chosen: dict, plan) -> int:
@@ -175,10 +176,10 @@ def _run_on_aws(outputs: dict, args, chosen: dict, plan) -> int:
     return 0
 
 
-def _wait(s3, outputs: dict, listing, args, plan, started: float) -> int:
+def _wait(s3, outputs: dict, listing, args, plan, started: float, readers: int) -> int:
     from tqdm import tqdm
 
-    watch = plan.StatusWatch(s3, outputs["ProcessedBucket"], listing.expected)
+    watch = plan.StatusWatch(s3, outputs["ProcessedBucket"], listing.expected, readers)
     with tqdm(total=len(listing.expected), desc="status", unit="obj", file=sys.stderr) as bar:
         summary = plan.wait_for_statuses(watch, bar.update, timeout=args.timeout)
     elapsed = time.monotonic() - started

@@ -12,7 +12,8 @@ date they were read, and says so:
   on an upright photo) is measured faster than its CPU time, and gains up to about two vCPUs.
 - One core of this machine is taken as one Lambda vCPU; Graviton (arm64) and x86 Lambda cores differ from it
   and from each other. ``io_ms`` stands for the S3 round trips (head, get, put, status put), not measured here.
-- S3 requests, transfer, SQS and CloudWatch are billed separately and are not included.
+- S3 requests, transfer, SQS and CloudWatch are billed separately and are not included (the backfill model
+  below adds S3 requests, SQS, SNS and Step Functions).
 """
 from __future__ import annotations
 
@@ -182,7 +183,7 @@ def backfill_cost_per_million(prices: BackfillPrices, lambda_price: LambdaPrice,
         "sns": (objects if work else 0) * prices.sns_usd_per_publish,
     }
     lines["total"] = sum(lines.values())
-    return {name: round(value, 2) for name, value in lines.items()}
+    return lines
 
 
 def batch_operations_cost_per_million(prices: BackfillPrices, lambda_price: LambdaPrice, lambda_ms_per_object: float,
@@ -197,4 +198,28 @@ def batch_operations_cost_per_million(prices: BackfillPrices, lambda_price: Lamb
         "sns": (objects if work else 0) * prices.sns_usd_per_publish,
     }
     lines["total"] = sum(lines.values())
-    return {name: round(value, 2) for name, value in lines.items()}
+    return lines
+
+
+#: The README's scenarios: (label, Lambda milliseconds per object, whether there is work to do).
+BACKFILL_SCENARIOS = (
+    ("small photos, 100 ms each", 100.0, True),
+    ("12 MP photos, 1 s each", 1000.0, True),
+    ("repeated: all already done, 20 ms each", 20.0, False),
+)
+#: The line items of a backfill, in the order the README's table shows them.
+BACKFILL_LINES = ("s3 listing", "step functions", "sqs", "lambda", "s3 requests", "sns", "total")
+
+
+def backfill_cost_markdown(lambda_price: LambdaPrice, memory_mb: int = 2048,
+                           prices: BackfillPrices = US_EAST_1) -> str:
+    """The README's table rows: each scenario through the state machine, then the first through S3 Batch Operations."""
+    rows = []
+    for label, ms, work in BACKFILL_SCENARIOS:
+        lines = backfill_cost_per_million(prices, lambda_price, ms, memory_mb, work=work)
+        rows.append(f"| {label} | " + " | ".join(f"${lines[name]:.2f}" for name in BACKFILL_LINES) + " |")
+    label, ms, work = BACKFILL_SCENARIOS[0]
+    lines = batch_operations_cost_per_million(prices, lambda_price, ms, memory_mb, work=work)
+    rows.append(f"| S3 Batch Operations instead, {label} (its fee ${lines['batch operations']:.2f}) | – | – | – | "
+                f"${lines['lambda']:.2f} | ${lines['s3 requests']:.2f} | ${lines['sns']:.2f} | ${lines['total']:.2f} |")
+    return "\n".join(rows)
