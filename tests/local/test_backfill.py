@@ -95,6 +95,17 @@ def record(up: UpProcess, key: str) -> dict:
     return json.loads(body)
 
 
+def records(up: UpProcess, keys) -> dict[str, dict]:
+    """The status records of ``keys``, read eight at a time."""
+    s3, bucket = up.client("s3"), up.outputs["ProcessedBucket"]
+
+    def read(key: str) -> tuple[str, dict]:
+        return key, json.loads(s3.get_object(Bucket=bucket, Key=f"status/{key}.json")["Body"].read())
+
+    with ThreadPoolExecutor(8) as pool:
+        return dict(pool.map(read, list(keys)))
+
+
 def wait_until_the_queue_is_empty(up: UpProcess, timeout: float = 600) -> None:
     """Until the job queue has nothing visible or in flight, twice in a row."""
     sqs, quiet, deadline = up.client("sqs"), 0, time.monotonic() + timeout
@@ -141,7 +152,8 @@ def test_backfill_killed_half_way_then_restarted_then_repeated(library, tmp_path
         shown = kill_while_sending(killed, err_path, at_least=COUNT // 4)
     assert killed.returncode == -signal.SIGKILL
     assert COUNT // 4 <= shown < COUNT, shown  # stopped part-way: the rest was never sent
-    finished_before = {k: v for k, v in statuses(up).items() if record(up, k)["options"]["pixel_size"] == 24}
+    before = statuses(up)
+    finished_before = {k: before[k] for k, r in records(up, before).items() if r["options"]["pixel_size"] == 24}
 
     # the same command again: completes, nothing lost, and what had finished is not redone
     code, out, err = finish(backfill(up, *arguments, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
@@ -151,8 +163,7 @@ def test_backfill_killed_half_way_then_restarted_then_repeated(library, tmp_path
     wait_until_the_queue_is_empty(up)
     after = statuses(up)
     assert sorted(after) == keys  # exactly one status record per original, none for anything else
-    for key in keys:
-        state = record(up, key)
+    for key, state in records(up, keys).items():
         assert state["options"] == {"pixel_size": 24, "method": "average"}, state
         assert state["state"] == ("failed" if key in MALFORMED else "done"), state
     assert {k: after[k] for k in finished_before} == finished_before
