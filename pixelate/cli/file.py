@@ -128,19 +128,17 @@ def run(args: argparse.Namespace) -> int:
         for item, record in answers:
             record = planned_record(item) if record is None else {**record, "input": item.name}
             statuses.add(record["status"])
-            bar.advance(record["status"], item.size)
+            bar.advance(record["status"], item.size if item.outcome is None else 0)
             _report(record, args.json, bar)
     except KeyboardInterrupt:
-        answers.close()  # the workers finish the files in hand (outputs are whole or absent), the rest is dropped
-        bar.close()
-        print("pixelate file: interrupted; run it again with --skip-existing to go on", file=sys.stderr)
+        bar.print("pixelate file: interrupted; run it again with --skip-existing to go on", sys.stderr)
         return 130
     except BrokenPipeError:  # stdout closed early (``| head``): stop quietly, as other tools do
-        answers.close()
-        bar.close()
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
         return 1
-    bar.close()
+    finally:
+        answers.close()  # on a stop: the workers finish the files in hand (outputs whole or absent), the rest is dropped
+        bar.close()
     return 1 if "error" in statuses else 2 if "rejected" in statuses else 0
 
 

@@ -26,14 +26,14 @@ class Progress:
             bar.set_postfix_str(self._counts())
 
     def advance(self, status: str, size: int) -> None:
-        """One more input answered with ``status``; ``size`` bytes of it were read."""
+        """One more input answered with ``status``; ``size`` bytes of it were read (0 for one not run)."""
         self.done += 1
         self.rejected += status == "rejected"
         self.failed += status == "error"
         self.skipped += status == "skipped"
         if self.bar is not None:
             self.bar.set_postfix_str(self._counts(), refresh=False)
-            self.bar.update(size if status != "skipped" else 0)
+            self.bar.update(size)
 
     def print(self, line: str, file: TextIO) -> None:
         """``line`` on ``file``, the bar lifted off the terminal while it is written there (stdout sent to a
