@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from PIL import Image
+
 from pixelate.cli import batch
 from pixelate.cli.progress import progress
 from pixelate.image.errors import PixelateError
@@ -119,6 +121,10 @@ def run(args: argparse.Namespace) -> int:
     if not items:
         print("pixelate file: no files found (folders are walked without hidden files and outputs)", file=sys.stderr)
         return 0
+    if any(item.outcome is None for item in items):
+        # The decoders Pillow loads on first use (~0.1 s), loaded once here: forked workers inherit them
+        # instead of each loading them again. One process would load them at its first file anyway.
+        Image.preinit()
     work = functools.partial(pixelate_file, options=options, limits=limits)
     workers = args.jobs or usable_cpus()
     answers = batch.ordered_results(items, work, workers, crashed_record)
