@@ -9,6 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import signal
 import sys
+import threading
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -32,11 +33,13 @@ def _ignore_interrupts() -> None:
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """``fork`` on Linux: a worker starts in milliseconds with the pipeline already imported (``spawn`` pays
-    the interpreter and the imports again per worker, a large share of a folder of small photos). Safe here:
-    the main process holds no other thread when a pool forks (the progress bar runs without tqdm's monitor
-    thread, and a broken pool is shut down before another starts). Elsewhere ``spawn``."""
-    return multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
+    """``fork`` on Linux: a worker starts in milliseconds with the pipeline and Pillow's decoders already loaded
+    (``spawn`` pays the interpreter and the imports again per worker, a large share of a folder of small
+    photos). Only while this process runs a single thread: a fork copies no thread but every lock, held or not
+    (the command's own process qualifies: its progress bar runs without tqdm's monitor thread, and a broken
+    pool is shut down before the next starts). Otherwise, and on other systems, ``spawn``."""
+    safe_to_fork = sys.platform == "linux" and threading.active_count() == 1
+    return multiprocessing.get_context("fork" if safe_to_fork else "spawn")
 
 
 class WorkerPool(Generic[R]):

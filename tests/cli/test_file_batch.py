@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -338,3 +339,24 @@ def test_ctrl_c_stops_cleanly_and_skip_existing_resumes(tmp_path):
     statuses = [r["status"] for r in records(resumed.stdout)]
     assert statuses.count("skipped") == len(done) and statuses.count("ok") == 120 - len(done)
     assert len(list((tmp_path / "out").iterdir())) == 120
+
+
+def test_worker_processes_are_spawned_when_the_caller_runs_threads(tmp_path, capsys):
+    """Called from a process with threads (a notebook's kernel, a server), the pool must not fork: the
+    workers are spawned, and everything they are sent (the work, the options, the limits) survives pickling."""
+    from pixelate.cli import workers
+
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        write(tmp_path / "in" / name, jpeg())
+    stop = threading.Event()
+    busy = threading.Thread(target=stop.wait)
+    busy.start()
+    try:
+        assert workers._context().get_start_method() == "spawn"
+        code = main(["file", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out"), "--json", "-j", "2", "--size", "8"])
+    finally:
+        stop.set()
+        busy.join()
+    assert code == 0
+    assert [r["status"] for r in records(capsys.readouterr().out)] == ["ok"] * 3
+    assert (tmp_path / "out" / "a.pixelated.jpg").read_bytes() == pixelate_bytes(jpeg(), 8).data
