@@ -33,8 +33,9 @@ def register(subparsers, name: str) -> None:
     parser = subparsers.add_parser(
         name,
         help="pixelate image files on this machine",
-        description="Pixelate image files, and the files of folders (recursively). "
-        "Exit status: 0 all ok, 2 when any input was rejected, 1 on an internal error.",
+        description="Pixelate image files, and the files of folders (recursively; hidden entries, the --out-dir, "
+        "*.pixelated.* outputs and symlinked folders left out). One line per input, in order. "
+        "Exit status: 0 all ok (or kept), 2 when any input was rejected, 1 on an internal error.",
     )
     parser.add_argument("inputs", nargs="+", metavar="PATH", help="image files, or folders to walk")
     where = parser.add_mutually_exclusive_group()
