@@ -14,7 +14,8 @@ The outputs of every setting are also compared byte for byte with the baseline's
 the same files. The package is byte-compiled first, as ``pip install`` does (this machine sets
 ``PYTHONDONTWRITEBYTECODE=1``, which would otherwise have every run compile every module of the package again,
 ~0.1 s of start-up that no installed copy pays); ``--no-compile`` measures without. ``CPU s`` is the median CPU time (user + system) of the command with its workers: what the
-parallel run costs beyond the one-process run.
+parallel run costs beyond the one-process run. The share of the CPUs that other processes used meanwhile
+says how far the machine was from idle: on a shared machine, ``-j 2`` can only use the cores others leave.
 """
 from __future__ import annotations
 
@@ -59,6 +60,18 @@ def run_once(tree: Path, out: Path, jobs: int) -> tuple[float, float]:
     return elapsed, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def machine_seconds() -> tuple[float, float] | None:
+    """CPU seconds spent busy and in total by the whole machine so far (Linux ``/proc/stat``), else ``None``."""
+    try:
+        with open("/proc/stat") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:9]]
+    except OSError:
+        return None
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks) - idle) / hz, sum(ticks) / hz
+
+
 def fingerprint(out: Path) -> dict[str, str]:
     return {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.rglob("*")) if p.is_file()}
 
@@ -89,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         same = all(prints[jobs] == prints[args.jobs[0]] for jobs in args.jobs)
         times: dict[int, list[float]] = {jobs: [] for jobs in args.jobs}
         cpu: dict[int, list[float]] = {jobs: [] for jobs in args.jobs}
+        machine_before = machine_seconds()
         for round_ in range(args.rounds):
             shift = round_ % len(args.jobs)
             for jobs in args.jobs[shift:] + args.jobs[:shift]:
@@ -96,10 +110,16 @@ def main(argv: list[str] | None = None) -> int:
                 times[jobs].append(wall)
                 cpu[jobs].append(used)
 
+        machine_after = machine_seconds()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    others = ""
+    if machine_before and machine_after:
+        busy, elapsed = (after - before for after, before in zip(machine_after, machine_before))
+        ours = sum(sum(used) for used in cpu.values())
+        others = f"; other processes used {max(0.0, busy - ours) / elapsed:.0%} of the CPUs during the timed runs"
     print(f"{args.photos} photos of {args.width}×{args.height} ({total / 1e6:.1f} MB of JPEG), "
           f"{args.rounds} interleaved rounds, {os.cpu_count()} CPUs, load average {load:.1f} at the end, "
-          f"package {'not ' if args.no_compile else ''}byte-compiled")
+          f"package {'not ' if args.no_compile else ''}byte-compiled{others}")
     base = statistics.median(times[args.jobs[0]])
     print(f"{'setting':>8} {'median s':>9} {'ratio':>6} {'MB/s':>6} {'CPU s':>6}  runs (s)")
     for jobs in args.jobs:
