@@ -25,7 +25,7 @@ from pixelate.image.options import Options, parse_options
 # Imported here, not in the worker: forked workers then start with the pipeline already loaded.
 from pixelate.image.pipeline import Work, run as run_pipeline
 
-#: The fields of every JSON line, in order.
+#: The fields of every JSON line, in order; ``regions`` only when regions or faces were asked.
 FIELDS = ("input", "status", "output", "reason", "message", "format", "width", "height", "frames")
 
 
@@ -54,6 +54,19 @@ def register(subparsers, name: str) -> None:
     parser.add_argument("--skip-existing", action="store_true", help="keep outputs already there (resume a run)")
     parser.add_argument("--size", default=DEFAULT_PIXEL_SIZE, help=f"block size in pixels (default {DEFAULT_PIXEL_SIZE})")
     parser.add_argument("--method", default=DEFAULT_METHOD, help=f"block colour: {' or '.join(METHODS)} (default {DEFAULT_METHOD})")
+    privacy = parser.add_argument_group(
+        "hiding parts of a photo", "pixelate only chosen rectangles and/or the faces found; the rest is left as it was"
+    )
+    privacy.add_argument(
+        "--region", action="append", default=[], metavar="X,Y,W,H",
+        help="a rectangle of the upright image, in pixels (10,20,200,100) or fractions of its size "
+        "(0.5,0.5,0.25,0.25); repeatable",
+    )
+    privacy.add_argument("--faces", action="store_true", help="find faces and pixelate them too")
+    privacy.add_argument(
+        "--face-blocks", default=None, metavar="N",
+        help="most blocks a face may span across (default 8: never recognisable; 0 keeps --size)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
@@ -61,7 +74,9 @@ def register(subparsers, name: str) -> None:
 
 def options_from_args(args: argparse.Namespace) -> Options:
     """The pixelation options of the command line, through the parser every door uses."""
-    return parse_options(pixel_size=args.size, method=args.method)
+    chosen = {} if args.face_blocks is None else {"face_blocks": args.face_blocks}
+    return parse_options(pixel_size=args.size, method=args.method, regions=";".join(args.region) or None,
+                         faces=args.faces, **chosen)
 
 
 def pixelate_file(source: Path, target: Path | None, options: Options, limits: Limits) -> dict:
@@ -88,6 +103,8 @@ def pixelate_file(source: Path, target: Path | None, options: Options, limits: L
     finally:
         partial.unlink(missing_ok=True)
     record.update(output=str(target), format=result.format, width=result.width, height=result.height, frames=result.frames)
+    if options.regions or options.faces:
+        record["regions"] = [dict(region) for region in result.regions]
     return record
 
 
@@ -155,11 +172,21 @@ def _report(record: dict, as_json: bool, bar) -> None:
         bar.print(json.dumps(record, ensure_ascii=False), sys.stdout)
     elif record["status"] == "ok":
         frames = f", {record['frames']} frames" if record["frames"] > 1 else ""
-        bar.print(f"{name} -> {record['output']} ({record['format']} {record['width']}×{record['height']}{frames})", sys.stdout)
+        hidden = f", {_hidden(record['regions'])}" if "regions" in record else ""
+        bar.print(f"{name} -> {record['output']} ({record['format']} {record['width']}×{record['height']}{frames}{hidden})",
+                  sys.stdout)
     elif record["status"] == "skipped":
         bar.print(f"{name} -> {record['output']} (kept: already there)", sys.stdout)
     else:
         bar.print(f"{name}: {record['reason']}: {record['message']}", sys.stderr)
+
+
+def _hidden(regions: list[dict]) -> str:
+    """What was pixelated, said for a person: "2 faces and 1 region pixelated", or "nothing found to pixelate"."""
+    faces = sum(1 for region in regions if region.get("source") == "face")
+    manual = len(regions) - faces
+    parts = [f"{count} {word}{'' if count == 1 else 's'}" for count, word in ((faces, "face"), (manual, "region")) if count]
+    return f"{' and '.join(parts)} pixelated" if parts else "nothing found to pixelate"
 
 
 def _positive(text: str) -> int:
