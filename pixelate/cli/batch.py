@@ -1,12 +1,12 @@
 """Many files for ``pixelate file``: walk folders, name every output, then run the work in worker processes.
 
-Two halves, both blind to what the per-file work does and to the options it takes:
+Blind to what the per-file work does and to the options it takes:
 
 - :func:`plan` turns the paths on the command line into :class:`Item` s, in a fixed order: folders walked
   (recursively, hidden entries, symlinked folders and the output folder left out), every output named before
   any is written, so that two inputs that would write the same output are caught, never overwrite each other.
-- :func:`ordered_results` calls ``work(source, target)`` for each item, in this process or in N worker
-  processes, and yields the answers in the items' order as soon as the head of the line is done.
+- ``pixelate.cli.workers.ordered_results`` then calls ``work(source, target)`` for each item, in this process or
+  in N worker processes, and yields the answers in the items' order as soon as the head of the line is done.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import fnmatch
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Iterable, Iterator
 
 from pixelate.image.encode import output_format
 from pixelate.image.errors import PixelateError
@@ -28,8 +28,6 @@ SPELLINGS = {"JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"}, "TIFF": {".tif", ".tiff
 MARK = ".pixelated"
 #: Bytes read to tell a file's format (the ``ftyp`` brands of HEIF/AVIF lie within the first 512).
 HEAD_BYTES = 512
-
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -187,34 +185,3 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0
-
-
-def ordered_results(
-    items: list[Item],
-    work: Callable[[Path, Path | None], R],
-    workers: int,
-    crashed: Callable[[Item, str], R],
-) -> Iterator[tuple[Item, R | None]]:
-    """``(item, work(item.source, item.target))`` for every item, in the items' order, as soon as each is known.
-
-    ``work`` runs in this process when ``workers`` is 1 (or one item needs running), else in ``workers``
-    processes (``work`` must then be picklable: a module-level function or a ``functools.partial`` of one).
-    An item planned with an ``outcome`` is not run: it comes with ``None``. An exception out of ``work`` and a
-    worker process that dies (a crash, the out-of-memory killer) become ``crashed(item, message)`` for that
-    item alone: the items that were in flight with it are run again one by one, each in a fresh process.
-    """
-    runnable = sum(item.outcome is None for item in items)
-    if min(workers, runnable) <= 1:
-        for item in items:
-            yield item, None if item.outcome is not None else _call(work, item, crashed)
-        return
-    from pixelate.cli.workers import WorkerPool  # multiprocessing is imported only when it is used
-
-    yield from WorkerPool(work, min(workers, runnable), crashed).results(items)
-
-
-def _call(work: Callable[[Path, Path | None], R], item: Item, crashed: Callable[[Item, str], R]) -> R:
-    try:
-        return work(item.source, item.target)
-    except Exception as exc:  # a bug or an I/O error: this item's answer, not the end of the run
-        return crashed(item, f"{type(exc).__name__}: {exc}")

@@ -17,6 +17,7 @@ from pathlib import Path
 from PIL import Image
 
 from pixelate.cli import batch
+from pixelate.cli import workers
 from pixelate.cli.progress import progress
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, METHODS, Limits, usable_cpus
@@ -144,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
         # instead of each loading them again. One process would load them at its first file anyway.
         Image.preinit()
     work = functools.partial(pixelate_file, options=options, limits=limits)
-    workers = args.jobs or usable_cpus()
-    answers = batch.ordered_results(items, work, workers, crashed_record)
+    processes = args.jobs or usable_cpus()
+    answers = workers.ordered_results(items, work, processes, crashed_record)
     bar = progress(len(items), sum(item.size for item in items if item.outcome is None), quiet=args.quiet)
     statuses: set[str] = set()
     try:

@@ -106,3 +106,32 @@ class WorkerPool(Generic[R]):
                 except Exception as exc:
                     alone.set_result(self.crashed(item, f"{type(exc).__name__}: {exc}"))
             yield item, alone
+
+
+def ordered_results(
+    items: list[Item],
+    work: Callable[[Path, Path | None], R],
+    workers: int,
+    crashed: Callable[[Item, str], R],
+) -> Iterator[tuple[Item, R | None]]:
+    """``(item, work(item.source, item.target))`` for every item, in the items' order, as soon as each is known.
+
+    ``work`` runs in this process when ``workers`` is 1 (or one item needs running), else in ``workers``
+    processes (``work`` must then be picklable: a module-level function or a ``functools.partial`` of one).
+    An item planned with an ``outcome`` is not run: it comes with ``None``. An exception out of ``work`` and a
+    worker process that dies (a crash, the out-of-memory killer) become ``crashed(item, message)`` for that
+    item alone: the items that were in flight with it are run again one by one, each in a fresh process.
+    """
+    runnable = sum(item.outcome is None for item in items)
+    if min(workers, runnable) <= 1:
+        for item in items:
+            yield item, None if item.outcome is not None else _call(work, item, crashed)
+        return
+    yield from WorkerPool(work, min(workers, runnable), crashed).results(items)
+
+
+def _call(work: Callable[[Path, Path | None], R], item: Item, crashed: Callable[[Item, str], R]) -> R:
+    try:
+        return work(item.source, item.target)
+    except Exception as exc:  # a bug or an I/O error: this item's answer, not the end of the run
+        return crashed(item, f"{type(exc).__name__}: {exc}")

@@ -186,7 +186,7 @@ def test_mouse_draws_moves_and_resizes_an_area_and_the_keyboard_moves_and_delete
 
         # The preview is the photo with that area pixelated as the server will: compared with the server's own
         # result, pixel for pixel (the canvas is at the photo's scale here).
-        card.locator(f".result-caption:has-text('1 area pixelated')").wait_for()
+        card.locator(".result-caption:has-text('1 area pixelated')").wait_for()
         page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => r(true)))")
         preview = canvas_image(card)
         assert preview.size == size

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from pixelate.cli import batch, main
+from pixelate.cli import batch, main, workers
 from pixelate.cli.file import pixelate_file
 from pixelate.image.limits import Limits
 from pixelate.image.options import Options
@@ -255,7 +255,7 @@ def test_a_failed_write_leaves_no_partial_file(tmp_path):
 
 def test_jobs_default_to_the_usable_cpus_and_must_be_positive(tmp_path, capsys, monkeypatch):
     seen = []
-    monkeypatch.setattr(batch, "ordered_results", lambda items, work, workers, crashed: seen.append(workers) or (answer for answer in ()))
+    monkeypatch.setattr(workers, "ordered_results", lambda items, work, workers, crashed: seen.append(workers) or (answer for answer in ()))
     monkeypatch.setattr("pixelate.cli.file.usable_cpus", lambda: 3)
     write(tmp_path / "a.jpg", jpeg())
     main(["file", str(tmp_path / "a.jpg")])
