@@ -189,8 +189,8 @@ def test_without_flags_each_object_keeps_its_own_options_and_bad_flags_are_refus
     code, out, err = finish(backfill(up, "--prefix", "own/", "--wait", stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     assert code == 0, out + err
     assert "done 2, failed 0" in out
-    assert before == {"own/nearest.png": {"pixel_size": 8, "method": "nearest"},
-                      "own/plain.png": {"pixel_size": 16, "method": "average"}}
+    assert before == {"own/nearest.png": {"pixel_size": 8, "method": "nearest", "regions": [], "faces": False},
+                      "own/plain.png": {"pixel_size": 16, "method": "average", "regions": [], "faces": False}}
     assert {k: record(up, k)["options"] for k in before} == before
 
     code, out, err = finish(backfill(up, "--pixel-size", "1", stdout=subprocess.PIPE, stderr=subprocess.PIPE))
