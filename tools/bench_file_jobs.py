@@ -2,6 +2,7 @@
 
     .venv/bin/python tools/bench_file_jobs.py                   # 24 photos of 2 MP, -j 1 against -j 2, 7 rounds
     .venv/bin/python tools/bench_file_jobs.py --photos 48 --jobs 1 2 4 --rounds 9
+    .venv/bin/python tools/bench_file_jobs.py --file-args '--faces'   # heavier work per photo
 
 Each run is the command as a user runs it (``python -m pixelate.cli file TREE --out-dir OUT -j N --quiet``, a
 fresh process: interpreter start, imports, planning, workers, writing), timed from the outside with a fresh
@@ -23,6 +24,7 @@ import argparse
 import hashlib
 import os
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -46,10 +48,11 @@ def make_tree(root: Path, photos: int, width: int, height: int) -> int:
     return total
 
 
-def run_once(tree: Path, out: Path, jobs: int) -> tuple[float, float]:
+def run_once(tree: Path, out: Path, jobs: int, extra: tuple[str, ...] = ()) -> tuple[float, float]:
     """Wall seconds of one run, and the CPU seconds (user + system) of the command and its workers."""
     shutil.rmtree(out, ignore_errors=True)
-    command = [sys.executable, "-m", "pixelate.cli", "file", str(tree), "--out-dir", str(out), "-j", str(jobs), "--quiet"]
+    command = [sys.executable, "-m", "pixelate.cli", "file", str(tree), "--out-dir", str(out), "-j", str(jobs), "--quiet",
+               *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -83,8 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--height", type=int, default=1224)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="settings; the first is the baseline")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument(
+        "--file-args", default="", metavar="ARGS",
+        help="more options for pixelate file, quoted as one argument (say '--faces' or '--size 8 --method nearest')",
+    )
     parser.add_argument("--no-compile", action="store_true", help="do not byte-compile the package first")
     args = parser.parse_args(argv)
+    extra = tuple(shlex.split(args.file_args))
     if not args.no_compile:
         import compileall
 
@@ -97,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         total = make_tree(tree, args.photos, args.width, args.height)
         prints = {}
         for jobs in args.jobs:  # warm-up (page cache, .pyc) and the outputs to compare
-            run_once(tree, out, jobs)
+            run_once(tree, out, jobs, extra)
             prints[jobs] = fingerprint(out)
         same = all(prints[jobs] == prints[args.jobs[0]] for jobs in args.jobs)
         times: dict[int, list[float]] = {jobs: [] for jobs in args.jobs}
@@ -106,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         for round_ in range(args.rounds):
             shift = round_ % len(args.jobs)
             for jobs in args.jobs[shift:] + args.jobs[:shift]:
-                wall, used = run_once(tree, out, jobs)
+                wall, used = run_once(tree, out, jobs, extra)
                 times[jobs].append(wall)
                 cpu[jobs].append(used)
 
@@ -119,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
         others = f"; other processes used {max(0.0, busy - ours) / elapsed:.0%} of the CPUs during the timed runs"
     print(f"{args.photos} photos of {args.width}×{args.height} ({total / 1e6:.1f} MB of JPEG), "
           f"{args.rounds} interleaved rounds, {os.cpu_count()} CPUs, load average {load:.1f} at the end, "
-          f"package {'not ' if args.no_compile else ''}byte-compiled{others}")
+          f"package {'not ' if args.no_compile else ''}byte-compiled{others}"
+          f"{'; pixelate file ' + ' '.join(extra) if extra else ''}")
     base = statistics.median(times[args.jobs[0]])
     print(f"{'setting':>8} {'median s':>9} {'ratio':>6} {'MB/s':>6} {'CPU s':>6}  runs (s)")
     for jobs in args.jobs:
