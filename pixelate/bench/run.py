@@ -453,7 +453,7 @@ def jpeg_path(data: bytes, size: int) -> str:
     from pixelate.image.decode import draft_scale
     from pixelate.image.fast import jpeg_dc
 
-    if jpeg_dc.pixelate_jpeg(data, size, "average") is not None:
+    if jpeg_dc.pixelate_jpeg(data, size, "average", only_if_faster=True) is not None:
         return "fast (1/8 decode, DC-only JPEG)"
     scale = draft_scale(Image.open(io.BytesIO(data)), size, "average")
     return f"general (1/{scale} decode)" if scale > 1 else "general (full decode)"

@@ -159,6 +159,24 @@ def portrait_workload(name: str) -> Workload:
     return Workload(name, "jpeg", width, height, 1, data)
 
 
+def sized_jpeg_workload(width: int, height: int, grey: bool = False) -> Workload:
+    """A photo JPEG of any size (``jpeg-WxH``, ``-grey`` in greyscale), made and cached like the others: the
+    notebooks' quick run and the JPEG path sweep (``pixelate.bench.jpeg_paths``)."""
+    name = f"jpeg-{width}x{height}" + ("-grey" if grey else "")
+
+    def make() -> bytes:
+        data = photo_jpeg(width, height)
+        if not grey:
+            return data
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.open(io.BytesIO(data)).convert("L").save(out, "JPEG", quality=JPEG_QUALITY)
+        return out.getvalue()
+
+    return Workload(name, "jpeg", width, height, 1, _cached(name, "jpg", make))
+
+
 def png_workload() -> Workload:
     name, width, height = PNG_SIZE
     return Workload(name, "png", width, height, 1, _cached(name, "png", lambda: alpha_png(width, height)))
