@@ -323,13 +323,3 @@ def test_corpus_cases_keep_transparency_frames_and_turn_images_upright():
     assert cases["iss634.gif"].after.frames == cases["iss634.gif"].before.frames == 42
     assert cases["hopper_orientation_6.jpg"].before.orientation == 6
     assert cases["hopper_orientation_6.jpg"].after.orientation == 1
-
-
-def test_method_timings_give_a_row_per_workload_block_and_method():
-    from pixelate.bench.workloads import Workload
-
-    data = (ROOT / "samples" / "rocket.jpg").read_bytes()
-    work = Workload("rocket", "jpeg", 640, 427, 1, data)
-    rows = explore.method_timings([work], [8, 16], ["average", "nearest"], rounds=1)
-    assert {(r["block"], r["method"]) for r in rows} == {(8, "average"), (8, "nearest"), (16, "average"), (16, "nearest")}
-    assert all(r["ms"] > 0 and r["megapixels"] == 0.27 for r in rows)
