@@ -138,12 +138,8 @@ def versus_tutorial(results: list[dict], paths: dict[tuple[str, int], str] | Non
     """Per cell, the project against the tutorial code (and the fastest peer), with the measurements; a cell where
     the project is behind says by how much and what its CPU times say. ``paths``: (workload, block) → the JPEG
     path the project took (``jpeg_paths.paths_taken``)."""
-    cells: dict[tuple, dict] = {}
-    for row in results:
-        if row["ok"]:
-            cells.setdefault((row["workload"], row["block"]), {})[row["contender"]] = row
     lines = []
-    for (work, size), cell in cells.items():
+    for (work, size), cell in _by_cell(results).items():
         me, tutorial = cell.get("project"), baseline_row(list(cell.values()))
         if not me or not tutorial:
             continue
@@ -163,7 +159,26 @@ def versus_tutorial(results: list[dict], paths: dict[tuple[str, int], str] | Non
                 why = (f"behind in CPU time too ({me['cpu_ms']} vs {tutorial['cpu_ms']} ms): "
                        f"{me['ms'] - tutorial['ms']:.1f} ms of per-call cost the tutorial code does not pay")
             lines.append(f"    why: {why}")
+    cells = [line for line in lines if not line.startswith(" ")]
+    behind = sum("BEHIND" in line for line in cells)
+    peer_ahead = sum(1 for (work, size), cell in _by_cell(results).items() if _peer_ahead(cell))
+    if cells:
+        lines.append(f"In all: the project ahead of the tutorial code in {len(cells) - behind} of {len(cells)} cells;"
+                     f" a peer faster than the project in {peer_ahead}.")
     return lines
+
+
+def _by_cell(results: list[dict]) -> dict[tuple, dict]:
+    cells: dict[tuple, dict] = {}
+    for row in results:
+        if row["ok"]:
+            cells.setdefault((row["workload"], row["block"]), {})[row["contender"]] = row
+    return cells
+
+
+def _peer_ahead(cell: dict) -> bool:
+    me = cell.get("project")
+    return bool(me) and any(cell[n]["ms"] < me["ms"] for n in peers.PEERS if n in cell)
 
 
 def _kib(row: dict) -> str:

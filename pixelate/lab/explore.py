@@ -360,7 +360,8 @@ def spread_frames(case: "Case", shown: int) -> list[FramePair]:
     before, starts = _timeline(case.original)
     after, out_starts = _timeline(case.output)
     count = len(before)
-    picks = sorted({round(i * (count - 1) / max(1, shown - 1)) for i in range(min(shown, count))})
+    picked = min(shown, count)
+    picks = sorted({round(i * (count - 1) / max(1, picked - 1)) for i in range(picked)})
     pairs = []
     for index in picks:
         if len(after) == count:  # nothing folded: frame for frame

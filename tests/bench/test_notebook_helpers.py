@@ -50,7 +50,8 @@ def test_versus_tutorial_says_ahead_or_behind_and_why():
     assert lines[1].startswith("jpeg-640x480 block 16:") and "BEHIND" in lines[1]
     assert "in CPU time the project was ahead (3.0 vs 3.9 ms)" in lines[2]
     assert "BEHIND" in lines[3] and "behind in CPU time too (4.5 vs 3.9 ms): 1.0 ms of per-call cost" in lines[4]
-    assert len(lines) == 5
+    assert lines[5] == "In all: the project ahead of the tutorial code in 1 of 3 cells; a peer faster than the project in 1."
+    assert len(lines) == 6
 
 
 def test_method_timings_give_a_row_per_workload_block_and_method():

@@ -46,6 +46,8 @@ def test_frames_are_spread_from_the_first_to_the_last():
     assert pairs[0].index == 0 and pairs[-1].index == case.before.frames - 1 and len(pairs) == 6
     assert [p.start_ms for p in pairs] == sorted(p.start_ms for p in pairs)
     assert all(p.out_index < case.after.frames for p in pairs)
+    few = explore.corpus_cases(["dispose_bgnd.gif"], 16)[0]  # 5 frames: more asked than there are, all shown
+    assert [p.index for p in explore.spread_frames(few, 6)] == [0, 1, 2, 3, 4]
 
 
 def test_a_photo_stored_on_its_side_comes_back_upright():
