@@ -137,10 +137,10 @@ def test_pipeline_that_fails_after_starting_its_stack_leaves_nothing_running(tmp
     done, _ = run_papermill(
         NOTEBOOKS["pipeline"], tmp_path / "failed.ipynb", mark,
         "-p", "STACK_FILE", str(tmp_path / "no-stack.json"),  # force it to start its own stack
-        "-y", "PIXEL_SIZES: []",  # the upload cell divides by len(PIXEL_SIZES): fails after the stack is up
+        "-y", "PIXEL_SIZES: []",  # the upload plan refuses no pixel size: fails after the stack is up
     )
     assert done.returncode != 0
-    assert "ZeroDivisionError" in done.stdout + done.stderr
+    assert "ValueError: give at least one pixel size and one method" in done.stdout + done.stderr
     executed = json.loads((tmp_path / "failed.ipynb").read_text())
     started = [c for c in executed["cells"] if "started the local stack" in json.dumps(c.get("outputs", []))]
     assert started, "the stack was not started, so this test proved nothing"
