@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "deploy": ("pixelate.cli.deploy", "deploy cloudformation.yaml to AWS or the local stack"),
     "destroy": ("pixelate.cli.deploy", "delete a deployed stack"),
     "package": ("pixelate.cli.deploy", "build the Lambda deployment zip"),
+    "backfill": ("pixelate.cli.backfill", "pixelate the photos already in the originals bucket"),
     "bench": ("pixelate.cli.bench", "benchmark pixelation against the tutorial code and peers"),
     "redrive": ("pixelate.cli.redrive", "send the dead-letter queue's messages back to the job queue"),
 }

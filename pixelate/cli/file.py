@@ -1,82 +1,201 @@
-"""``pixelate file``: pixelate image files on this machine, with the same core the Lambda uses."""
+"""``pixelate file``: pixelate image files and folders on this machine, with the same core the Lambda uses.
+
+Parse the options once (``pixelate.image.options``, the one strict parser), plan the inputs (``batch.plan``:
+folders walked, outputs named), run :func:`pixelate_file` on each, in worker processes, and print one answer
+per input in the order given, with a progress bar on a terminal. A new option only touches this module:
+it is parsed into ``Options``, which reaches :func:`pixelate_file` unchanged, wherever that runs.
+"""
 from __future__ import annotations
 
 import argparse
+import functools
 import json
+import os
 import sys
 from pathlib import Path
 
-from pixelate.image.errors import PixelateError
-from pixelate.image.limits import DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, METHODS, Limits
+from PIL import Image
 
-EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "TIFF": ".tif", "BMP": ".bmp", "AVIF": ".avif"}
+from pixelate.cli import batch
+from pixelate.cli import workers
+from pixelate.cli.progress import progress
+from pixelate.image.errors import PixelateError
+from pixelate.image.limits import DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, METHODS, Limits, usable_cpus
+from pixelate.image.options import Options, parse_options
+
+# Imported here, not in the worker: forked workers then start with the pipeline already loaded.
+from pixelate.image.pipeline import Work, run as run_pipeline
+
+#: The fields of every JSON line, in order; ``regions`` only when regions or faces were asked.
+FIELDS = ("input", "status", "output", "reason", "message", "format", "width", "height", "frames")
 
 
 def register(subparsers, name: str) -> None:
     parser = subparsers.add_parser(
         name,
         help="pixelate image files on this machine",
-        description="Pixelate image files. Exit status: 0 all ok, 2 when any input was rejected, 1 on an internal error.",
+        description="Pixelate image files, and the files of folders (recursively; hidden entries, the --out-dir, "
+        "*.pixelated.* outputs and symlinked folders left out). One line per input, in order. "
+        "Exit status: 0 all ok (or kept), 2 when any input was rejected, 1 on an internal error.",
     )
-    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files to pixelate")
+    parser.add_argument("inputs", nargs="+", metavar="PATH", help="image files, or folders to walk")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", help="output file (only with a single input)")
-    where.add_argument("--out-dir", help="folder for the outputs (default: beside each input)")
-    parser.add_argument("--size", type=int, default=DEFAULT_PIXEL_SIZE, help=f"block size in pixels (default {DEFAULT_PIXEL_SIZE})")
-    parser.add_argument("--method", choices=METHODS, default=DEFAULT_METHOD, help=f"block colour (default {DEFAULT_METHOD})")
+    where.add_argument("-o", "--output", help="output file (only with a single input file)")
+    where.add_argument(
+        "--out-dir", help="folder for the outputs, a folder's files at the same relative path (default: beside each input)"
+    )
+    parser.add_argument(
+        "--glob", action="append", default=[], metavar="PATTERN",
+        help="in folders, only files whose name (or relative path, with a '/') matches, ignoring case; repeatable",
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=_positive, default=None, metavar="N",
+        help="worker processes (default: the CPUs this process may use)",
+    )
+    parser.add_argument("--skip-existing", action="store_true", help="keep outputs already there (resume a run)")
+    parser.add_argument("--size", default=DEFAULT_PIXEL_SIZE, help=f"block size in pixels (default {DEFAULT_PIXEL_SIZE})")
+    parser.add_argument("--method", default=DEFAULT_METHOD, help=f"block colour: {' or '.join(METHODS)} (default {DEFAULT_METHOD})")
+    privacy = parser.add_argument_group(
+        "hiding parts of a photo", "pixelate only chosen rectangles and/or the faces found; the rest is left as it was"
+    )
+    privacy.add_argument(
+        "--region", action="append", default=[], metavar="X,Y,W,H",
+        help="a rectangle of the upright image, in pixels (10,20,200,100) or fractions of its size "
+        "(0.5,0.5,0.25,0.25); repeatable",
+    )
+    privacy.add_argument("--faces", action="store_true", help="find faces and pixelate them too")
+    privacy.add_argument(
+        "--face-blocks", default=None, metavar="N",
+        help="most blocks a face may span across (default 8: never recognisable; 0 keeps --size)",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per input on stdout")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
 
-def output_path(source: Path, fmt: str, output: str | None, out_dir: str | None) -> Path:
-    """Where a result goes: -o as given, else ``<stem>.pixelated<ext>`` (the extension of the *output* format)."""
-    if output:
-        return Path(output)
-    folder = Path(out_dir) if out_dir else source.parent
-    return folder / f"{source.stem}.pixelated{EXTENSIONS[fmt]}"
+def options_from_args(args: argparse.Namespace) -> Options:
+    """The pixelation options of the command line, through the parser every door uses."""
+    chosen = {} if args.face_blocks is None else {"face_blocks": args.face_blocks}
+    return parse_options(pixel_size=args.size, method=args.method, regions=";".join(args.region) or None,
+                         faces=args.faces, **chosen)
 
 
-def process(source: Path, args: argparse.Namespace, limits: Limits) -> dict:
-    """Pixelate one file and write its output; a rejection is a record, not an exception."""
-    from pixelate.image.pipeline import pixelate_bytes
+def pixelate_file(source: Path, target: Path | None, options: Options, limits: Limits) -> dict:
+    """Pixelate ``source`` into ``target``: the whole work for one file, here or in a worker process.
 
-    record = {"input": str(source), "status": "ok", "output": None, "reason": None, "message": None,
-              "format": None, "width": None, "height": None, "frames": None}
+    Returns the file's record (:data:`FIELDS`); a rejection is a record, not an exception. The output is
+    written whole or not at all (a temporary file renamed into place), so an interrupted run leaves no
+    truncated output for ``--skip-existing`` to keep.
+    """
+    record = dict.fromkeys(FIELDS)
+    record.update(input=str(source), status="ok")
     try:
-        data = source.read_bytes()
-        result = pixelate_bytes(data, args.size, args.method, limits)
+        result = run_pipeline(Work(source.read_bytes(), options, limits))
     except PixelateError as exc:
         record.update(status="rejected", reason=exc.reason, message=exc.message)
         return record
-    target = output_path(source, result.format, args.output, args.out_dir)
+    if target is None:  # planning read no image format in the first bytes, the pipeline read one: it changed
+        raise RuntimeError(f"{source} changed while it was read")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(result.data)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")  # hidden: a folder walk skips it
+    try:
+        partial.write_bytes(result.data)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     record.update(output=str(target), format=result.format, width=result.width, height=result.height, frames=result.frames)
+    if options.regions or options.faces:
+        record["regions"] = [dict(region) for region in result.regions]
+    return record
+
+
+def crashed_record(item: batch.Item, message: str) -> dict:
+    """The record of an input whose work raised or killed its worker: an internal error."""
+    record = dict.fromkeys(FIELDS)
+    record.update(input=item.name, status="error", reason="internal-error", message=message)
+    return record
+
+
+def planned_record(item: batch.Item) -> dict:
+    """The record of an input that planning answered (kept, an output conflict, a missing file)."""
+    record = dict.fromkeys(FIELDS)
+    outcome = item.outcome
+    record.update(input=item.name, status=outcome.status, reason=outcome.reason, message=outcome.message)
+    if item.target is not None:
+        record["output"] = str(item.target)
     return record
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.output and len(args.inputs) > 1:
-        print("pixelate file: -o/--output takes a single input; use --out-dir for several", file=sys.stderr)
-        return 2
+    if args.output and (len(args.inputs) > 1 or Path(args.inputs[0]).is_dir()):
+        return _usage("-o/--output takes a single input file; use --out-dir for several or a folder")
+    try:
+        options = options_from_args(args)
+    except PixelateError as exc:
+        return _usage(exc.message)
     limits = Limits.from_env()
-    rejected = failed = False
-    for name in args.inputs:
-        source = Path(name)
-        try:
-            if not source.is_file():
-                raise FileNotFoundError(f"no such file: {name}")
-            record = process(source, args, limits)
-        except Exception as exc:  # an internal error (I/O, a bug): report it and go on with the others
-            failed = True
-            record = {"input": name, "status": "error", "output": None, "reason": "internal-error",
-                      "message": str(exc), "format": None, "width": None, "height": None, "frames": None}
-        rejected |= record["status"] == "rejected"
-        if args.json:
-            print(json.dumps(record, ensure_ascii=False), flush=True)
-        elif record["status"] == "ok":
-            frames = f", {record['frames']} frames" if record["frames"] > 1 else ""
-            print(f"{name} -> {record['output']} ({record['format']} {record['width']}×{record['height']}{frames})")
-        else:
-            print(f"{name}: {record['reason']}: {record['message']}", file=sys.stderr)
-    return 1 if failed else 2 if rejected else 0
+    items = batch.plan(
+        args.inputs, output=args.output, out_dir=args.out_dir, globs=args.glob, skip_existing=args.skip_existing
+    )
+    if not items:
+        print("pixelate file: no files found (folders are walked without hidden files and outputs)", file=sys.stderr)
+        return 0
+    if any(item.outcome is None for item in items):
+        # The decoders Pillow loads on first use (~0.1 s), loaded once here: forked workers inherit them
+        # instead of each loading them again. One process would load them at its first file anyway.
+        Image.preinit()
+    work = functools.partial(pixelate_file, options=options, limits=limits)
+    processes = args.jobs or usable_cpus()
+    answers = workers.ordered_results(items, work, processes, crashed_record)
+    bar = progress(len(items), sum(item.size for item in items if item.outcome is None), quiet=args.quiet)
+    statuses: set[str] = set()
+    try:
+        for item, record in answers:
+            record = planned_record(item) if record is None else {**record, "input": item.name}
+            statuses.add(record["status"])
+            bar.advance(record["status"], item.size if item.outcome is None else 0)
+            _report(record, args.json, bar)
+    except KeyboardInterrupt:
+        bar.print("pixelate file: interrupted; run it again with --skip-existing to go on", sys.stderr)
+        return 130
+    except BrokenPipeError:  # stdout closed early (``| head``): stop quietly, as other tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # the flush at exit must not fail again
+        return 1
+    finally:
+        answers.close()  # on a stop: the workers finish the files in hand (outputs whole or absent), the rest is dropped
+        bar.close()
+    return 1 if "error" in statuses else 2 if "rejected" in statuses else 0
+
+
+def _report(record: dict, as_json: bool, bar) -> None:
+    name = record["input"]
+    if as_json:
+        bar.print(json.dumps(record, ensure_ascii=False), sys.stdout)
+    elif record["status"] == "ok":
+        frames = f", {record['frames']} frames" if record["frames"] > 1 else ""
+        hidden = f", {_hidden(record['regions'])}" if "regions" in record else ""
+        bar.print(f"{name} -> {record['output']} ({record['format']} {record['width']}×{record['height']}{frames}{hidden})",
+                  sys.stdout)
+    elif record["status"] == "skipped":
+        bar.print(f"{name} -> {record['output']} (kept: already there)", sys.stdout)
+    else:
+        bar.print(f"{name}: {record['reason']}: {record['message']}", sys.stderr)
+
+
+def _hidden(regions: list[dict]) -> str:
+    """What was pixelated, said for a person: "2 faces and 1 region pixelated", or "nothing found to pixelate"."""
+    faces = sum(1 for region in regions if region.get("source") == "face")
+    manual = len(regions) - faces
+    parts = [f"{count} {word}{'' if count == 1 else 's'}" for count, word in ((faces, "face"), (manual, "region")) if count]
+    return f"{' and '.join(parts)} pixelated" if parts else "nothing found to pixelate"
+
+
+def _positive(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
+def _usage(message: str) -> int:
+    print(f"pixelate file: {message}", file=sys.stderr)
+    return 2

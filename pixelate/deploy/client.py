@@ -21,14 +21,19 @@ from pixelate.service.aws import is_not_found
 from pixelate.service.status import output_key, status_key
 
 
-def s3_client(outputs: dict):
-    """A boto3 S3 client for the stack: moto's endpoint with fake credentials, or AWS as configured."""
+def stack_client(outputs: dict, service: str, config=None):
+    """A boto3 client of ``service`` for the stack: moto's endpoint with fake credentials, or AWS as configured."""
     import boto3
 
     if is_local(outputs):
-        return boto3.client("s3", endpoint_url=outputs["EndpointUrl"], region_name=outputs.get("Region") or "us-east-1",
-                            **LOCAL_CREDENTIALS)
-    return boto3.client("s3", region_name=outputs.get("Region"))
+        return boto3.client(service, endpoint_url=outputs["EndpointUrl"], region_name=outputs.get("Region") or "us-east-1",
+                            config=config, **LOCAL_CREDENTIALS)
+    return boto3.client(service, region_name=outputs.get("Region"), config=config)
+
+
+def s3_client(outputs: dict):
+    """A boto3 S3 client for the stack: moto's endpoint with fake credentials, or AWS as configured."""
+    return stack_client(outputs, "s3")
 
 
 @dataclass(frozen=True)

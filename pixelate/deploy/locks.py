@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 from pixelate.deploy.package import PACKAGE_DIR, RUNTIME_GLIBC, PackageSpec, runtime_requirements
 

@@ -173,7 +173,7 @@ def pixelate(image: Image.Image, size: int, method: str = "average") -> Image.Im
 def pixelate_boxes(image: Image.Image, boxes: Iterable[tuple[tuple[int, int, int, int], int]], method: str = "average") -> Image.Image:
     """``image`` with each box ``(x0, y0, x1, y1)`` pixelated with its own block size; every other pixel as it was.
 
-    Each box should lie on its block grid (its blocks are anchored at the box's top-left corner). Palette
+    A box's blocks are anchored at its top-left corner, the last of a row or column cut at its edge. Palette
     images stay palette images with their palette: a block takes the nearest colour the palette already has
     (or its transparent index), so that pixels outside the boxes keep their exact indices.
     """

@@ -5,7 +5,7 @@
 Each step returns at once for a whole-image run (``Options.whole_image``). An upright JPEG is edited in the DCT
 domain (``fast.jpeg_regions``: no decode and re-encode, no generation loss outside the regions); anything else
 (other formats, oriented JPEGs, files the DCT path declines) is decoded, its regions pixelated in the pixel
-domain (``ops.pixelate_boxes``: pixels outside the snapped boxes keep their values) and encoded again (a JPEG
+domain (``ops.pixelate_boxes``: pixels outside the boxes keep their values) and encoded again (a JPEG
 with its own quantisation tables and sampling).
 """
 from __future__ import annotations
@@ -60,6 +60,12 @@ def jpeg_regions_in_dct(work: Work) -> None:
         return  # (Pillow decodes it at 1/8 first: libjpeg errors are refused there, classified by the general path)
     from pixelate.image.fast import jpeg_regions  # (ctypes and libjpeg: only when a JPEG has regions)
 
+    width, height = work.size
+    if not work.targets:  # faces asked and none found: the file as it was, without its metadata (no transcode)
+        cleaned = jpeg_regions.without_metadata(work.data)
+        if cleaned is not None:
+            work.result = Result(cleaned, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, ())
+        return
     order = regions.drawing_order(work.targets)
     done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(work.targets[i].box), work.targets[i].block) for i in order])
     if done is None:
@@ -67,7 +73,6 @@ def jpeg_regions_in_dct(work: Work) -> None:
     jpeg, drawn = done
     snapped = dict(zip(order, drawn))  # (reported in the order asked: the regions, then the faces)
     pixelated = [regions.Target(Box(*snapped[i]), t.block, t.source, t.score).describe() for i, t in enumerate(work.targets)]
-    width, height = work.size
     work.result = Result(jpeg, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, tuple(pixelated))
 
 
@@ -94,10 +99,9 @@ def pixelate_region_frames(work: Work) -> None:
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
         targets = work.targets + (faces_by_frame[index] if faces_by_frame else [])
-        boxes = regions.snapped(targets, *frame.size)
         if index == 0:
-            work.pixelated = [target.describe() for target in boxes]  # (in the order asked: regions, then faces)
-        drawn = [boxes[i] for i in regions.drawing_order(boxes)]
+            work.pixelated = [target.describe() for target in targets]  # (in the order asked: regions, then faces)
+        drawn = [targets[i] for i in regions.drawing_order(targets)]
         picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in drawn], options.method)
         work.grids.append(encode.Grid(picture, frame.size))
 

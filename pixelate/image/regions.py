@@ -4,9 +4,12 @@ Geometry, the same for every format and path:
 
 - A region in fractions becomes pixels of the upright image (rounded outward), clipped to it; a region with
   nothing left inside the image is ``invalid-option`` naming it (``Region.box``).
-- Each box is snapped outward to its block grid, which is anchored at the image's top-left as the whole-image
-  grid is: every pixel of a region lies inside a pixelated block, and pixels outside the snapped boxes keep
-  their values (the JPEG DCT path may snap further out, to whole chroma blocks: ``fast.jpeg_regions``).
+- Each box is pixelated with blocks anchored at its own top-left corner, the last block of a row or column cut at
+  the box's edge: every pixel of a region lies inside a pixelated block, and every pixel outside the boxes keeps
+  its value (lossless formats: bit-identical). The box is not grown to an image-wide grid: around a face that
+  would change up to a block's width of background on every side (docs/faces.md measures it). An upright JPEG
+  is edited in the DCT domain, whose smallest unit is an 8×8 block (16×16 where chroma is subsampled): there the
+  box grows to whole units (``fast.jpeg_regions``), and no further.
 - A face gets the pixel size asked, raised so that the face spans at most ``face_blocks`` blocks across: a
   face is never left recognisable, whatever pixel size was asked (``face_blocks=0`` keeps the size as asked).
 """
@@ -48,10 +51,7 @@ def manual_targets(options: Options, width: int, height: int) -> list[Target]:
 
 
 #: A block raised for a face is a multiple of this: a multiple of 8 keeps a JPEG's face in the DCT domain's exact
-#: mode, and of 16 keeps its box snapped to the block itself on a 4:2:0 JPEG (most photos), where the DCT path
-#: snaps to lcm(block, 16): a block of 24 would snap the box to 48 pixels. Measured on the evaluation set
-#: (docs/faces.md): the area changed around the faces of ~500 px photos falls from 12.8 % to 11.0 %, the same
-#: faces hidden.
+#: mode, and of 16 gives its chroma (subsampled 4:2:0 in most photos) the same cells as its luma.
 FACE_BLOCK_MULTIPLE = 16
 
 
@@ -66,23 +66,6 @@ def face_block(face: Box, options: Options) -> int:
 def face_targets(faces: Iterable[tuple[Box, float]], options: Options) -> list[Target]:
     """Detected faces (box, score) as targets with their block sizes."""
     return [Target(box, face_block(box, options), "face", score) for box, score in faces]
-
-
-def snap(box: Box, block: int, width: int, height: int, unit: int | None = None) -> Box:
-    """``box`` grown outward to whole cells of ``unit`` (default ``block``) on the grid anchored at the top-left,
-    then clipped to the image."""
-    unit = unit or block
-    return Box(
-        box.x0 // unit * unit,
-        box.y0 // unit * unit,
-        min(width, -(-box.x1 // unit) * unit),
-        min(height, -(-box.y1 // unit) * unit),
-    )
-
-
-def snapped(targets: Iterable[Target], width: int, height: int) -> list[Target]:
-    """Each target's box snapped to its own block grid (see ``snap``)."""
-    return [Target(snap(t.box, t.block, width, height), t.block, t.source, t.score) for t in targets]
 
 
 def drawing_order(targets: list[Target]) -> list[int]:

@@ -14,7 +14,7 @@ from typing import Iterable, Mapping
 #: set, S3 holds the code in an artifacts bucket, IAM passes the functions' roles, STS tells the account
 DEPLOY_SERVICES = ("cloudformation", "s3", "iam", "sts")
 #: a resource type's service as IAM names it, where the two differ
-IAM_PREFIX = {"ApiGatewayV2": "apigateway", "Logs": "logs", "CloudFront": "cloudfront", "CloudWatch": "cloudwatch"}
+IAM_PREFIX = {"ApiGatewayV2": "apigateway", "StepFunctions": "states"}
 
 
 def iam_services(template: Mapping) -> list[str]:
@@ -39,8 +39,9 @@ def needs(template: Mapping, target: str) -> str:
         f"- IAM permissions on the stack's resources, for these services: {services}"
         " (create, update, tag and delete; iam:PassRole for the functions' roles). A narrower policy is not"
         " worked out here.",
-        "- charges: Lambda, S3, SQS, SNS, CloudWatch Logs, API Gateway and CloudFront bill by use; an idle stack"
-        " costs little but not nothing (stored objects, log retention). Tear it down when done (TEARDOWN = True).",
+        "- charges: Lambda, S3, SQS, SNS, Step Functions, CloudWatch, API Gateway and CloudFront bill by use;"
+        " an idle stack costs little but not nothing (stored objects, log retention). Tear it down when done"
+        " (TEARDOWN = True).",
         "- this AWS path has never run against a real account from this repository: its tests run against moto."
         " Read the change set before trusting it.",
     ])
@@ -77,7 +78,8 @@ def after_deploy(result: Mapping, target: str, started_server: bool, teardown: b
                      "for pipeline.ipynb (the page, the API, the workers), run `pixelate up` in a terminal, then this "
                      "notebook again: it deploys onto that stack and leaves it running.")
     elif target == "local":
-        lines.append("The stack stays up (TEARDOWN is off): pipeline.ipynb uploads to it; stopping `pixelate up` (Ctrl-C) ends it.")
+        lines.append("The stack stays up (TEARDOWN is off): pipeline.ipynb uploads to it; stopping `pixelate up`"
+                     " (Ctrl-C) ends it.")
     else:
         lines.append("The stack stays up and is billed by use (TEARDOWN is off): pipeline.ipynb uploads to it; "
                      "`pixelate destroy --target aws` deletes it.")
@@ -106,8 +108,9 @@ def by_resource_html(emulation: Iterable[Mapping[str, str]]) -> str:
             service = this
             rows.append(f"<tr><th colspan='3' style='text-align:left;padding-top:0.6em'>{escape(service)}</th></tr>")
         details = "<br>".join(escape(detail) for detail in entry["details"])
-        rows.append(f"<tr><td style='text-align:left'>{escape(entry['resource'])}<br><small>{escape(entry['type'])}</small>"
-                    f"</td><td style='text-align:left'>{escape('; '.join(entry['statuses']))}</td>"
+        name = f"{escape(entry['resource'])}<br><small>{escape(entry['type'])}</small>"
+        statuses = escape("; ".join(entry["statuses"]))
+        rows.append(f"<tr><td style='text-align:left'>{name}</td><td style='text-align:left'>{statuses}</td>"
                     f"<td style='text-align:left'>{details}</td></tr>")
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("resource", "locally", "what was done"))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"

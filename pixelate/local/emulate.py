@@ -10,7 +10,8 @@ functions and the event source mapping, and silently ignores the rest. After the
 - applies ``AWS::S3::BucketPolicy``, ``AWS::SQS::QueuePolicy`` and ``AWS::SNS::TopicPolicy`` documents
   (moto stores them; it does not enforce them);
 - lists, with a reason, every resource it cannot or need not stand in for (CloudFront and API Gateway are
-  replaced by the local edge of ``pixelate up``; alarms and the dashboard do not exist locally).
+  replaced by the local edge of ``pixelate up``; the backfill state machine by ``pixelate backfill``, which
+  sends the same messages itself; alarms and the dashboard do not exist locally).
 
 It returns that list, as :class:`Emulated` records, so the notebook and ``pixelate deploy`` can show exactly
 what runs for real, what is emulated and what is missing. The translations from CloudFormation's property
@@ -44,6 +45,11 @@ _STOOD_IN = {
     "AWS::ApiGatewayV2::Route": "the local edge routes /api/*",
     "AWS::ApiGatewayV2::Stage": "no stage: no throttling or access log locally",
     "AWS::Lambda::Permission": "nothing to permit: the local edge calls the handler directly",
+    # measured (moto 5.2): its CloudFormation creates the state machine from DefinitionString only, so the
+    # Definition, its substitutions and the logging are dropped (an empty definition, logging OFF), and moto
+    # runs no Distributed Map; the resource and its role stay on AWS only
+    "AWS::StepFunctions::StateMachine": "moto would keep an empty definition and runs no Distributed Map: "
+                                        "`pixelate backfill` lists the bucket and sends the same messages itself",
 }
 _CREATED_NOTES = {
     "AWS::IAM::Role": "role and inline policies stored; moto does not enforce IAM",

@@ -40,6 +40,7 @@ OUTPUT_KEYS = (
     "NotificationTopicArn",
     "DistributionUrl",
     "ApiUrl",
+    "PixelateFunctionArn",
 )
 READY_TIMEOUT_S = 120.0
 

@@ -5,7 +5,10 @@ Pure parsing, no I/O. One processing function accepts every way an "object creat
 - an SQS batch (the job queue), each message body one of the shapes below;
 - an S3 event notification (``{"Records": [{"eventSource": "aws:s3", ...}]}``), direct or in an SQS body;
 - an S3 notification wrapped by SNS (a Lambda SNS event, or the SNS envelope in an SQS body);
-- an EventBridge ``Object Created`` event from ``aws.s3``, direct or in an SQS body.
+- an EventBridge ``Object Created`` event from ``aws.s3``, direct or in an SQS body;
+- a backfill message (source ``pixelator.backfill``, below) in an SQS body: an existing object to pixelate, with
+  option overrides;
+- an S3 Batch Operations invocation (schema 1.0 or 2.0), direct: :func:`batch_operations_tasks`.
 
 S3 writes keys ``quote_plus``-encoded in its notifications (``+`` for a space, ``%2F`` possible, ``%2B`` for
 a real ``+``): they are decoded exactly once, here. EventBridge ``Object Created`` events carry the key raw, not
@@ -15,8 +18,8 @@ configured, and events that are not object creations, give no job.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
 from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Event, SNSEvent
@@ -35,6 +38,13 @@ class Job:
     key: str
     etag: str | None = None
     size: int | None = None
+    #: Options that override the object's own metadata, as metadata-style pairs (``{"pixel-size": "24"}``,
+    #: keys lowercased): a backfill's or a Batch Operations job's. Parsed with the metadata, never apart.
+    overrides: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def requested_metadata(self, metadata: Mapping[str, str]) -> dict[str, str]:
+        """The object's user metadata with this job's overrides on top: what ``options_from_metadata`` parses."""
+        return {**{str(k).lower(): v for k, v in metadata.items()}, **self.overrides}
 
 
 class UnrecognisedEvent(ValueError):
@@ -46,9 +56,14 @@ class UnrecognisedEvent(ValueError):
 
 
 def event_kind(event: Any) -> str:
-    """Which shape a Lambda event has: ``sqs``, ``s3``, ``sns``, ``eventbridge``, ``s3-test`` or ``unknown``."""
+    """Which shape a Lambda event (or message body) has: ``sqs``, ``s3``, ``sns``, ``sns-envelope``,
+    ``eventbridge``, ``s3-test``, ``backfill``, ``s3-batch-operations`` or ``unknown``."""
     if not isinstance(event, dict):
         return "unknown"
+    if event.get("source") == BACKFILL_SOURCE:
+        return "backfill"
+    if "invocationSchemaVersion" in event and "tasks" in event:
+        return "s3-batch-operations"
     if event.get("Event") == "s3:TestEvent":
         return "s3-test"
     if "detail-type" in event and "detail" in event:
@@ -119,9 +134,11 @@ def jobs_from_message(body: str | dict) -> list[Job]:
         return jobs_from_message(body["Message"])
     if kind == "sns":
         return jobs_from_sns_event(body)
+    if kind == "backfill":
+        return [job_from_backfill_message(body)]
     if isinstance(body, dict) and body.get("Records") == []:
         return []
-    raise UnrecognisedEvent(f"not an S3, SNS or EventBridge object event: {json.dumps(body)[:200]}")
+    raise UnrecognisedEvent(f"not an S3, SNS, EventBridge or backfill message: {json.dumps(body)[:200]}")
 
 
 def jobs_from_event(event: dict) -> list[Job]:
@@ -129,7 +146,130 @@ def jobs_from_event(event: dict) -> list[Job]:
     kind = event_kind(event)
     if kind == "sqs":
         raise ValueError("an SQS batch is processed record by record: use jobs_from_message on each body")
+    if kind == "s3-batch-operations":
+        raise ValueError("an S3 Batch Operations invocation is answered task by task: use batch_operations_tasks")
     return jobs_from_message(event)
+
+
+# --- backfill messages --------------------------------------------------------------------------------------
+# What `pixelate backfill` (locally) and the backfill state machine (on AWS) put on the job queue for each
+# existing object. The shape is a contract with cloudformation.yaml's BackfillStateMachine, which builds the
+# same body in its ItemSelector (tests/deploy/test_backfill_state_machine.py evaluates it against this code):
+#
+#     {"source": "pixelator.backfill", "bucket": "<originals>", "key": "<the key, not encoded>",
+#      "options": {"pixel-size": "24", "method": "nearest"}}
+#
+# ``options`` are metadata-style string pairs merged over the object's own metadata, then parsed with it by
+# ``options_from_metadata``: an option the parser learns is honoured with no change here. The body is compact
+# JSON, sent to SQS in batches of BACKFILL_BATCH_SIZE entries whose ``Id`` is the object's index in the listing.
+
+BACKFILL_SOURCE = "pixelator.backfill"
+#: Entries per SendMessageBatch (SQS's maximum), and the state machine's ItemBatcher.MaxItemsPerBatch.
+BACKFILL_BATCH_SIZE = 10
+#: Most option pairs a message may carry (what S3 Batch Operations allows for its user arguments).
+MAX_OVERRIDES = 10
+
+
+def backfill_message(bucket: str, key: str, overrides: Mapping[str, str] | None = None) -> dict:
+    """The backfill message of one object: ``source``, ``bucket``, ``key`` (as stored, not encoded), ``options``."""
+    return {"source": BACKFILL_SOURCE, "bucket": bucket, "key": key, "options": dict(overrides or {})}
+
+
+def backfill_entry(index: int, bucket: str, key: str, overrides: Mapping[str, str] | None = None) -> dict:
+    """One ``SendMessageBatch`` entry: ``Id`` the object's index in the listing, ``MessageBody`` compact JSON."""
+    body = json.dumps(backfill_message(bucket, key, overrides), ensure_ascii=False, separators=(",", ":"))
+    return {"Id": str(index), "MessageBody": body}
+
+
+def backfill_batches(bucket: str, keys: Iterable[str], overrides: Mapping[str, str] | None = None,
+                     start: int = 0) -> Iterable[list[dict]]:
+    """The ``SendMessageBatch`` entries of ``keys``, BACKFILL_BATCH_SIZE at a time, indexed from ``start``."""
+    batch: list[dict] = []
+    for index, key in enumerate(keys, start):
+        batch.append(backfill_entry(index, bucket, key, overrides))
+        if len(batch) == BACKFILL_BATCH_SIZE:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def normalised_overrides(options: Any) -> dict[str, str]:
+    """Option overrides as metadata-style pairs with lowercased keys; ``UnrecognisedEvent`` for anything else.
+
+    Only the shape is checked here: the values are parsed with the object's metadata, so an invalid pixel size
+    ends as a ``failed`` status with reason ``invalid-option``, as it would in the object's own metadata.
+    """
+    if options is None:
+        return {}
+    if not isinstance(options, dict) or len(options) > MAX_OVERRIDES:
+        raise UnrecognisedEvent(f"backfill options must be at most {MAX_OVERRIDES} string pairs, not {options!r:.200}")
+    if not all(isinstance(k, str) and k and isinstance(v, str) for k, v in options.items()):
+        raise UnrecognisedEvent(f"backfill options must be string pairs, not {options!r:.200}")
+    return {k.lower(): v for k, v in options.items()}
+
+
+def job_from_backfill_message(body: dict) -> Job:
+    """The job of a backfill message; ``UnrecognisedEvent`` when it lacks a bucket or key, or its options are not
+    string pairs (such a message is a sender's bug: it goes to the dead-letter queue to be looked at)."""
+    bucket, key = body.get("bucket"), body.get("key")
+    if not (isinstance(bucket, str) and bucket and isinstance(key, str) and key):
+        raise UnrecognisedEvent(f"a backfill message needs a bucket and a key: {json.dumps(body)[:200]}")
+    return Job(bucket=bucket, key=key, overrides=normalised_overrides(body.get("options")))
+
+
+# --- S3 Batch Operations ------------------------------------------------------------------------------------
+# A Batch Operations job with the LambdaInvoke operation calls the function directly, with tasks (one per
+# manifest entry; one per invocation today) and expects a result per task (pixelate.service.batch_operations).
+# Keys come from the job's manifest, whose contents S3 requires to be URL-encoded, in either schema:
+# Powertools' ``s3_key`` decodes them with unquote_plus. Schema 1.0 names the bucket by ARN, 2.0 by name and
+# may carry ``job.userArguments``: they are this service's option overrides (metadata-style pairs).
+
+
+@dataclass(frozen=True)
+class BatchTask:
+    """One task of a Batch Operations invocation: its id and its job, or why it has none."""
+
+    task_id: str
+    job: Job | None
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class BatchInvocation:
+    """A Batch Operations invocation: what the answer must echo, and its tasks."""
+
+    schema_version: str
+    invocation_id: str
+    tasks: list[BatchTask]
+
+
+def batch_operations_tasks(event: dict) -> BatchInvocation:
+    """The tasks of an S3 Batch Operations invocation (schema 1.0 or 2.0), keys decoded.
+
+    A task without a bucket or key, or a job whose user arguments are not string pairs, has no job and says
+    why (``problem``): it is answered as a permanent failure, the others are still processed.
+    """
+    from aws_lambda_powertools.utilities.data_classes import S3BatchOperationEvent
+
+    invocation = S3BatchOperationEvent(event)
+    try:
+        overrides, problem = normalised_overrides(invocation.job.user_arguments), None
+    except (UnrecognisedEvent, KeyError, TypeError) as error:
+        overrides, problem = {}, str(error)
+    tasks = []
+    for task in invocation.tasks:
+        task_id = str(task.get("taskId", ""))
+        try:
+            job = Job(bucket=task.s3_bucket, key=task.s3_key, overrides=overrides)
+        except (KeyError, TypeError, AttributeError):
+            tasks.append(BatchTask(task_id, None, f"a task needs s3Key and s3Bucket or s3BucketArn: {json.dumps(task.raw_event)[:200]}"))
+            continue
+        if problem or not (job.bucket and job.key):
+            tasks.append(BatchTask(task_id, None, problem or "the task names no bucket or key"))
+        else:
+            tasks.append(BatchTask(task_id, job))
+    return BatchInvocation(str(invocation.invocation_schema_version), str(invocation.invocation_id), tasks)
 
 
 # --- options ----------------------------------------------------------------------------------------------

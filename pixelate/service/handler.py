@@ -3,7 +3,7 @@
 An event (an SQS batch from the job queue, or a direct S3, SNS or EventBridge invocation) becomes typed jobs
 (``events``), each run by ``workflow.process_job`` with the settings read once per invocation and the
 process's cached clients. What happens to one object, and which failures are retried, is the workflow's
-business (see its docstring).
+business (see its docstring). An S3 Batch Operations invocation is answered task by task (``batch_operations``).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 # The image pipeline (and Pillow) at import, through the workflow: every invocation needs it, and Lambda's
 # init phase is the place to pay for it.
-from pixelate.service import aws, events, workflow
+from pixelate.service import aws, batch_operations, events, workflow
 from pixelate.service.config import HandlerConfig
 from pixelate.service.deadline import Deadline
 from pixelate.service.telemetry import logger, metrics, record_transient_failure
@@ -72,10 +72,16 @@ def read_config() -> HandlerConfig | RuntimeError:
 @metrics.log_metrics
 def lambda_handler(event: dict, context=None) -> dict:
     """The entry point. An SQS batch answers ``{"batchItemFailures": [...]}`` (the event source mapping has
-    ``ReportBatchItemFailures``); a direct S3, SNS or EventBridge invocation answers the outcome of each
-    object and raises on a transient failure, so Lambda's own retry applies."""
+    ``ReportBatchItemFailures``); an S3 Batch Operations invocation answers a result per task; a direct S3,
+    SNS or EventBridge invocation answers the outcome of each object and raises on a transient failure, so
+    Lambda's own retry applies."""
     deadline = Deadline(context)
-    if events.event_kind(event) == "sqs":
+    kind = events.event_kind(event)
+    if kind == "sqs":
         handle = functools.partial(record_handler, config=read_config(), deadline=deadline)
         return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    if kind == "s3-batch-operations":
+        config = read_config()
+        sns = aws.sns_client() if not isinstance(config, RuntimeError) and config.topic_arn else None
+        return batch_operations.answer(event, config, aws.s3_client(), sns, deadline)
     return {"outcomes": process_jobs(events.jobs_from_event(event), HandlerConfig.from_env(), deadline)}

@@ -118,7 +118,8 @@ def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadl
         logger.warning("source object no longer exists: skipped, not retried", extra=where)
         return SKIPPED_GONE
 
-    requested = events.options_from_metadata(head.metadata, config.defaults)
+    # a backfill's option overrides (metadata-style pairs) go on top of the object's metadata, parsed together
+    requested = events.options_from_metadata(job.requested_metadata(head.metadata), config.defaults)
     source = status.source_of(job.bucket, job.key, head.etag)
     if status.is_same_work(existing, head.etag, requested.record):
         logger.info("already processed for this ETag and options: nothing to do", extra=where)

@@ -1,6 +1,6 @@
 // The live preview, drawn in the browser before anything is uploaded: the server's block grid (anchored at the
-// image's top-left, the last block partial), its colours ("average": alpha-weighted block means; "nearest": the
-// block's centre pixel), over the whole photo or over chosen areas only.
+// image's top-left for the whole photo, at each area's own corner for chosen areas; the last block of a row or
+// column cut), its colours ("average": alpha-weighted block means; "nearest": the block's centre pixel).
 
 // The preview works on a copy at most this many pixels on its longer side: block means over that copy are
 // within a level or two of the full-size ones, and a 12 MP photo re-renders in milliseconds.
@@ -10,21 +10,21 @@ const DISPLAY_MAX = 720;
 // A face the server finds spans at most this many blocks across (pixelate/image/regions.py, face_blocks).
 export const FACE_BLOCKS = 8;
 
-// Block edges of a grid of `size`-pixel blocks over `length` pixels, anchored at 0, the last block partial:
-// the server's grid (pixelate/image/ops.py), so the preview shows exactly the blocks it will make.
-function blockEdges(length, size) {
+// Block edges of a grid of `size`-pixel blocks from `start` to `end`, the last block partial: the server's grid
+// (pixelate/image/ops.py), so the preview shows exactly the blocks it will make.
+function blockEdges(end, size, start = 0) {
   const edges = [];
-  for (let start = 0; start < length; start += size) edges.push(start);
-  edges.push(length);
+  for (let at = start; at < end; at += size) edges.push(at);
+  edges.push(end);
   return edges;
 }
 
-// The same edges on a copy scaled by `scale`: every block keeps at least one pixel of the copy.
+// The same edges on a copy scaled by `scale` (`scaledLength` pixels long): every block keeps at least one pixel.
 function scaledEdges(edges, scale, scaledLength) {
-  return edges.map((e, i) => {
-    if (i === edges.length - 1) return scaledLength;
-    return Math.min(scaledLength - 1, Math.floor(e * scale));
-  });
+  const last = edges.length - 1;
+  return edges.map((e, i) => (i === last
+    ? Math.min(scaledLength, Math.max(1, Math.round(e * scale)))
+    : Math.min(scaledLength - 1, Math.floor(e * scale))));
 }
 
 // The mean colour of each block, as the server computes it: alpha-weighted (transparent pixels lend no
@@ -83,22 +83,23 @@ export async function loadWorkingCopy(img, width, height) {
   };
 }
 
-// The centre pixel of each block along one side: start + floor(length / 2), the partial last block's
-// centre included, as pixelate/image/ops.py samples them.
-function blockCentres(length, size) {
+// The centre pixel of each block along one side, from `start` to `end`: start + floor(length / 2), the partial
+// last block's centre included, as pixelate/image/ops.py samples them.
+function blockCentres(end, size, start = 0) {
   const centres = [];
-  for (let start = 0; start < length; start += size) {
-    centres.push(start + ((Math.min(length, start + size) - start) >> 1));
+  for (let at = start; at < end; at += size) {
+    centres.push(at + ((Math.min(end, at + size) - at) >> 1));
   }
   return centres;
 }
 
 // "nearest" from the full-resolution image at any size, exactly: 1:1 copies only (no resampling that
 // could round a sample point to the neighbouring pixel), first each block's centre row, then each
-// block's centre column of those rows. Draw calls: rows + columns.
-function sampledBlocks(image, width, height, size) {
-  const xs = blockCentres(width, size);
-  const ys = blockCentres(height, size);
+// block's centre column of those rows. Draw calls: rows + columns. `box` ({x0, y0, x1, y1}): only its blocks,
+// anchored at its corner (the whole image by default).
+function sampledBlocks(image, width, height, size, box = { x0: 0, y0: 0, x1: width, y1: height }) {
+  const xs = blockCentres(box.x1, size, box.x0);
+  const ys = blockCentres(box.y1, size, box.y0);
   const rows = document.createElement("canvas");
   rows.width = width;
   rows.height = ys.length;
@@ -115,12 +116,12 @@ function sampledBlocks(image, width, height, size) {
 }
 
 // "average" from the working copy: exact when the photo is at most PREVIEW_WORK_MAX pixels on its
-// longer side, within a level or two per block (median) on larger ones.
-function averagedBlocks(work, size) {
+// longer side, within a level or two per block (median) on larger ones. `box`: only its blocks, from its corner.
+function averagedBlocks(work, size, box = { x0: 0, y0: 0, x1: work.width, y1: work.height }) {
   const blocks = blockColours(
     work.data,
-    scaledEdges(blockEdges(work.width, size), work.scaleX, work.data.width),
-    scaledEdges(blockEdges(work.height, size), work.scaleY, work.data.height),
+    scaledEdges(blockEdges(box.x1, size, box.x0), work.scaleX, work.data.width),
+    scaledEdges(blockEdges(box.y1, size, box.y0), work.scaleY, work.data.height),
   );
   const small = document.createElement("canvas");
   small.width = blocks.width;
@@ -163,23 +164,22 @@ export function drawPreview(canvas, work, pixelSize, method) {
   ctx.drawImage(small, 0, 0, small.width * blockOnScreen, small.height * blockOnScreen);
 }
 
-// `box` ({x, y, w, h} in photo pixels) grown outward to whole blocks of the grid anchored at the top-left,
-// then clipped to the photo: what the server pixelates for it (pixelate/image/regions.py, snap). Answers
-// {x0, y0, x1, y1}.
-export function snapToBlocks(box, block, width, height) {
+// `box` ({x, y, w, h} in photo pixels) clipped to the photo: what the server pixelates for it, with blocks
+// anchored at the box's own corner (pixelate/image/regions.py). Answers {x0, y0, x1, y1}.
+export function clipToPhoto(box, width, height) {
   return {
-    x0: Math.floor(box.x / block) * block,
-    y0: Math.floor(box.y / block) * block,
-    x1: Math.min(width, Math.ceil((box.x + box.w) / block) * block),
-    y1: Math.min(height, Math.ceil((box.y + box.h) / block) * block),
+    x0: Math.max(0, Math.floor(box.x)),
+    y0: Math.max(0, Math.floor(box.y)),
+    x1: Math.min(width, Math.ceil(box.x + box.w)),
+    y1: Math.min(height, Math.ceil(box.y + box.h)),
   };
 }
 
-// The block the server uses for a face it finds: the pixel size, raised (to a multiple of 8) so that the face
-// spans at most FACE_BLOCKS blocks across its larger side (pixelate/image/regions.py, face_block).
+// The block the server uses for a face: the pixel size, raised (to a multiple of 16) so that the face spans at
+// most FACE_BLOCKS blocks across its larger side (pixelate/image/regions.py, face_block).
 export function faceBlock(box, pixelSize) {
   const needed = Math.ceil(Math.max(box.w, box.h) / FACE_BLOCKS);
-  return needed <= pixelSize ? pixelSize : Math.ceil(needed / 8) * 8;
+  return needed <= pixelSize ? pixelSize : Math.ceil(needed / 16) * 16;
 }
 
 // The areas ({x, y, w, h, source}) as the preview's targets, each with its block. A face the person kept is sent
@@ -216,23 +216,21 @@ export function drawAreasPreview(canvas, work, targets, method) {
   ctx.imageSmoothingEnabled = false;
   const ordered = [...targets].sort((a, b) => a.block - b.block);
   for (const { box, block } of ordered) {
-    const snapped = snapToBlocks(box, block, work.width, work.height);
-    const small = blocksAt(work, block, method);
-    const c0 = snapped.x0 / block;
-    const r0 = snapped.y0 / block;
-    const cols = Math.ceil(snapped.x1 / block) - c0;
-    const rows = Math.ceil(snapped.y1 / block) - r0;
-    if (cols <= 0 || rows <= 0) continue;
+    const area = clipToPhoto(box, work.width, work.height);
+    if (area.x1 <= area.x0 || area.y1 <= area.y0) continue;
+    // one pixel per block of this area, from its own corner (computed per area: areas move while dragged)
+    const small = method === "nearest"
+      ? sampledBlocks(work.image, work.width, work.height, block, area)
+      : averagedBlocks(work, block, area);
     const onScreen = block * displayScale;
-    // The last column and row may be partial blocks: clip to the snapped box, as the server cuts them.
+    // The last column and row may be partial blocks: clip to the area, as the server cuts them.
     ctx.save();
     ctx.beginPath();
-    ctx.rect(snapped.x0 * displayScale, snapped.y0 * displayScale,
-      (snapped.x1 - snapped.x0) * displayScale, (snapped.y1 - snapped.y0) * displayScale);
+    ctx.rect(area.x0 * displayScale, area.y0 * displayScale, (area.x1 - area.x0) * displayScale, (area.y1 - area.y0) * displayScale);
     ctx.clip();
-    ctx.clearRect(snapped.x0 * displayScale, snapped.y0 * displayScale,
-      (snapped.x1 - snapped.x0) * displayScale, (snapped.y1 - snapped.y0) * displayScale);
-    ctx.drawImage(small, c0, r0, cols, rows, c0 * onScreen, r0 * onScreen, cols * onScreen, rows * onScreen);
+    ctx.clearRect(area.x0 * displayScale, area.y0 * displayScale, (area.x1 - area.x0) * displayScale, (area.y1 - area.y0) * displayScale);
+    ctx.drawImage(small, 0, 0, small.width, small.height, area.x0 * displayScale, area.y0 * displayScale,
+      small.width * onScreen, small.height * onScreen);
     ctx.restore();
   }
 }

@@ -108,11 +108,11 @@ def canvas_image(card) -> Image.Image:
     return Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGB")
 
 
-def snapped(box, block, size) -> tuple[int, int, int, int]:
-    """The server's grid rule: a box grown outward to whole blocks anchored at the top-left, clipped (x0, y0, x1, y1)."""
+def pixelated_area(box, size) -> tuple[int, int, int, int]:
+    """What the server pixelates for an area (x0, y0, x1, y1): the area itself, clipped to the photo (its blocks
+    are anchored at its own corner; a JPEG in the DCT domain would grow it to whole 8 or 16 px blocks)."""
     x, y, w, h = box
-    return (x // block * block, y // block * block,
-            min(size[0], -(-(x + w) // block) * block), min(size[1], -(-(y + h) // block) * block))
+    return max(0, x), max(0, y), min(size[0], x + w), min(size[1], y + h)
 
 
 def max_difference(a: Image.Image, b: Image.Image, box=None) -> int:
@@ -186,13 +186,13 @@ def test_mouse_draws_moves_and_resizes_an_area_and_the_keyboard_moves_and_delete
 
         # The preview is the photo with that area pixelated as the server will: compared with the server's own
         # result, pixel for pixel (the canvas is at the photo's scale here).
-        card.locator(f".result-caption:has-text('1 area pixelated')").wait_for()
+        card.locator(".result-caption:has-text('1 area pixelated')").wait_for()
         page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => r(true)))")
         preview = canvas_image(card)
         assert preview.size == size
         served = Image.open(io.BytesIO(pixelate_bytes(ASTRONAUT.read_bytes(), size=16, regions=[resized]).data)).convert("RGB")
         original = Image.open(ASTRONAUT).convert("RGB")
-        box = snapped(resized, 16, size)
+        box = pixelated_area(resized, size)
         assert max_difference(preview, served, box) <= 1, "the preview's blocks are not the server's"
         assert outside_identical(preview, original, [box]), "the preview changed pixels outside the area"
         assert max_difference(preview, original, box) > 40, "the area is not pixelated in the preview"
@@ -392,7 +392,7 @@ def test_upload_of_chosen_areas_pixelates_them_and_nothing_else(browser, site):
         # the face kept is sent as a face region (it gets a face's block whatever the pixel size), the area as is
         assert record["options"]["regions"] == [",".join(map(str, boxes[0])) + ",face", ",".join(map(str, boxes[1]))]
         assert record["options"]["faces"] is False
-        expected = [snapped(b, 32, (512, 512)) for b in boxes]
+        expected = [pixelated_area(b, (512, 512)) for b in boxes]
         assert [(r["x"], r["y"], r["x"] + r["w"], r["y"] + r["h"]) for r in record["regions"]] == expected
         assert [r["source"] for r in record["regions"]] == ["face", "manual"]
         assert all(r["block"] == 32 and "score" not in r for r in record["regions"])
@@ -472,7 +472,7 @@ def test_areas_on_a_turned_phone_photo_are_in_its_upright_pixels(browser, site, 
         record = status_record(page, site, card)
         (region,) = record["regions"]
         pixelated = (region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"])
-        assert pixelated == snapped(box_of(area), 16, (640, 427))
+        assert pixelated == pixelated_area(box_of(area), (640, 427))
         result = Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB")
         # A turned JPEG is decoded and encoded again: outside the area within JPEG noise, inside in flat blocks.
         inside = [ImageStat.Stat(result.crop((x + 2, y + 2, x + 14, y + 14))).stddev
@@ -554,7 +554,7 @@ def test_areas_on_a_turned_png_or_webp_land_where_they_were_drawn(browser, site)
             image = wait_for_result(card)
             (region,) = status_record(page, site, card)["regions"]
             box = (region["x"], region["y"], region["x"] + region["w"], region["y"] + region["h"])
-            assert box == snapped(area, 16, upright.size) and box[:2] == (0, 0)
+            assert box == pixelated_area(area, upright.size) and box[:2] == (0, 0)
             result = Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB")
             if name.endswith(".png"):
                 assert outside_identical(result, upright, [box]), "pixels outside the area changed"

@@ -53,4 +53,12 @@ def test_missing_file_is_an_internal_error_exit_1(tmp_path):
 
 def test_bad_option_is_a_usage_error(tmp_path):
     proc = run(str(CORPUS / "hopper.jpg"), "--method", "blur", cwd=tmp_path)
-    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+    assert proc.returncode == 2 and "The method must be one of average, nearest, not 'blur'" in proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_options_are_read_by_the_parser_every_door_uses(tmp_path):
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "a.jpg")
+    assert run("a.jpg", "--method", " Nearest ", "--size", "08", cwd=tmp_path).returncode == 0
+    refused = run("a.jpg", "--size", "٨", cwd=tmp_path)  # an Arabic-Indic eight: int() takes it, the parser does not
+    assert refused.returncode == 2 and "pixel size must be a whole number" in refused.stderr

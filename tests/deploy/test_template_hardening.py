@@ -71,7 +71,7 @@ def test_results_and_status_records_expire_and_the_page_does_not(tpl):
     calls = {op: kwargs for _, op, kwargs in bucket_requests(resolve(tpl["Resources"]["ProcessedBucket"]["Properties"], ctx))}
     rules = calls["put_bucket_lifecycle_configuration"]["LifecycleConfiguration"]["Rules"]
     expiring = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules if "Expiration" in r}
-    assert expiring == {"pixelated/": 9, "status/": 9}  # site/ (the page) never expires
+    assert expiring == {"pixelated/": 9, "status/": 9, "backfill-runs/": 9}  # site/ (the page) never expires
 
 
 def test_cloudfront_keeps_results_no_longer_than_the_parameter_says(tpl):

@@ -85,6 +85,17 @@ def test_faces_and_regions_together_and_a_photo_without_faces():
         Image.open(io.BytesIO(cat)).convert("RGB").tobytes()
 
 
+def test_a_jpeg_without_faces_keeps_every_pixel_and_loses_its_exif():
+    from tests.support.paths import CORPUS
+
+    gps = Image.open(CORPUS / "exif_gps.jpg").getexif()
+    data = encoded(Image.open(SAMPLES / "chelsea.png").convert("RGB"), "JPEG", quality=90, exif=gps.tobytes())
+    result = pixelate_bytes(data, 16, faces=True)
+    assert result.regions == () and result.format == "JPEG"
+    assert not Image.open(io.BytesIO(result.data)).getexif() and b"Exif" not in result.data[:4096]
+    assert Image.open(io.BytesIO(result.data)).convert("RGB").tobytes() == Image.open(io.BytesIO(data)).convert("RGB").tobytes()
+
+
 def test_a_jpeg_face_is_hidden_in_the_dct_domain():
     data = encoded(astronaut(), "JPEG", quality=92)
     result = pixelate_bytes(data, 16, faces=True)
@@ -135,17 +146,19 @@ def test_find_faces_answers_boxes_of_the_upright_image():
     assert caught.value.reason == "unsupported-format"
 
 
-def test_a_raised_face_block_is_a_multiple_of_16_so_a_420_jpeg_snaps_the_face_no_further():
+def test_a_raised_face_block_is_a_multiple_of_16_and_a_420_jpeg_grows_the_face_only_to_whole_chroma_blocks():
     from pixelate.image import regions
     from pixelate.image.options import Box, parse_options
 
     options = parse_options(16, faces=True)
     assert regions.face_block(Box(0, 0, 120, 128), options) == 16  # fits in 8 blocks of the size asked
-    assert regions.face_block(Box(0, 0, 150, 150), options) == 32  # needs 19: 32, not 24 (snapped to 48 on 4:2:0)
+    assert regions.face_block(Box(0, 0, 150, 150), options) == 32  # needs 19: 32 (chroma cells as luma's)
     assert regions.face_block(Box(0, 0, 300, 200), parse_options(4, faces=True)) == 48  # needs 38
     data = encoded(astronaut(), "JPEG", quality=92)  # Pillow's default chroma: 4:2:0
     (region,) = pixelate_bytes(data, 8, faces=True).regions  # a ~110×140 px box: the block is raised
-    block = region["block"]
-    assert block > 8 and block % 16 == 0
-    assert region["x"] % block == 0 and region["y"] % block == 0  # on the face's own grid, not a coarser one
-    assert region["w"] % block == 0 and region["h"] % block == 0
+    found = find_faces(data).faces[0]
+    assert region["block"] > 8 and region["block"] % 16 == 0
+    # the DCT domain's smallest unit on 4:2:0 is 16 px: the face's box grows to it and no further
+    assert region["x"] % 16 == 0 and region["y"] % 16 == 0 and region["w"] % 16 == 0 and region["h"] % 16 == 0
+    assert found["x"] - 16 < region["x"] <= found["x"] and found["y"] - 16 < region["y"] <= found["y"]
+    assert region["x"] + region["w"] < found["x"] + found["w"] + 16

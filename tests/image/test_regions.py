@@ -55,20 +55,23 @@ def png(image: Image.Image) -> bytes:
 # --- geometry ---------------------------------------------------------------------------------------------
 
 
-def test_regions_in_pixels_and_fractions_snap_outward_to_the_block_grid():
+def test_regions_in_pixels_and_fractions_are_pixelated_exactly_with_blocks_from_their_corner():
     data = (SAMPLES / "astronaut.png").read_bytes()  # 512×512
     result = pixelate_bytes(data, 16, regions=[(10, 20, 30, 40), (0.5, 0.5, 0.25, 0.125)])
     assert [(b["x"], b["y"], b["w"], b["h"], b["block"], b["source"]) for b in result.regions] == [
-        (0, 16, 48, 48, 16, "manual"),  # 10..40 × 20..60 grows to whole 16 px blocks
+        (10, 20, 30, 40, 16, "manual"),  # not grown: blocks from (10, 20), the last of each row and column cut
         (256, 256, 128, 64, 16, "manual"),  # fractions of 512
     ]
+    (after,), (before,) = frames(result.data), frames(data)
+    assert after.getpixel((10, 20)) == after.getpixel((25, 35)) != after.getpixel((26, 20))  # one block: 10..25
+    assert after.getpixel((9, 20)) == before.getpixel((9, 20)) and after.getpixel((40, 59)) == before.getpixel((40, 59))
     assert pixelate_bytes(data, 16, regions="10,20,30,40;0.5,0.5,0.25,0.125").regions == result.regions
 
 
 def test_a_region_partly_outside_is_clipped_and_one_wholly_outside_is_named():
     data = (SAMPLES / "astronaut.png").read_bytes()
     clipped = pixelate_bytes(data, 16, regions="500,500,100,100")
-    assert [(b["x"], b["y"], b["w"], b["h"]) for b in clipped.regions] == [(496, 496, 16, 16)]
+    assert [(b["x"], b["y"], b["w"], b["h"]) for b in clipped.regions] == [(500, 500, 12, 12)]
     with pytest.raises(PixelateError) as caught:
         pixelate_bytes(data, 16, regions="10,10,5,5;600,0,50,50")
     assert caught.value.reason == "invalid-option" and "600,0,50,50" in caught.value.message
@@ -211,9 +214,21 @@ def test_a_region_marked_as_a_face_gets_a_faces_block_whatever_the_pixel_size():
     assert_flat_blocks(after, face)
 
 
-def test_overlapping_regions_of_different_blocks_leave_no_pixel_unpixelated():
+def test_overlapping_regions_leave_no_pixel_unpixelated():
+    # two boxes with their own grids: where they overlap the later (coarser) one is drawn over the earlier; every
+    # pixel of either lies in a flat block of the one drawn last there
     data = (SAMPLES / "astronaut.png").read_bytes()
-    result = pixelate_bytes(data, 8, regions="100,100,100,100;150,150,100,100")
+    result = pixelate_bytes(data, 8, regions="100,100,100,100;150,150,100,100,face")
+    first, second = result.regions
+    assert second["block"] >= first["block"]
     (after,) = frames(result.data)
-    for box in result.regions:
-        assert_flat_blocks(after, box)
+    assert_flat_blocks(after, second)
+    covered_by_second = Image.new("L", after.size, 0)
+    covered_by_second.paste(255, (second["x"], second["y"], second["x"] + second["w"], second["y"] + second["h"]))
+    size = first["block"]
+    for top in range(first["y"], first["y"] + first["h"], size):
+        for left in range(first["x"], first["x"] + first["w"], size):
+            cell = (left, top, min(left + size, first["x"] + first["w"]), min(top + size, first["y"] + first["h"]))
+            part = after.crop(cell)
+            part.paste((1, 2, 3, 4), mask=covered_by_second.crop(cell))  # the part the second box covers, set aside
+            assert len([c for _, c in part.getcolors(1 << 16) if c != (1, 2, 3, 4)]) <= 1, cell

@@ -17,7 +17,8 @@ EMULATION = [
 def test_an_aws_deploy_says_what_it_needs_and_that_it_is_untried():
     template = load_template()
     services = deploy_view.iam_services(template)
-    assert {"cloudformation", "s3", "iam", "lambda", "sqs", "sns", "logs", "apigateway", "cloudfront"} <= set(services)
+    assert {"cloudformation", "s3", "iam", "lambda", "sqs", "sns", "logs", "apigateway", "cloudfront", "cloudwatch",
+            "states"} <= set(services)
     text = deploy_view.needs(template, "aws")
     assert "charges" in text and "never run against a real account" in text and "lambda:*" in text
     assert "no AWS account" in deploy_view.needs(template, "local")

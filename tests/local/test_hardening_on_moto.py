@@ -40,7 +40,7 @@ def test_results_and_status_records_expire_on_the_local_stack_too(deployed, moto
     _, result = deployed
     rules = _client("s3", moto_endpoint).get_bucket_lifecycle_configuration(Bucket=result["ProcessedBucket"])["Rules"]
     expiring = {r["Filter"]["Prefix"]: r["Expiration"]["Days"] for r in rules if "Expiration" in r}
-    assert expiring == {"pixelated/": 3, "status/": 3}
+    assert expiring == {"pixelated/": 3, "status/": 3, "backfill-runs/": 3}
     assert all(r["Status"] == "Enabled" for r in rules)
 
 

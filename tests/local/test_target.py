@@ -64,6 +64,8 @@ def test_outputs_are_the_documented_ones_plus_the_endpoint(deployed, moto_endpoi
     assert result["EndpointUrl"] == moto_endpoint and result["Region"] == REGION
     assert "DistributionUrl" not in result and "ApiUrl" not in result  # the local edge adds those
     assert result["OriginalsBucket"] == f"{name}-originals-123456789012-{REGION}"
+    assert result["PixelateFunctionArn"].endswith(f":function:{name}-pixelate")
+    assert "BackfillStateMachineArn" not in result  # AWS only: `pixelate backfill` sends the messages locally
     assert result["StackAction"] == "created"
 
 
@@ -128,6 +130,9 @@ def test_what_moto_ignores_is_applied_through_the_api(deployed, moto_endpoint):
     assert by_id["Distribution"][0]["status"] == STOOD_IN and by_id["HttpApi"][0]["status"] == STOOD_IN
     assert by_id["DeadLetterQueueAlarm"][0]["status"] == NOT_EMULATED
     assert "source-only zip" in by_id["PixelateFunction"][0]["detail"]
+    # moto would keep the backfill state machine with an empty definition: `pixelate backfill` stands in for it
+    assert by_id["BackfillStateMachine"][0]["status"] == STOOD_IN
+    assert "pixelate backfill" in by_id["BackfillStateMachine"][0]["detail"]
     assert set(by_id) == set(load_template()["Resources"])  # every resource is accounted for
 
 

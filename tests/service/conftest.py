@@ -128,6 +128,33 @@ class EventShapes:
         }
 
     @staticmethod
+    def backfill(bucket: str, key: str, options: dict | None = None) -> dict:
+        """A backfill message body as `pixelate backfill` and the backfill state machine send it."""
+        from pixelate.service.events import backfill_message
+
+        return backfill_message(bucket, key, options or {})
+
+    @staticmethod
+    def batch_operations(bucket: str, *keys: str, schema: str = "1.0", user_arguments: dict | None = None,
+                         task_ids: list[str] | None = None) -> dict:
+        """An S3 Batch Operations ``LambdaInvoke`` event: schema 1.0 names the bucket by ARN, 2.0 by name and may
+        carry ``userArguments``. Keys are URL-encoded (``quote_plus``), as the job's manifest must hold them."""
+        from urllib.parse import quote_plus
+
+        ids = task_ids or [f"task-{i}" for i in range(len(keys))]
+        where = ({"s3BucketArn": f"arn:aws:s3:::{bucket}"} if schema == "1.0" else {"s3Bucket": bucket})
+        job = {"id": "f3cc4f60-61f6-4a2b-8a21-d07600c373ce"}
+        if schema != "1.0":
+            job["userArguments"] = dict(user_arguments or {})
+        return {
+            "invocationSchemaVersion": schema,
+            "invocationId": "YXNkbGZqYWRmaiBhc2RmdW9hZHNmZGpmaGFzbGtkaGZza2RmaAo",
+            "job": job,
+            "tasks": [{"taskId": task_id, "s3Key": quote_plus(key), "s3VersionId": None, **where}
+                      for task_id, key in zip(ids, keys)],
+        }
+
+    @staticmethod
     def http(method: str, path: str, body: str | bytes | None = None, query: dict | None = None, headers: dict | None = None) -> dict:
         """An API Gateway HTTP API (payload 2.0) request on the ``$default`` stage. A bytes body is sent
         base64-encoded, as API Gateway sends binary bodies; a str body as text."""

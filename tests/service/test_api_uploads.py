@@ -92,7 +92,7 @@ def test_regions_and_faces_are_signed_into_the_policy_and_reach_the_status(servi
     handler.lambda_handler(events.s3(service.originals, body["key"]), None)
     _, _, record = call(events, "GET", f"/api/uploads/{body['id']}")
     assert record["options"]["regions"] == ["10,10,20,20", "0.5,0.5,0.25,0.25"]
-    assert [(r["x"], r["y"], r["w"], r["h"]) for r in record["regions"]] == [(0, 0, 32, 32), (64, 64, 32, 32)]
+    assert [(r["x"], r["y"], r["w"], r["h"]) for r in record["regions"]] == [(10, 10, 20, 20), (64, 64, 32, 32)]
 
 
 def test_regions_that_would_not_fit_s3_metadata_are_refused_before_signing(service, events):

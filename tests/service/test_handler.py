@@ -211,7 +211,7 @@ def test_regions_in_the_metadata_pixelate_only_them_and_the_record_lists_them(pi
     assert record["options"] == {"pixel_size": 8, "method": "average", "regions": ["10,10,20,20", "0.5,0.5,0.25,0.25"],
                                  "faces": False}
     assert record["regions"] == [
-        {"x": 8, "y": 8, "w": 24, "h": 24, "block": 8, "source": "manual"},
+        {"x": 10, "y": 10, "w": 20, "h": 20, "block": 8, "source": "manual"},
         {"x": 64, "y": 64, "w": 32, "h": 32, "block": 8, "source": "manual"},
     ]
     # the same regions again: nothing to do; other regions on the same content: done again

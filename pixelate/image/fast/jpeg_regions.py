@@ -5,16 +5,17 @@ its blocks the mean of the cell's DCs and zero AC coefficients, while every othe
 exactly: outside the boxes the decoded pixels are the input's own (up to one pixel of chroma upsampling at a
 box's edge with 4:2:0 or 4:2:2, where the decoder blends a pixel with its neighbour block's chroma).
 
-Geometry (the cell grid is anchored at the image's top-left, as everywhere in the project):
+Geometry (each box's cells are anchored at its own top-left corner, as on every path):
 
-- block ``k`` a multiple of 8: each box is snapped outward to ``lcm(k, every component's block footprint)``
-  (16 for 4:2:0 at k = 8 or 16, k at 32; k for 4:4:4 and grey), so luma and chroma change over exactly the
-  same pixels; in it, each component's cells of ``lcm(k, footprint)`` pixels get DC = round(mean DC), AC = 0.
-  At k = 8 on 4:2:0 each chroma block keeps its own DC (the cell's chroma is then the 16 px mean).
-- other ``k`` (10, 12 …): the k-cells covering the box are the footprint; only the 8×8 blocks that touch it are
-  transformed back to pixels (numpy), the cells set to their mean, and the blocks transformed and quantised
-  again with the file's own tables. Untouched blocks keep their coefficients; the rest of a touched block
-  is re-quantised (within one MCU of the box). Without numpy this returns ``None``.
+- block ``k`` a multiple of 8: each box is grown outward to whole units of every component's block footprint
+  (8 px for 4:4:4 and grey, 16 px for 4:2:0: the smallest area a DCT-domain edit can change, so that luma and
+  chroma change over exactly the same pixels); in it, from its top-left, each component's cells of
+  ``lcm(k, footprint)`` pixels get DC = round(mean DC), AC = 0. At k = 8 on 4:2:0 each chroma block keeps its
+  own DC (the cell's chroma is then the 16 px mean).
+- other ``k`` (10, 12 …): the k-cells from the box's corner are the footprint (the box itself); only the 8×8
+  blocks that touch it are transformed back to pixels (numpy), the cells set to their mean, and the blocks
+  transformed and quantised again with the file's own tables. Untouched blocks keep their coefficients; the
+  rest of a touched block is re-quantised (within one MCU of the box). Without numpy this returns ``None``.
 
 Output: a baseline JPEG with the input's quantisation tables, sampling, colour space and restart interval, and
 its ICC profile; EXIF (GPS above all), XMP, comments and every other marker are dropped. ``None`` whenever this
@@ -174,6 +175,15 @@ def _quantisation_tables(segment: bytes) -> dict[int, tuple]:
     return tables
 
 
+def without_metadata(data: bytes) -> bytes | None:
+    """The JPEG as it is, its EXIF, XMP, comments and other APPn dropped and its ICC profile kept (what a JPEG with
+    nothing to pixelate becomes); ``None`` when it is not a plain JPEG."""
+    header = parse_header(data)
+    if header is None or header.sof not in _SOF_SUPPORTED:
+        return None
+    return keep_only_icc(data, header.icc_segments)
+
+
 def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
     """``jpeg`` with every APPn and COM before its first scan dropped, except the JFIF/Adobe markers libjpeg
     wrote itself, and the input's ICC segments put back after them."""
@@ -216,10 +226,10 @@ def _lcm(*values: int) -> int:
 def plan(header: Header, box: Box, block: int) -> Plan:
     """The snapped footprint of ``box`` and, per component, the blocks and cells to change (see the module docstring)."""
     footprints = [_footprint(header, index) for index in range(len(header.sampling))]
-    if block % 8 == 0:
-        unit_x, unit_y = _lcm(block, *(f[0] for f in footprints)), _lcm(block, *(f[1] for f in footprints))
-    else:
-        unit_x = unit_y = block
+    if block % 8 == 0:  # whole blocks of every component
+        unit_x, unit_y = _lcm(*(f[0] for f in footprints)), _lcm(*(f[1] for f in footprints))
+    else:  # the box itself: only its touched blocks are re-quantised
+        unit_x = unit_y = 1
     x0, y0 = box[0] // unit_x * unit_x, box[1] // unit_y * unit_y
     x1 = min(-(-box[2] // unit_x) * unit_x, header.width)
     y1 = min(-(-box[3] // unit_y) * unit_y, header.height)
