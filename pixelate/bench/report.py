@@ -134,6 +134,57 @@ def other_cells_check(results: list[dict]) -> list[str]:
     return findings
 
 
+def versus_tutorial(results: list[dict], paths: dict[tuple[str, int], str] | None = None) -> list[str]:
+    """Per cell, the project against the tutorial code (and the fastest peer), with the measurements; a cell where
+    the project is behind says by how much and what its CPU times say. ``paths``: (workload, block) → the JPEG
+    path the project took (``jpeg_paths.paths_taken``)."""
+    lines = []
+    for (work, size), cell in _by_cell(results).items():
+        me, tutorial = cell.get("project"), baseline_row(list(cell.values()))
+        if not me or not tutorial:
+            continue
+        peer = min((cell[n] for n in peers.PEERS if n in cell), key=lambda r: r["ms"], default=None)
+        path = f", {paths[work, size]}" if paths and (work, size) in paths else ""
+        line = (f"{work} block {size}: project {me['ms']} ms{path}; {tutorial['contender']} {tutorial['ms']} ms:"
+                f" {tutorial['ms'] / me['ms']:.2f}× {'ahead' if me['ms'] < tutorial['ms'] else 'BEHIND'}")
+        if peer:
+            line += (f"; fastest peer {peer['contender']} {peer['ms']} ms"
+                     f" (its output {_kib(peer)} KiB, the project's {_kib(me)} KiB)")
+        lines.append(line)
+        if me["ms"] >= tutorial["ms"]:
+            if me["cpu_ms"] is not None and tutorial["cpu_ms"] is not None and me["cpu_ms"] < tutorial["cpu_ms"]:
+                why = (f"in CPU time the project was ahead ({me['cpu_ms']} vs {tutorial['cpu_ms']} ms): the wall times"
+                       " were disturbed by load from elsewhere (rerun, or raise PROCESSES)")
+            else:
+                why = (f"behind in CPU time too ({me['cpu_ms']} vs {tutorial['cpu_ms']} ms): "
+                       f"{me['ms'] - tutorial['ms']:.1f} ms of per-call cost the tutorial code does not pay")
+            lines.append(f"    why: {why}")
+    cells = [line for line in lines if not line.startswith(" ")]
+    behind = sum("BEHIND" in line for line in cells)
+    peer_ahead = sum(1 for (work, size), cell in _by_cell(results).items() if _peer_ahead(cell))
+    if cells:
+        lines.append(f"In all: the project ahead of the tutorial code in {len(cells) - behind} of {len(cells)} cells;"
+                     f" a peer faster than the project in {peer_ahead}.")
+    return lines
+
+
+def _by_cell(results: list[dict]) -> dict[tuple, dict]:
+    cells: dict[tuple, dict] = {}
+    for row in results:
+        if row["ok"]:
+            cells.setdefault((row["workload"], row["block"]), {})[row["contender"]] = row
+    return cells
+
+
+def _peer_ahead(cell: dict) -> bool:
+    me = cell.get("project")
+    return bool(me) and any(cell[n]["ms"] < me["ms"] for n in peers.PEERS if n in cell)
+
+
+def _kib(row: dict) -> str:
+    return f"{row['out_bytes'] / 1024:.1f}" if row.get("out_bytes") else "?"
+
+
 def _workload_lines(results: list[dict]) -> list[str]:
     seen: dict[str, dict] = {}
     for row in results:

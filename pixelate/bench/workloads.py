@@ -46,7 +46,10 @@ JPEG_SIZES = {
     "jpeg-24mp": (6000, 4000, NOISE_SIGMA),
 }
 #: name -> (width, height, sample): 12 MP photos of someone, for the privacy rows (``pixelate.bench.privacy``)
-PORTRAIT_SIZES = {"jpeg-12mp-portrait": (4032, 3024, "astronaut.png"), "jpeg-500px-portrait": (500, 375, "astronaut.png")}
+PORTRAIT_SIZES = {"jpeg-12mp-portrait": (4032, 3024, "astronaut.png"), "jpeg-500px-portrait": (500, 375, "astronaut.png"),
+                  "jpeg-2mp-portrait": (1632, 1224, "astronaut.png")}
+#: one photo JPEG per size (the detailed 12 MP twin left out: a second point at the same size)
+JPEG_SERIES = ("jpeg-2mp", "jpeg-12mp", "jpeg-24mp")
 PNG_SIZE = ("png-12mp-alpha", 4032, 3024)
 GIF_SIZE = ("gif-anim", 480, 360, 24)
 #: the quick run's animation: small, so the peers' GIF encoders (libvips' takes seconds) stay quick
@@ -157,6 +160,41 @@ def portrait_workload(name: str) -> Workload:
     width, height, sample = PORTRAIT_SIZES[name]
     data = _cached(name, "jpg", lambda: photo_jpeg(width, height, sample=sample))
     return Workload(name, "jpeg", width, height, 1, data)
+
+
+def sized_jpeg_workload(width: int, height: int, grey: bool = False) -> Workload:
+    """A photo JPEG of any size (``jpeg-WxH``, ``-grey`` in greyscale), made and cached like the others: the
+    notebooks' quick run and the JPEG path sweep (``pixelate.bench.jpeg_paths``)."""
+    name = f"jpeg-{width}x{height}" + ("-grey" if grey else "")
+
+    def make() -> bytes:
+        data = photo_jpeg(width, height)
+        if not grey:
+            return data
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.open(io.BytesIO(data)).convert("L").save(out, "JPEG", quality=JPEG_QUALITY)
+        return out.getvalue()
+
+    return Workload(name, "jpeg", width, height, 1, _cached(name, "jpg", make))
+
+
+def portrait_workloads(names) -> tuple[Workload, ...]:
+    """The named photos of a person (``PORTRAIT_SIZES``), in the order given: the privacy rows' inputs."""
+    return tuple(portrait_workload(name) for name in names)
+
+
+def photo_series(works) -> list[Workload]:
+    """The JPEG photos of ``works`` to draw against megapixels: one per size, smallest first. A second photo of
+    the same size (the detailed 12 MP twin, not in ``JPEG_SERIES``) is left out: two points at one x make the
+    curve zig-zag; it stays in the table."""
+    series: dict[int, Workload] = {}
+    for work in works:
+        if work.kind != "jpeg" or (work.name in JPEG_SIZES and work.name not in JPEG_SERIES):
+            continue
+        series.setdefault(work.width * work.height, work)
+    return [series[pixels] for pixels in sorted(series)]
 
 
 def png_workload() -> Workload:

@@ -41,10 +41,12 @@ def check_structure(work: Work) -> None:
 
 
 def fast_jpeg(work: Work) -> None:
-    """An upright JPEG, block a multiple of 8: decoded at 1/8, written as flat blocks (``fast.jpeg_dc``)."""
+    """A JPEG, block a multiple of 8, where it beats the general path: decoded at 1/8, written as flat blocks
+    (``fast.jpeg_dc``; small photos and blocks of 8 below ~1.6 MP are faster on the general path)."""
     if not work.fast or work.format != "JPEG" or not work.options.whole_image:
         return
-    work.result = jpeg_dc.pixelate_jpeg(work.data, work.options.pixel_size, work.options.method, work.limits)
+    work.result = jpeg_dc.pixelate_jpeg(work.data, work.options.pixel_size, work.options.method, work.limits,
+                                        only_if_faster=True)
 
 
 def open_image(work: Work) -> None:

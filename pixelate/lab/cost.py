@@ -103,6 +103,24 @@ def benchmark_measurements(rows: Iterable[dict], workload: str, block: int) -> l
     ]
 
 
+def io_share(row: dict, io_ms: float) -> float:
+    """The share of a ``cost_table`` row's modelled duration that is the assumed S3 I/O (``io_ms``), 0 to 1."""
+    return io_ms / row["lambda_ms"] if row["lambda_ms"] else 0.0
+
+
+def io_sensitivity(measurements: Iterable[tuple], memory_sizes: Iterable[int], prices: Iterable[LambdaPrice],
+                   io_values: Iterable[float]) -> list[dict]:
+    """Per assumed I/O time and label, the cheapest cost per million (``cheapest`` of ``cost_table``): how much of
+    the bill the I/O assumption carries."""
+    measurements, memory_sizes, prices = list(measurements), list(memory_sizes), list(prices)
+    rows = []
+    for io_ms in io_values:
+        for label, row in cheapest(cost_table(measurements, memory_sizes, prices, io_ms=io_ms)).items():
+            rows.append({"io_ms": io_ms, "label": label, "memory_mb": row["memory_mb"],
+                         "architecture": row["architecture"], "usd_per_million": row["usd_per_million"]})
+    return rows
+
+
 # --- backfill: what it costs to pixelate a million objects already in the bucket ------------------------------
 # On AWS `pixelate backfill` runs the stack's state machine: a Distributed Map (one standard execution) lists
 # the bucket (ListObjectsV2, 1,000 keys a page), starts one express child execution per batch of ten objects,

@@ -13,7 +13,7 @@ from typing import Iterable
 
 from PIL import Image, ImageChops, ImageOps, ImageSequence, ImageStat
 
-from pixelate.bench.baseline import tutorial_pixelate
+from pixelate.bench.peers import tutorial
 from pixelate.image import orient
 from pixelate.image.pipeline import pixelate_bytes
 
@@ -29,8 +29,11 @@ TUTORIAL = "tutorial"
 CORPUS_CASES = {
     "transparency": ("transparent.png", "p_trns_single.png", "uncompressed_la.png", "transparent.webp"),
     "animation": ("dispose_bgnd.gif", "apng_dispose_op_none.png", "iss634.gif"),
-    "orientation": ("hopper_orientation_6.jpg", "hopper_orientation_3.webp", "exif_imagemagick_orientation.png"),
+    "orientation": ("hopper_orientation_6.jpg", "hopper_orientation_3.webp"),
 }
+#: A sample photo stored as a phone stores a portrait (pixels on their side, EXIF orientation 6): beside the
+#: corpus's square portraits, a subject whose way up nobody can miss.
+PHONE_PHOTO = ("rocket.jpg", 6)
 
 
 def sample_photos(folder: Path | str = SAMPLES_DIR, names: Iterable[str] | None = None) -> dict[str, bytes]:
@@ -71,9 +74,11 @@ def frames(data: bytes, limit: int | None = None) -> list[Image.Image]:
 
 
 def pixelated(data: bytes, size: int, method: str = "average") -> Image.Image:
-    """The pixelated image the service would store, decoded; ``method`` may also be :data:`TUTORIAL`."""
+    """The pixelated image the service would store, decoded; ``method`` may also be :data:`TUTORIAL`: what the
+    tutorial code would store (saved as it is written, in the input's format with Pillow's defaults: a JPEG at
+    quality 75, where the service writes 90), decoded."""
     if method == TUTORIAL:
-        return tutorial_pixelate(decode(data), size)
+        return decode(tutorial(data, size))
     return decode(pixelate_bytes(data, size, method).data)
 
 
@@ -127,6 +132,25 @@ def error_curves(points: Iterable[ErrorPoint]) -> dict[str, list[tuple[int, floa
     for (method, size), errors in sorted(sums.items(), key=lambda item: (item[0][0], item[0][1])):
         curves.setdefault(method, []).append((size, sum(errors) / len(errors)))
     return curves
+
+
+def format_points(points: Iterable[ErrorPoint]) -> str:
+    """Every photo's error per method and pixel size (levels, one decimal), a fixed-width table; a ``*`` marks
+    where a method other than ``average`` is closer to the original than ``average``."""
+    points = list(points)
+    sizes = sorted({p.size for p in points})
+    by = {(p.sample, p.method, p.size): p.error for p in points}
+    rows = list(dict.fromkeys((p.sample, p.method) for p in points))
+    width = max(len(sample) for sample, _ in rows) + 2
+    lines = [f"{'photo':<{width}}{'method':<10}" + "".join(f"{size:>8}" for size in sizes)]
+    for sample, method in rows:
+        cells = []
+        for size in sizes:
+            error, best = by.get((sample, method, size)), by.get((sample, "average", size))
+            mark = "*" if method != "average" and error is not None and best is not None and error < best else " "
+            cells.append(f"{error:>7.1f}{mark}" if error is not None else f"{'':>8}")
+        lines.append(f"{sample:<{width}}{method:<10}" + "".join(cells))
+    return "\n".join(lines)
 
 
 def format_curves(curves: dict[str, list[tuple[int, float]]]) -> str:
@@ -205,23 +229,176 @@ def transparent_share(data: bytes, below: int = 1) -> float:
     return sum(histogram[:below]) / sum(histogram)
 
 
-# --- the methods' cost in time --------------------------------------------------------------------------
+# --- the grid: where blocks fall ------------------------------------------------------------------------
 
 
-def method_timings(workloads: Iterable, blocks: Iterable[int], methods: Iterable[str], rounds: int = 3) -> list[dict]:
-    """Median ms of ``pixelate_bytes`` per method, on ``pixelate.bench`` workloads (interleaved rounds).
+def block_edges(length: int, size: int, method: str = "average") -> list[int]:
+    """Where a new block starts along a side of ``length`` pixels (the grid lines, the first edge left out).
 
-    The benchmark measures the default method against the peers; this puts the methods side by side.
-    Rows carry the benchmark's keys (workload, kind, megapixels, block, ms) with ``method``.
+    The service's methods: every ``size`` pixels from the top-left corner, the last block cut by the edge. The
+    tutorial code shrinks the side to ``length // size`` samples and stretches them back with ``NEAREST``: its
+    edges are read from that very enlargement, so they are where Pillow puts them.
     """
-    from pixelate.bench.run import time_interleaved
+    if method != TUTORIAL:
+        return list(range(size, length, size))
+    cells = max(1, length // size)
+    index = Image.new("I", (cells, 1))
+    index.putdata(list(range(cells)))
+    stretched = index.resize((length, 1), Image.Resampling.NEAREST)
+    cell = [stretched.getpixel((x, 0)) for x in range(length)]
+    return [x for x in range(1, length) if cell[x] != cell[x - 1]]
 
-    blocks, methods = list(blocks), list(methods)
-    rows = []
-    for work in workloads:
-        for size in blocks:
-            calls = {method: (lambda m=method, d=work.data, s=size: pixelate_bytes(d, s, m)) for method in methods}
-            for method, seconds in time_interleaved(calls, rounds).items():
-                rows.append({"workload": work.name, "kind": work.kind, "megapixels": round(work.megapixels, 2),
-                             "block": size, "method": method, "ms": round(seconds * 1000, 1)})
-    return rows
+
+def tutorial_block(image_size: tuple[int, int], size: int) -> tuple[float, float]:
+    """The tutorial code's block (width, height) in pixels on an image of ``image_size``: ``size`` only when the
+    side is a multiple of it, otherwise stretched to ``side / (side // size)``."""
+    return tuple(side / max(1, side // size) for side in image_size)
+
+
+# --- what a detail looks like ------------------------------------------------------------------------------
+
+
+def detail_boxes(data: bytes, side: int | None = None) -> dict[str, tuple[int, int, int, int]]:
+    """Square details of the upright image worth zooming into, ``name → (x, y, w, h)``: ``"face"``, the largest
+    face the detector finds (if any), and ``"edge"``, the square of ``side`` pixels (default a quarter of the
+    short side) with the most edges, away from the face."""
+    from PIL import ImageFilter
+
+    from pixelate.image.pipeline import find_faces
+
+    grey = decode(data).convert("L")
+    width, height = grey.size
+    side = min(side or max(32, min(width, height) // 4), width, height)
+    boxes: dict[str, tuple[int, int, int, int]] = {}
+    faces = find_faces(data).faces
+    if faces:
+        face = max(faces, key=lambda f: f["w"] * f["h"])
+        face_side = min(max(side, round(max(face["w"], face["h"]) * 1.3)), width, height)
+        boxes["face"] = _square_around(face["x"] + face["w"] / 2, face["y"] + face["h"] / 2, face_side, (width, height))
+    edges = grey.filter(ImageFilter.FIND_EDGES)
+    step = max(1, side // 4)
+    best, best_score = (0, 0, side, side), -1.0
+    for top in range(0, height - side + 1, step):
+        for left in range(0, width - side + 1, step):
+            box = (left, top, side, side)
+            if "face" in boxes and _overlap(box, boxes["face"]):
+                continue
+            score = ImageStat.Stat(edges.crop((left, top, left + side, top + side))).mean[0]
+            if score > best_score:
+                best, best_score = box, score
+    boxes["edge"] = best
+    return boxes
+
+
+def _square_around(cx: float, cy: float, side: int, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    left = min(max(0, round(cx - side / 2)), size[0] - side)
+    top = min(max(0, round(cy - side / 2)), size[1] - side)
+    return left, top, side, side
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def crop(image: Image.Image, box: tuple[int, int, int, int]) -> Image.Image:
+    x, y, w, h = box
+    return image.crop((x, y, x + w, y + h))
+
+
+# --- transparency: what the alpha weight changes -----------------------------------------------------------
+
+
+def unweighted_average(image: Image.Image, size: int) -> Image.Image:
+    """Block means of every channel taken as they are, the colour of transparent pixels included (what the
+    service does *not* do): each band averaged on its own, so no alpha weighting, then enlarged to blocks."""
+    rgba = image.convert("RGBA")
+    small = Image.merge("RGBA", [band.reduce(size) for band in rgba.split()])  # "L" bands: no premultiplying
+    big = small.resize((small.width * size, small.height * size), Image.Resampling.NEAREST)
+    return big.crop((0, 0, *rgba.size))
+
+
+def darkening(original: Image.Image, unweighted: Image.Image, weighted: Image.Image) -> float | None:
+    """How much darker (levels of 255, mean of R, G, B) the unweighted average is than the alpha-weighted one in
+    the blocks that are partly transparent (the edges of visible parts); ``None`` when no block is."""
+    alpha = weighted.convert("RGBA").getchannel("A")
+    partly = alpha.point(lambda a: 255 if 0 < a < 255 else 0)
+    if not partly.getbbox():
+        return None
+    light = ImageStat.Stat(weighted.convert("RGB"), partly).mean
+    dark = ImageStat.Stat(unweighted.convert("RGB"), partly).mean
+    return sum(light) / 3 - sum(dark) / 3
+
+
+# --- animation: frames across the whole of it --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FramePair:
+    """An input frame (its number and start in ms) and the output frame shown at that moment."""
+
+    index: int
+    start_ms: int
+    out_index: int
+    before: Image.Image
+    after: Image.Image
+
+
+def _timeline(data: bytes) -> tuple[list[Image.Image], list[int]]:
+    """Every frame (RGBA, as a viewer composites it) and its start in ms (frame numbers when no durations)."""
+    image = Image.open(io.BytesIO(data))
+    shown, starts, clock = [], [], 0
+    for frame in ImageSequence.Iterator(image):
+        shown.append(frame.convert("RGBA"))
+        starts.append(clock)
+        clock += int(frame.info.get("duration") or 0)
+    return shown, (starts if clock else list(range(len(shown))))
+
+
+def spread_frames(case: "Case", shown: int) -> list[FramePair]:
+    """``shown`` input frames spread evenly from the first to the last, each with the output frame on screen at
+    its start (the output may have fewer frames: identical neighbours are folded into one longer frame)."""
+    before, starts = _timeline(case.original)
+    after, out_starts = _timeline(case.output)
+    count = len(before)
+    picked = min(shown, count)
+    picks = sorted({round(i * (count - 1) / max(1, picked - 1)) for i in range(picked)})
+    pairs = []
+    for index in picks:
+        if len(after) == count:  # nothing folded: frame for frame
+            out_index = index
+        else:  # the output frame whose time on screen holds this frame's start
+            out_index = max(i for i, start in enumerate(out_starts) if start <= starts[index])
+        pairs.append(FramePair(index, starts[index], out_index, before[index], after[out_index]))
+    return pairs
+
+
+# --- orientation: a phone's portrait ----------------------------------------------------------------------
+
+
+def stored_sideways(data: bytes, orientation: int) -> bytes:
+    """The photo as a phone stores it: the pixels turned so that EXIF ``orientation`` turns them back, the tag
+    set (PNG out for a lossless turn; JPEG re-encoded at quality 95)."""
+    from pixelate.image.orient import EXIF_TRANSPOSE, ORIENTATION
+
+    image = decode(data)
+    undo = {Image.Transpose.ROTATE_90: Image.Transpose.ROTATE_270, Image.Transpose.ROTATE_270: Image.Transpose.ROTATE_90}
+    turn = EXIF_TRANSPOSE[orientation]
+    stored = image.transpose(undo.get(turn, turn))  # flips and the half turn undo themselves
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    out = io.BytesIO()
+    if data[:2] == b"\xff\xd8":
+        stored.convert("RGB").save(out, "JPEG", quality=95, exif=exif.tobytes())
+    else:
+        stored.save(out, "PNG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def orientation_cases(names: Iterable[str], size: int, phone_photo: tuple[str, int] | None = PHONE_PHOTO) -> list[Case]:
+    """The corpus's orientation files and, if given, a sample photo stored as a phone stores a portrait."""
+    cases = corpus_cases(names, size)
+    if phone_photo:
+        name, orientation = phone_photo
+        stored = stored_sideways((SAMPLES_DIR / name).read_bytes(), orientation)
+        cases.append(corpus_case(f"{name} (stored turned, orientation {orientation})", stored, size))
+    return cases

@@ -1,4 +1,4 @@
-"""papermill runs deploy.ipynb with target="local" (a moto server of its own) and tears the stack down."""
+"""papermill runs deploy.ipynb with TARGET="local" (a moto server of its own) and tears the stack down."""
 from __future__ import annotations
 
 import json
@@ -17,7 +17,7 @@ def test_notebook_is_committed_without_outputs():
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code)
     tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
-    assert len(tagged) == 1 and 'target = "local"' in "".join(tagged[0]["source"])
+    assert len(tagged) == 1 and 'TARGET = "local"' in "".join(tagged[0]["source"])
 
 
 @pytest.mark.slow
@@ -30,7 +30,7 @@ def test_deploy_notebook_runs_locally_and_tears_down(tmp_path):
     # state_folder: a folder of its own, so a local stack running in the repository is neither found nor touched
     papermill.execute_notebook(
         str(NOTEBOOK), str(output), cwd=str(REPO), kernel_name="python3", progress_bar=False,
-        parameters={"target": "local", "stack_name": stack_name, "state_folder": str(tmp_path), "teardown": True},
+        parameters={"TARGET": "local", "STACK_NAME": stack_name, "STATE_FOLDER": str(tmp_path), "TEARDOWN": True},
     )
     executed = json.loads(output.read_text())
     text = "\n".join(
@@ -39,8 +39,11 @@ def test_deploy_notebook_runs_locally_and_tears_down(tmp_path):
     )
     assert "started for this run" in text
     assert f"stack {stack_name}: created" in text
-    assert "every compiled file matches the target" in text
+    assert "no AWS account, credentials or charges" in text
+    # the local target builds no Lambda package from an index: the source-only zip it uploads
+    assert "source only" in text and "moto stores it and never runs it" in text and "manylinux" not in text
     assert "JobQueueUrl" in text and "stood in for by the local stack" in text
+    assert "no page or API URL" in text and "what was done" in text and "resources: " in text
     assert f"stack {stack_name} deleted" in text and "moto server stopped" in text
     # the stack file was written (the outputs cell shows its path), then removed with the server it described
     assert f"written to {tmp_path}/.pixelate/stack.json" in text

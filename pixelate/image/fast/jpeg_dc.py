@@ -39,17 +39,30 @@ _CPUS = usable_cpus()
 #: ... and on photos large enough: below ~3 MP starting a thread and handing rows over cost more than they hide
 #: (measured here: 1.26x the plain path's time at 0.3 MP, 1.03x at 2 MP, 0.92x at 5 MP)
 STREAM_MIN_PIXELS = 3_000_000
+#: Which path is faster when not streamed (``faster_path``), measured with ``python -m pixelate.bench.jpeg_paths``
+#: (0.08-12 MP photos, blocks 8-64, fresh processes, interleaved rounds): at 0.3 MP the fast path took 1.32x the
+#: general path's time at block 8 and 0.62-0.87x at 16-64; at 0.08 MP 1.1-2x at every block; at block 8, 1.1x
+#: at 1 MP, 0.99x at 2 MP, 0.84x and 0.80x at 5 and 12 MP (on one CPU). Re-measured when the rule was committed
+#: (0.08-2 MP, blocks 8/16/32): 1.26-1.88x at 0.08 MP, 1.31x at 0.3 MP block 8, 1.02x at 1 MP block 8, 0.89x at
+#: 2 MP block 8, 0.42-0.84x elsewhere; the rule chose the faster path in all 12 cells. A coded block costs what
+#: ~60 encoded pixels do; the fixed costs ~100,000 pixels' worth.
+BLOCK_COST_PIXELS = 60
+FIXED_COST_PIXELS = 100_000
 
 
 # ---------------------------------------------------------------------------------------------- the fast path
 
 
-def pixelate_jpeg(data: bytes, size: int, method: str, limits: Limits | None = None) -> Result | None:
+def pixelate_jpeg(
+    data: bytes, size: int, method: str, limits: Limits | None = None, *, only_if_faster: bool = False
+) -> Result | None:
     """Pixelate a JPEG in the DCT domain, or return ``None`` when the general path must do it.
 
     Applies to baseline and progressive 8-bit YCbCr (4:4:4 or 4:2:0) or greyscale JPEGs whose sides are
     multiples of 8, ``method == "average"``, ``size`` a multiple of 8. Anything else (CMYK, RGB-coded, 4:2:2,
     MPO, damaged, over the limits) returns ``None``: the general path decides and explains.
+    ``only_if_faster`` (what the pipeline asks): also ``None`` where the general path is measured faster
+    (``faster_path``: small photos, and blocks of 8 below ~1.6 MP).
     """
     if method != "average" or not isinstance(size, int) or size % 8 or size <= 0:
         return None
@@ -63,7 +76,10 @@ def pixelate_jpeg(data: bytes, size: int, method: str, limits: Limits | None = N
         image, orientation = opened
         icc_profile = image.info.get("icc_profile")
         large = image.size[0] * image.size[1] * 64 >= STREAM_MIN_PIXELS  # (drafted: a pixel is an 8×8 cell)
-        if orientation == 1 and image.mode == "YCbCr" and _CPUS > 1 and large:
+        streamed = orientation == 1 and image.mode == "YCbCr" and _CPUS > 1 and large
+        if only_if_faster and not faster_path(image.size[0] * 8, image.size[1] * 8, size, streamed):
+            return None
+        if streamed:
             jpeg = _encode_while_decoding(image, size, icc_profile, len(data))
         else:
             grid = _block_grid(image, size, orientation)
@@ -74,6 +90,23 @@ def pixelate_jpeg(data: bytes, size: int, method: str, limits: Limits | None = N
         return None
     cells_x, cells_y = orient.upright_size(image.size, orientation)
     return Result(jpeg, "image/jpeg", "JPEG", cells_x * 8, cells_y * 8, 1)
+
+
+def faster_path(width: int, height: int, size: int, streamed: bool) -> bool:
+    """Whether the fast path beats the general path on a width×height JPEG at ``size`` (measured, see below).
+
+    The fast path decodes at 1/8 and codes one DC term per block in Python: it pays per *block*, plus fixed
+    costs (sampling the Huffman tables' counts, building them, the headers). The general path decodes at 1/8 too,
+    then enlarges the grid and has Pillow encode every *pixel*. Coding one block costs about what encoding
+    ``BLOCK_COST_PIXELS`` pixels does; the fixed costs about ``FIXED_COST_PIXELS`` pixels' worth. So the fast path
+    wins once ``blocks × BLOCK_COST_PIXELS + FIXED_COST_PIXELS ≤ pixels``: from ~0.13 MP at blocks of 16 and more,
+    from ~1.6 MP at blocks of 8 (64 pixels a block: barely more than a block's cost). Streamed (coded on a second
+    CPU while the decode runs, from ``STREAM_MIN_PIXELS``) the coder's time is hidden: the fast path always wins.
+    """
+    if streamed:
+        return True
+    blocks = -(-width // size) * -(-height // size)
+    return blocks * BLOCK_COST_PIXELS + FIXED_COST_PIXELS <= width * height
 
 
 def decode_block_grid(data: bytes, size: int, limits):

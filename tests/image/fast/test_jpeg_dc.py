@@ -496,3 +496,38 @@ def test_the_fast_path_module_is_light():
         "assert r is not None and 'numpy' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ---- which path pays: the measured rule (python -m pixelate.bench.jpeg_paths) ---------------------------------
+
+
+@pytest.mark.parametrize("width,height,size,streamed,fast", [
+    (640, 480, 8, False, False),      # measured: the fast path 1.32x the general path's time
+    (640, 480, 16, False, True),      # 0.87x
+    (640, 480, 64, False, True),      # 0.62x
+    (320, 240, 16, False, False),     # 1.37x: the fast path's fixed costs
+    (320, 240, 64, False, False),     # 1.12x
+    (1152, 864, 8, False, False),     # 1.10x
+    (1152, 864, 16, False, True),     # 0.69x
+    (4032, 3024, 8, False, True),     # 0.80x on one CPU
+    (2048, 1536, 8, True, True),      # streamed: 0.73x
+    (320, 240, 8, True, True),        # streamed: the coder's time is hidden whatever the size
+])
+def test_the_faster_path_is_chosen_as_measured(width, height, size, streamed, fast):
+    assert jpeg_dc.faster_path(width, height, size, streamed) is fast
+
+
+def test_a_small_photo_at_block_8_takes_the_general_path_and_a_larger_block_the_fast_one():
+    data = jpeg_bytes(photo_crop(640, 480, 3), quality=90)
+    assert jpeg_dc.pixelate_jpeg(data, 8, "average", None, only_if_faster=True) is None
+    assert pixelate_bytes(data, 8).data == pixelate_bytes(data, 8, fast=False).data
+    assert pixelate_bytes(data, 8).data != jpeg_dc.pixelate_jpeg(data, 8, "average", None).data
+    assert pixelate_bytes(data, 16).data == jpeg_dc.pixelate_jpeg(data, 16, "average", None).data
+    # the path taken keeps the error goal
+    assert mean_error(decoded(pixelate_bytes(data, 8).data), exact_block_means(decoded(data), 8)) <= ERROR_BOUND
+
+
+def test_without_the_rule_the_fast_path_still_takes_small_photos():
+    data = jpeg_bytes(photo_crop(320, 240, 4), quality=90)
+    assert jpeg_dc.pixelate_jpeg(data, 8, "average", None) is not None
+    assert jpeg_dc.pixelate_jpeg(data, 8, "average", None, only_if_faster=True) is None
