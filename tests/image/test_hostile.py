@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import os
 import struct
-import time
 import tracemalloc
 import zlib
 
@@ -54,22 +53,19 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_hostile_input_is_rejected_quickly_with_low_memory(case):
+def test_hostile_input_is_rejected_before_decoding_with_low_memory(case):
     make, reason = CASES[case]
     data = make()
     tracemalloc.start()
-    started = time.perf_counter()
     try:
         with pytest.raises(PixelateError) as caught:
             pixelate_bytes(data, 16)
-        elapsed = time.perf_counter() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert caught.value.reason == reason, caught.value.message
     assert caught.value.message
-    # Generous bounds for a shared machine: a decoded 30000² image would take seconds and 2.7 GB.
-    assert elapsed < 2.0
+    # Refused before decoding: a decoded 30000² image would take 2.7 GB (memory, not a clock: the machine is shared).
     assert peak < 20 * 1024 * 1024
 
 
