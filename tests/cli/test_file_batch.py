@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -315,21 +316,28 @@ def test_corpus_file_of_every_format_keeps_its_format_through_a_folder_run(tmp_p
 
 
 def test_ctrl_c_stops_cleanly_and_skip_existing_resumes(tmp_path):
-    photo = jpeg(400, 300)
-    for index in range(120):
-        write(tmp_path / "in" / f"{index:03d}.jpg", photo)
+    """Ctrl-C mid-run, made certain without a clock: the test reads none of the answers, so the command blocks
+    once the pipe is full (1,500 JSON lines are ~350 KB, a pipe holds 64 KiB) and its workers stop at their
+    window; the run cannot end before the signal, however fast the machine."""
+    count = 1500
+    photo = jpeg(200, 150)
+    for index in range(count):
+        write(tmp_path / "in" / f"{index:04d}.jpg", photo)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "pixelate.cli", "file", "in", "--out-dir", "out", "--json", "-j", "2"]
     # its own process group, as a shell gives a job: Ctrl-C reaches the command and its workers
     proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
-    json.loads(proc.stdout.readline())
+    out = tmp_path / "out"
+    while proc.poll() is None and not (out.is_dir() and len(list(out.rglob("*.pixelated.jpg"))) >= 20):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()[1]
     os.killpg(proc.pid, signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
 
     assert proc.returncode == 130, stderr
     assert b"--skip-existing" in stderr and b"Traceback" not in stderr
-    done = sorted((tmp_path / "out").iterdir())
-    assert 0 < len(done) < 120
+    done = sorted(out.iterdir())
+    assert 0 < len(done) < count
     assert [p.name for p in done if not p.name.endswith(".pixelated.jpg")] == []  # no partial file left
     expected = pixelate_bytes(photo).data
     assert all(p.read_bytes() == expected for p in done)  # every output there is whole
@@ -337,8 +345,8 @@ def test_ctrl_c_stops_cleanly_and_skip_existing_resumes(tmp_path):
     resumed = cli("in", "--out-dir", "out", "--json", "-j", "2", "--skip-existing", cwd=tmp_path)
     assert resumed.returncode == 0
     statuses = [r["status"] for r in records(resumed.stdout)]
-    assert statuses.count("skipped") == len(done) and statuses.count("ok") == 120 - len(done)
-    assert len(list((tmp_path / "out").iterdir())) == 120
+    assert statuses.count("skipped") == len(done) and statuses.count("ok") == count - len(done)
+    assert len(list(out.iterdir())) == count
 
 
 def test_worker_processes_are_spawned_when_the_caller_runs_threads(tmp_path, capsys):
