@@ -1,4 +1,5 @@
-"""The demo's uploads: the sample photos (one with ``x-amz-meta-pixel-size``) and one file that is not an image,
+"""The demo's uploads: the sample photos (one with ``x-amz-meta-pixel-size``), one of them again with
+``x-amz-meta-faces: true`` (only the faces hidden, the rest left as it was) and one file that is not an image,
 each with the status it should end with, and what the demo shows of them (``pixelate demo`` runs it)."""
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from pathlib import Path
 PREFIX = "demo/"
 #: The sample that carries a pixel size in its metadata, and that size.
 METADATA_SAMPLE, METADATA_PIXEL_SIZE = "rocket.jpg", 32
+#: The sample uploaded a second time with faces asked: the photo comes back with its face hidden and nothing else.
+FACES_SAMPLE, FACES_KEY = "astronaut.png", "astronaut-faces-only.png"
 NOT_AN_IMAGE = ("notes.txt", b"These are meeting notes, not a photo.\n", "text/plain")
 STATUS_TIMEOUT_S = 180.0
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp")
@@ -25,6 +28,7 @@ class Upload:
     expected_state: str
     expected_reason: str | None = None
     expected_pixel_size: int | None = None
+    expected_faces: bool = False  # at least one face found and pixelated (the status record's regions)
 
 
 def samples_folder() -> Path:
@@ -45,6 +49,15 @@ def demo_uploads(folder: Path) -> list[Upload]:
             expected_state="done",
             expected_pixel_size=METADATA_PIXEL_SIZE if with_size else None,
         ))
+        if path.name == FACES_SAMPLE:
+            uploads.append(Upload(
+                key=PREFIX + FACES_KEY,
+                data=path.read_bytes(),
+                content_type=mimetypes.guess_type(path.name)[0],
+                metadata={"faces": "true"},
+                expected_state="done",
+                expected_faces=True,
+            ))
     name, data, content_type = NOT_AN_IMAGE
     uploads.append(Upload(PREFIX + name, data, content_type, {}, "failed", expected_reason="unsupported-format"))
     return uploads
@@ -57,12 +70,25 @@ def as_expected(upload: Upload, record: dict | None) -> bool:
         return False
     if upload.expected_pixel_size and (record.get("options") or {}).get("pixel_size") != upload.expected_pixel_size:
         return False
+    if upload.expected_faces and not _faces(record):
+        return False
     return True
+
+
+def _faces(record: dict) -> int:
+    return sum(1 for region in record.get("regions") or () if region.get("source") == "face")
+
+
+def _hidden(record: dict) -> str:
+    """What a privacy upload hid: "faces 1", or "" for a whole-image one."""
+    if not (record.get("options") or {}).get("faces") and not (record.get("options") or {}).get("regions"):
+        return ""
+    return f"faces {_faces(record)}"
 
 
 def table(uploads: list[Upload], records: dict[str, dict | None]) -> str:
     """key, state, size, ms, reason: one row per upload, and whether it is what it should be."""
-    header = ("key", "state", "size", "ms", "reason", "ok")
+    header = ("key", "state", "size", "hidden", "ms", "reason", "ok")
     rows = [header]
     for upload in uploads:
         record = records.get(upload.key) or {}
@@ -71,6 +97,7 @@ def table(uploads: list[Upload], records: dict[str, dict | None]) -> str:
             upload.key,
             record.get("state", "(none)"),
             str((record.get("options") or {}).get("pixel_size", "")),
+            _hidden(record),
             f"{ms:.0f}" if isinstance(ms, (int, float)) else "",
             record.get("reason") or "",
             "yes" if as_expected(upload, records.get(upload.key)) else "NO",
@@ -98,5 +125,7 @@ def sheet_rows(stack, uploads: list[Upload], records: dict[str, dict | None]) ->
             pixelated = s3.get_object(Bucket=stack.outputs["ProcessedBucket"], Key=output["key"])["Body"].read()
         caption = (f"pixel size {(record.get('options') or {}).get('pixel_size')}" if pixelated
                    else f"{record.get('state', 'no status')}: {record.get('reason') or ''}")
+        if pixelated and _hidden(record):
+            caption = f"only the faces: {_faces(record)} found"
         rows.append((upload.key, upload.data, pixelated, caption))
     return rows

@@ -28,6 +28,9 @@ def test_ci_demo_exits_0_with_a_table_and_a_contact_sheet(tmp_path):
     assert "demo/rocket.jpg" in table and "demo/notes.txt" in table and "unsupported-format" in table
     rocket_row = next(line for line in table.splitlines() if line.strip().startswith("demo/rocket.jpg") and "done" in line)
     assert " 32 " in rocket_row  # the pixel size from its metadata
+    # the same photo again with x-amz-meta-faces: its face found and pixelated, the rest of it left as it was
+    faces_row = next(line for line in table.splitlines() if line.strip().startswith("demo/astronaut-faces-only.png"))
+    assert " done " in faces_row and " faces 1 " in faces_row and faces_row.rstrip().endswith("yes")
     sheet = Image.open(tmp_path / "out" / "demo-contact-sheet.png")
     assert sheet.format == "PNG" and sheet.height > sheet.width
     assert not (tmp_path / ".pixelate" / "stack.json").exists()
