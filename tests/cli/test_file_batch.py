@@ -325,8 +325,11 @@ def test_ctrl_c_stops_cleanly_and_skip_existing_resumes(tmp_path):
         write(tmp_path / "in" / f"{index:04d}.jpg", photo)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "pixelate.cli", "file", "in", "--out-dir", "out", "--json", "-j", "2"]
-    # its own process group, as a shell gives a job: Ctrl-C reaches the command and its workers
-    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    # Its own process group, as a shell gives a foreground job: Ctrl-C reaches the command and its workers. And
+    # SIGINT as a terminal's job has it: a test run started in the background of a script (as CI may be) has it
+    # ignored, which every child would inherit (a shell ignores Ctrl-C for its background jobs on purpose).
+    proc = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     out = tmp_path / "out"
     while proc.poll() is None and not (out.is_dir() and len(list(out.rglob("*.pixelated.jpg"))) >= 20):
         time.sleep(0.05)
