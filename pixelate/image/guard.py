@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from typing import Callable, TypeVar
+from typing import Callable, Iterator, TypeVar
 
 from PIL import Image
 
@@ -156,3 +156,16 @@ def _too_large_message(exc: Exception, limits: Limits) -> str:
         f"The image claims {what}; the limit is {limits.max_pixels / 1e6:.0f} megapixels. "
         "It was refused before decoding."
     )
+
+
+def checked_frames(image: Image.Image, count: int, limits: Limits) -> Iterator[int]:
+    """Each frame index of ``image`` in turn, the image sought to it and the frame checked against ``limits``
+    (pixels over all frames so far, a TIFF's tile) before the caller decodes it."""
+    total_pixels = 0
+    for index in range(count):
+        if index:
+            decoding(image.seek, index)
+        total_pixels = check_frame_pixels(image.size, total_pixels, limits)
+        if image.format == "TIFF":
+            check_tiff_tile(image, limits)
+        yield index

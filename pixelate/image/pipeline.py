@@ -65,13 +65,7 @@ def reduce_frames(work: Work) -> None:
     work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
     work.loop = image.info.get("loop")
     count = guard.frame_count(image)
-    total_pixels = 0
-    for index in range(count):
-        if index:
-            guard.decoding(image.seek, index)
-        total_pixels = guard.check_frame_pixels(image.size, total_pixels, work.limits)
-        if image.format == "TIFF":
-            guard.check_tiff_tile(image, work.limits)
+    for index in guard.checked_frames(image, count, work.limits):
         work.durations.append(float(image.info.get("duration") or 0))
         scale = draft_scale(image, size, method) if count == 1 else 1
         frame = decode_frame(image, orientation, scale, still=count == 1)

@@ -86,13 +86,7 @@ def pixelate_region_frames(work: Work) -> None:
     work.loop = image.info.get("loop")
     count = guard.frame_count(image)
     faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
-    total_pixels = 0
-    for index in range(count):
-        if index:
-            guard.decoding(image.seek, index)
-        total_pixels = guard.check_frame_pixels(image.size, total_pixels, work.limits)
-        if image.format == "TIFF":
-            guard.check_tiff_tile(image, work.limits)
+    for index in guard.checked_frames(image, count, work.limits):
         work.durations.append(float(image.info.get("duration") or 0))
         frame = work.still if index == 0 and work.still is not None else decode_frame(image, work.orientation, 1, count == 1)
         if work.out_format == "GIF" and frame.picture.mode != "P":
