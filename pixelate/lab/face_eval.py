@@ -293,10 +293,10 @@ def _sweep_line(threshold: float, enlarge, results: dict[str, list[dict]]) -> st
 
 #: ways to grow a face's box to a grid: each returns the cell (px) its edges are snapped to, from the face's block
 SNAPPING = {
-    "block grid, 4:2:0 JPEG (now)": lambda block: math.lcm(block, 16),
-    "16 px (a 4:2:0 JPEG's MCU)": lambda block: 16,
-    "8 px (a DCT block)": lambda block: 8,
-    "none (the detector's box)": lambda block: 1,
+    "block grid, 4:2:0 JPEG (earlier)": lambda block: math.lcm(block, 16),
+    "16 px, 4:2:0 MCU (earlier)": lambda block: 16,
+    "8 px, a DCT block (now, JPEG)": lambda block: 8,
+    "none (now, lossless)": lambda block: 1,
 }
 
 

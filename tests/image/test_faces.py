@@ -159,7 +159,7 @@ def test_find_faces_answers_boxes_of_the_upright_image():
     assert caught.value.reason == "unsupported-format"
 
 
-def test_a_raised_face_block_is_a_multiple_of_16_and_a_420_jpeg_grows_the_face_only_to_whole_chroma_blocks():
+def test_a_raised_face_block_is_a_multiple_of_16_and_a_420_jpeg_grows_the_face_only_to_whole_luma_blocks():
     from pixelate.image import regions
     from pixelate.image.options import Box, parse_options
 
@@ -171,7 +171,9 @@ def test_a_raised_face_block_is_a_multiple_of_16_and_a_420_jpeg_grows_the_face_o
     (region,) = pixelate_bytes(data, 8, faces=True).regions  # a ~110×140 px box: the block is raised
     found = find_faces(data).faces[0]
     assert region["block"] > 8 and region["block"] % 16 == 0
-    # the DCT domain's smallest unit on 4:2:0 is 16 px: the face's box grows to it and no further
-    assert region["x"] % 16 == 0 and region["y"] % 16 == 0 and region["w"] % 16 == 0 and region["h"] % 16 == 0
-    assert found["x"] - 16 < region["x"] <= found["x"] and found["y"] - 16 < region["y"] <= found["y"]
-    assert region["x"] + region["w"] < found["x"] + found["w"] + 16
+    # the DCT domain's smallest unit is an 8×8 luma block: the face's box grows to it and no further, also on 4:2:0
+    # (whose 16 px chroma blocks only partly inside the box keep their coefficients)
+    assert region["x"] % 8 == 0 and region["y"] % 8 == 0 and region["w"] % 8 == 0 and region["h"] % 8 == 0
+    assert found["x"] - 8 < region["x"] <= found["x"] and found["y"] - 8 < region["y"] <= found["y"]
+    assert region["x"] + region["w"] < found["x"] + found["w"] + 8
+    assert region["y"] + region["h"] < found["y"] + found["h"] + 8

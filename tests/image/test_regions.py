@@ -4,6 +4,7 @@ upright JPEG the DCT-domain path keeps every other 8×8 block), on every frame, 
 from __future__ import annotations
 
 import io
+import math
 
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageSequence
@@ -166,13 +167,37 @@ def test_an_upright_jpeg_keeps_every_block_outside_its_regions(save, block):
     assert changed_outside(before, after, result, margin=0) <= 2 * sum(b["w"] + b["h"] + 2 for b in result.regions) * 2
     slow = pixelate_bytes(data, block, regions="100,60,150,120;400,300,90,90", fast=False)
     assert changed_outside(before, frames(slow.data)[0], slow, margin=1) > 1000  # the general path re-encodes
-    for box in result.regions:  # inside, each block is one colour but for its edge pixels' chroma blending
-        size = box["block"]
-        for top in range(box["y"], box["y"] + box["h"], size):
-            for left in range(box["x"], box["x"] + box["w"], size):
-                interior = after.crop((left + 1, top + 1, min(left + size, box["x"] + box["w"]) - 1,
-                                       min(top + size, box["y"] + box["h"]) - 1))
-                assert len(interior.getcolors(1 << 16)) == 1, (box, left, top)
+    # Boxes grow to whole 8×8 luma blocks, never to 16 px MCUs (a 4:2:0 chroma block only partly inside keeps
+    # its coefficients): 100,60 -> 96,56; 250,180 -> 256,184.
+    assert [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for b in result.regions] == [(96, 56, 256, 184), (400, 296, 496, 392)]
+    chroma_block = {0: (8, 8), 1: (16, 8), 2: (16, 16)}[save.get("subsampling", 2)]  # Pillow: 4:4:4, 4:2:2, 4:2:0
+    assert_flat_in_the_dct_domain(result, chroma_block)
+
+
+def assert_flat_in_the_dct_domain(result, chroma_block: tuple[int, int]) -> None:
+    """Inside each box the luma of every cell is one value (the JPEG's own Y plane, no colour conversion); the
+    chroma is one value per cell of the chroma blocks wholly inside the box (``chroma_block``: the pixels one
+    chroma block covers, across and down), but for the one-pixel edges the decoder's chroma upsampling blends."""
+    image = Image.open(io.BytesIO(result.data))
+    image.draft("YCbCr", image.size)  # decode to Y, Cb, Cr: no conversion to RGB
+    luma, cb, cr = image.convert("YCbCr").split()
+    ux, uy = chroma_block
+    for box in result.regions:
+        size, x0, y0, x1, y1 = box["block"], box["x"], box["y"], box["x"] + box["w"], box["y"] + box["h"]
+        for top in range(y0, y1, size):
+            for left in range(x0, x1, size):
+                cell = luma.crop((left, top, min(left + size, x1), min(top + size, y1)))
+                assert len(cell.getcolors(256)) == 1, ("luma", box, left, top)
+        # the chroma cells: lcm(block, unit) px from the first chroma block wholly inside the box
+        across, down = math.lcm(size, ux), math.lcm(size, uy)
+        cx0, cy0 = -(-x0 // ux) * ux, -(-y0 // uy) * uy
+        cx1, cy1 = x1 // ux * ux, y1 // uy * uy
+        assert cx1 - cx0 >= ux and cy1 - cy0 >= uy
+        for top in range(cy0, cy1, down):
+            for left in range(cx0, cx1, across):
+                inner = (left + 1, top + 1, min(left + across, cx1) - 1, min(top + down, cy1) - 1)
+                for plane in (cb, cr):
+                    assert len(plane.crop(inner).getcolors(256)) == 1, ("chroma", box, left, top)
 
 
 @needs_libjpeg

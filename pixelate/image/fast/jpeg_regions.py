@@ -7,11 +7,15 @@ box's edge with 4:2:0 or 4:2:2, where the decoder blends a pixel with its neighb
 
 Geometry (each box's cells are anchored at its own top-left corner, as on every path):
 
-- block ``k`` a multiple of 8: each box is grown outward to whole units of every component's block footprint
-  (8 px for 4:4:4 and grey, 16 px for 4:2:0: the smallest area a DCT-domain edit can change, so that luma and
-  chroma change over exactly the same pixels); in it, from its top-left, each component's cells of
-  ``lcm(k, footprint)`` pixels get DC = round(mean DC), AC = 0. At k = 8 on 4:2:0 each chroma block keeps its
-  own DC (the cell's chroma is then the 16 px mean).
+- block ``k`` a multiple of 8: each box is grown outward to whole 8×8 blocks of the luma (8 px, the smallest
+  area a DCT-domain edit can change); in it, from its top-left, the luma's cells of ``k`` pixels get
+  DC = round(mean DC), AC = 0. A subsampled component (4:2:0 chroma: a block covers 16×16 px) has the same done
+  to its blocks wholly inside the grown box, in cells of ``lcm(k, 16)`` px from the first of them; its blocks
+  that the box only partly covers keep their coefficients, because changing one changes all its 16×16 pixels.
+  So a band of at most 8 px along a box's edge keeps its colour at half resolution while its luma is
+  pixelated: that is what keeps the change to the box grown to 8 px, not 16 (around faces in ~500 px JPEG
+  photos, about half the area changed: docs/faces.md). At k = 8 on 4:2:0 each chroma block keeps its own DC
+  (the cell's chroma is then the 16 px mean).
 - other ``k`` (10, 12 …): the k-cells from the box's corner are the footprint (the box itself); only the 8×8
   blocks that touch it are transformed back to pixels (numpy), the cells set to their mean, and the blocks
   transformed and quantised again with the file's own tables. Untouched blocks keep their coefficients; the
@@ -226,8 +230,8 @@ def _lcm(*values: int) -> int:
 def plan(header: Header, box: Box, block: int) -> Plan:
     """The snapped footprint of ``box`` and, per component, the blocks and cells to change (see the module docstring)."""
     footprints = [_footprint(header, index) for index in range(len(header.sampling))]
-    if block % 8 == 0:  # whole blocks of every component
-        unit_x, unit_y = _lcm(*(f[0] for f in footprints)), _lcm(*(f[1] for f in footprints))
+    if block % 8 == 0:  # whole 8×8 blocks of the finest component (the luma): 8 px
+        unit_x, unit_y = min(f[0] for f in footprints), min(f[1] for f in footprints)
     else:  # the box itself: only its touched blocks are re-quantised
         unit_x = unit_y = 1
     x0, y0 = box[0] // unit_x * unit_x, box[1] // unit_y * unit_y
@@ -236,8 +240,16 @@ def plan(header: Header, box: Box, block: int) -> Plan:
     cells = []
     for index, (fx, fy) in enumerate(footprints):
         across, down = _blocks(header, index)
-        cx, cy = (_lcm(block, fx) // fx, _lcm(block, fy) // fy) if block % 8 == 0 else (0, 0)
-        cells.append(Cells(y0 // fy, min(-(-y1 // fy), down), x0 // fx, min(-(-x1 // fx), across), cy, cx))
+        if block % 8 == 0:
+            # Blocks wholly inside the footprint (a block past the image's edge counts from its visible part): a
+            # coarser component's block (4:2:0 chroma, 16 px) that the footprint only partly covers keeps its
+            # coefficients, so that no pixel outside the footprint changes.
+            r0, c0 = -(-y0 // fy), -(-x0 // fx)
+            r1 = down if y1 >= header.height else y1 // fy
+            c1 = across if x1 >= header.width else x1 // fx
+            cells.append(Cells(r0, max(r0, r1), c0, max(c0, c1), _lcm(block, fy) // fy, _lcm(block, fx) // fx))
+        else:
+            cells.append(Cells(y0 // fy, min(-(-y1 // fy), down), x0 // fx, min(-(-x1 // fx), across), 0, 0))
     return Plan((x0, y0, x1, y1), block, tuple(cells))
 
 
