@@ -62,6 +62,12 @@ def output_name(source: Path, fmt: str) -> str:
     return f"{source.stem}{MARK}{suffix}"
 
 
+def format_named_by(path: Path) -> str | None:
+    """The output format a file name's extension names (``.PNG`` -> ``PNG``, ``.jpeg`` -> ``JPEG``), if any."""
+    suffix = path.suffix.lower()
+    return next((fmt for fmt, extension in EXTENSIONS.items() if suffix in SPELLINGS.get(fmt, {extension})), None)
+
+
 def planned_format(source: Path) -> str | None:
     """The format a pixelated copy of ``source`` is written in, from its first bytes; ``None`` when they name
     no allowed format or cannot be read (the per-file work then rejects or reports it with its reason)."""

@@ -133,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
         options = options_from_args(args)
     except PixelateError as exc:
         return _usage(exc.message)
+    if args.output and (problem := _output_format_problem(Path(args.inputs[0]), Path(args.output))):
+        return _usage(problem)
     limits = Limits.from_env()
     items = batch.plan(
         args.inputs, output=args.output, out_dir=args.out_dir, globs=args.glob, skip_existing=args.skip_existing
@@ -188,6 +190,16 @@ def _hidden(regions: list[dict]) -> str:
     manual = len(regions) - faces
     parts = [f"{count} {word}{'' if count == 1 else 's'}" for count, word in ((faces, "face"), (manual, "region")) if count]
     return f"{' and '.join(parts)} pixelated" if parts else "nothing found to pixelate"
+
+
+def _output_format_problem(source: Path, output: Path) -> str | None:
+    """Why ``-o output`` would mislead: its extension names another format than the one written (the input's own:
+    the command does not convert), so a viewer would be handed, say, JPEG bytes in a ``.png``."""
+    written, named = batch.planned_format(source), batch.format_named_by(output)
+    if written is None or named is None or written == named:
+        return None
+    return (f"-o {output}: the name says {named}, but a pixelated {source.name} is written as {written} "
+            f"(the input's format); name it {batch.EXTENSIONS[written]}")
 
 
 def _positive(text: str) -> int:

@@ -371,3 +371,16 @@ def test_worker_processes_are_spawned_when_the_caller_runs_threads(tmp_path, cap
     assert code == 0
     assert [r["status"] for r in records(capsys.readouterr().out)] == ["ok"] * 3
     assert (tmp_path / "out" / "a.pixelated.jpg").read_bytes() == pixelate_bytes(jpeg(), 8).data
+
+
+def test_an_output_name_that_says_another_format_is_refused_before_anything_is_written(tmp_path, capsys):
+    source = tmp_path / "photo.jpg"
+    source.write_bytes((CORPUS / "hopper.jpg").read_bytes())
+    assert main(["file", str(source), "-o", str(tmp_path / "photo.png")]) == 2
+    err = capsys.readouterr().err
+    assert "the name says PNG" in err and "written as JPEG" in err and "name it .jpg" in err
+    assert not (tmp_path / "photo.png").exists()
+    # a spelling of the written format, or a name that says no format, is the user's choice
+    for name in ("photo-out.JPEG", "photo.out"):
+        assert main(["file", str(source), "-o", str(tmp_path / name)]) == 0
+        assert (tmp_path / name).read_bytes()[:2] == b"\xff\xd8"
