@@ -51,7 +51,8 @@ def manual_targets(options: Options, width: int, height: int) -> list[Target]:
 
 
 #: A block raised for a face is a multiple of this: a multiple of 8 keeps a JPEG's face in the DCT domain's exact
-#: mode, and of 16 gives its chroma (subsampled 4:2:0 in most photos) the same cells as its luma.
+#: mode, and of 16 gives its chroma (subsampled 4:2:0 in most photos, 16 px blocks) cells of the same size as its
+#: luma's (they start at the first chroma block wholly inside the box: at most 8 px from the luma's cells).
 FACE_BLOCK_MULTIPLE = 16
 
 
