@@ -67,7 +67,10 @@ def jpeg_regions_in_dct(work: Work) -> None:
             work.result = Result(cleaned, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, ())
         return
     order = regions.drawing_order(work.targets)
-    done = jpeg_regions.pixelate_jpeg_regions(work.data, [(_corners(work.targets[i].box), work.targets[i].block) for i in order])
+    # A face grows only to whole luma blocks (the ×1.15 margin around it takes the colour band); a drawn region
+    # to whole blocks of every component (fast.jpeg_regions says why)
+    done = jpeg_regions.pixelate_jpeg_regions(work.data, [
+        (_corners(work.targets[i].box), work.targets[i].block, work.targets[i].source == "face") for i in order])
     if done is None:
         return
     jpeg, drawn = done

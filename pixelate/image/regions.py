@@ -8,8 +8,9 @@ Geometry, the same for every format and path:
   the box's edge: every pixel of a region lies inside a pixelated block, and every pixel outside the boxes keeps
   its value (lossless formats: bit-identical). The box is not grown to an image-wide grid: around a face that
   would change up to a block's width of background on every side (docs/faces.md measures it). An upright JPEG
-  is edited in the DCT domain, whose smallest unit is an 8×8 block: there the box grows to whole 8×8 luma
-  blocks (``fast.jpeg_regions``; a subsampled chroma block it only partly covers is kept), and no further.
+  is edited in the DCT domain, whose smallest unit is an 8×8 block: there a region grows to whole blocks of
+  every component (16 px where chroma is subsampled) and a face's box to whole 8×8 luma blocks, a subsampled
+  chroma block it only partly covers being kept (``fast.jpeg_regions``); no further.
 - A face gets the pixel size asked, raised so that the face spans at most ``face_blocks`` blocks across: a
   face is never left recognisable, whatever pixel size was asked (``face_blocks=0`` keeps the size as asked).
 """

@@ -110,7 +110,7 @@ def canvas_image(card) -> Image.Image:
 
 def pixelated_area(box, size) -> tuple[int, int, int, int]:
     """What the server pixelates for an area (x0, y0, x1, y1): the area itself, clipped to the photo (its blocks
-    are anchored at its own corner; a JPEG in the DCT domain would grow it to whole 8 px blocks)."""
+    are anchored at its own corner; a JPEG in the DCT domain would grow it to whole 8 or 16 px blocks)."""
     x, y, w, h = box
     return max(0, x), max(0, y), min(size[0], x + w), min(size[1], y + h)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import math
+from types import SimpleNamespace
 
 import pytest
 from PIL import Image, ImageChops, ImageOps, ImageSequence
 
 from pixelate import PixelateError, pixelate_bytes
 from pixelate.bench.workloads import photo_jpeg, with_exif_orientation
-from pixelate.image.fast import libjpeg
+from pixelate.image.fast import jpeg_regions, libjpeg
 from tests.support.paths import CORPUS, SAMPLES
 
 
@@ -153,12 +154,16 @@ def photo(width: int, height: int, **save) -> bytes:
     return buffer.getvalue()
 
 
+SAVES = {"baseline-420": {}, "progressive": {"progressive": True}, "444": {"subsampling": 0}, "422": {"subsampling": 1}}
+#: the pixels one chroma block covers (across, down), by how Pillow saved the JPEG
+CHROMA_BLOCK = {"baseline-420": (16, 16), "progressive": (16, 16), "444": (8, 8), "422": (16, 8)}
+
+
 @needs_libjpeg
-@pytest.mark.parametrize("save", [{}, {"progressive": True}, {"subsampling": 0}, {"subsampling": 1}],
-                         ids=["baseline-420", "progressive", "444", "422"])
+@pytest.mark.parametrize("saved", list(SAVES))
 @pytest.mark.parametrize("block", [8, 16, 32])
-def test_an_upright_jpeg_keeps_every_block_outside_its_regions(save, block):
-    data = photo(640, 480, **save)
+def test_an_upright_jpeg_keeps_every_block_outside_its_regions(saved, block):
+    data = photo(640, 480, **SAVES[saved])
     result = pixelate_bytes(data, block, regions="100,60,150,120;400,300,90,90")
     (before,), (after,) = frames(data), frames(result.data)
     # Beyond the boxes nothing was decoded and encoded again: the pixels are the input's own, except where the
@@ -167,11 +172,56 @@ def test_an_upright_jpeg_keeps_every_block_outside_its_regions(save, block):
     assert changed_outside(before, after, result, margin=0) <= 2 * sum(b["w"] + b["h"] + 2 for b in result.regions) * 2
     slow = pixelate_bytes(data, block, regions="100,60,150,120;400,300,90,90", fast=False)
     assert changed_outside(before, frames(slow.data)[0], slow, margin=1) > 1000  # the general path re-encodes
-    # Boxes grow to whole 8×8 luma blocks, never to 16 px MCUs (a 4:2:0 chroma block only partly inside keeps
-    # its coefficients): 100,60 -> 96,56; 250,180 -> 256,184.
-    assert [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for b in result.regions] == [(96, 56, 256, 184), (400, 296, 496, 392)]
-    chroma_block = {0: (8, 8), 1: (16, 8), 2: (16, 16)}[save.get("subsampling", 2)]  # Pillow: 4:4:4, 4:2:2, 4:2:0
-    assert_flat_in_the_dct_domain(result, chroma_block)
+    # A drawn region grows to whole blocks of every component (16 px where chroma is subsampled), so that its
+    # colour is pixelated over all of it: inside, each block is one colour but for its edge pixels' chroma blending
+    ux, uy = CHROMA_BLOCK[saved]
+    grown = [(100 // ux * ux, 60 // uy * uy, -(-250 // ux) * ux, -(-180 // uy) * uy),
+             (400 // ux * ux, 300 // uy * uy, -(-490 // ux) * ux, -(-390 // uy) * uy)]
+    assert [(b["x"], b["y"], b["x"] + b["w"], b["y"] + b["h"]) for b in result.regions] == grown
+    for box in result.regions:
+        size = box["block"]
+        for top in range(box["y"], box["y"] + box["h"], size):
+            for left in range(box["x"], box["x"] + box["w"], size):
+                interior = after.crop((left + 1, top + 1, min(left + size, box["x"] + box["w"]) - 1,
+                                       min(top + size, box["y"] + box["h"]) - 1))
+                assert len(interior.getcolors(1 << 16)) == 1, (box, left, top)
+
+
+@needs_libjpeg
+@pytest.mark.parametrize("saved", list(SAVES))
+@pytest.mark.parametrize("block", [8, 16, 32])
+def test_a_face_box_grows_only_to_whole_luma_blocks_and_keeps_the_chroma_blocks_it_partly_covers(saved, block):
+    data = photo(630, 470, **SAVES[saved])  # not multiples of 16: the last blocks are cut by the image's edge
+    boxes = [(100, 60, 250, 180), (400, 300, 490, 390), (590, 430, 630, 470)]  # the last at the corner
+    pixelated, grown = jpeg_regions.pixelate_jpeg_regions(data, [(box, block, True) for box in boxes])
+    # 8 px luma blocks, never 16 px MCUs (100,60 -> 96,56; 250,180 -> 256,184), clipped at the image's edge
+    assert grown == [(96, 56, 256, 184), (400, 296, 496, 392), (584, 424, 630, 470)]
+    result = SimpleNamespace(data=pixelated, regions=[{"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0, "block": block}
+                                                      for x0, y0, x1, y1 in grown])
+    (before,), (after,) = frames(data), frames(pixelated)
+    assert changed_outside(before, after, result, margin=1) == 0
+    assert_flat_in_the_dct_domain(result, CHROMA_BLOCK[saved])
+
+
+def test_the_luma_sets_the_growth_even_where_chroma_is_sampled_finer_and_cmyk_grows_to_every_component():
+    """Geometry alone (no file): a face box grows to whole blocks of component 0, which lie wholly inside it, so
+    the luma is never left sharp; four components all carry detail and keep the growth to every component."""
+    def header(sampling):
+        return jpeg_regions.Header(200, 144, 0xC0, sampling, (0,) * len(sampling), {0: (1,) * 64}, (), 0)
+
+    finer_chroma = jpeg_regions.plan(header(((1, 1), (2, 2), (2, 2))), (24, 40, 34, 50), 16, luma_edges=True)
+    assert finer_chroma.box == (16, 32, 48, 64)  # the luma's 16 px blocks
+    luma, cb, _ = finer_chroma.cells
+    assert (luma.r0, luma.r1, luma.c0, luma.c1) == (2, 4, 1, 3)  # every luma block the box touches
+    assert (cb.r0, cb.r1, cb.c0, cb.c1) == (4, 8, 2, 6)
+    mixed = jpeg_regions.plan(header(((2, 1), (1, 2), (1, 1))), (13, 21, 63, 61), 8, luma_edges=True)
+    assert mixed.box == (8, 16, 64, 64) and (mixed.cells[0].c0, mixed.cells[0].c1) == (1, 8)
+    cmyk = jpeg_regions.plan(header(((2, 2), (1, 1), (1, 1), (1, 1))), (24, 40, 34, 50), 16, luma_edges=True)
+    assert cmyk.box == (16, 32, 48, 64)  # 16 px: whole blocks of every component
+    drawn = jpeg_regions.plan(header(((2, 2), (1, 1), (1, 1))), (24, 40, 34, 50), 16)
+    assert drawn.box == (16, 32, 48, 64)
+    face = jpeg_regions.plan(header(((2, 2), (1, 1), (1, 1))), (24, 40, 34, 50), 16, luma_edges=True)
+    assert face.box == (24, 40, 40, 56) and (face.cells[1].c1 - face.cells[1].c0, face.cells[1].r1 - face.cells[1].r0) == (0, 0)
 
 
 def assert_flat_in_the_dct_domain(result, chroma_block: tuple[int, int]) -> None:

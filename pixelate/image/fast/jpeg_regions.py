@@ -7,15 +7,17 @@ box's edge with 4:2:0 or 4:2:2, where the decoder blends a pixel with its neighb
 
 Geometry (each box's cells are anchored at its own top-left corner, as on every path):
 
-- block ``k`` a multiple of 8: each box is grown outward to whole 8×8 blocks of the luma (8 px, the smallest
-  area a DCT-domain edit can change); in it, from its top-left, the luma's cells of ``k`` pixels get
-  DC = round(mean DC), AC = 0. A subsampled component (4:2:0 chroma: a block covers 16×16 px) has the same done
-  to its blocks wholly inside the grown box, in cells of ``lcm(k, 16)`` px from the first of them; its blocks
-  that the box only partly covers keep their coefficients, because changing one changes all its 16×16 pixels.
-  So a band of at most 8 px along a box's edge keeps its colour at half resolution while its luma is
-  pixelated: that is what keeps the change to the box grown to 8 px, not 16 (around faces in ~500 px JPEG
-  photos, about half the area changed: docs/faces.md). At k = 8 on 4:2:0 each chroma block keeps its own DC
-  (the cell's chroma is then the 16 px mean).
+- block ``k`` a multiple of 8: a region is grown outward to whole units of every component's block footprint
+  (8 px for 4:4:4 and grey, 16 px for 4:2:0), so that luma and chroma change over exactly the same pixels. A
+  face (``luma_edges``) is grown only to whole 8×8 blocks of the luma (8 px, the smallest area a DCT-domain edit
+  can change), and a subsampled component (4:2:0 chroma: a block covers 16×16 px) is changed only in its blocks
+  wholly inside the grown box; its blocks that the box only partly covers keep their coefficients, because
+  changing one changes all its 16×16 pixels. So along a face box's edge a band of at most 8 px keeps its colour
+  at half resolution while its luma is pixelated: at the ×1.15 enlargement that band is mostly margin, and it
+  halves the area changed around faces in ~500 px JPEG photos (docs/faces.md). A drawn region keeps the whole
+  units: a small one (a name, a plate) could otherwise keep most of its colour. In the blocks changed, from the
+  top-left of each component's first one, cells of ``lcm(k, footprint)`` pixels get DC = round(mean DC),
+  AC = 0. At k = 8 on 4:2:0 each chroma block keeps its own DC (the cell's chroma is then the 16 px mean).
 - other ``k`` (10, 12 …): the k-cells from the box's corner are the footprint (the box itself); only the 8×8
   blocks that touch it are transformed back to pixels (numpy), the cells set to their mean, and the blocks
   transformed and quantised again with the file's own tables. Untouched blocks keep their coefficients; the
@@ -80,21 +82,22 @@ class Plan(NamedTuple):
     cells: tuple[Cells, ...]
 
 
-def pixelate_jpeg_regions(data: bytes, boxes: Sequence[tuple[Box, int]]) -> tuple[bytes, list[Box]] | None:
-    """The JPEG ``data`` with each (box, block) pixelated in the DCT domain, and the boxes actually pixelated
-    (snapped); ``None`` when this path does not apply (see the module docstring). Boxes are applied in the
-    order given: where they overlap, the later one wins."""
+def pixelate_jpeg_regions(data: bytes, boxes: Sequence[tuple[Box, int, bool]]) -> tuple[bytes, list[Box]] | None:
+    """The JPEG ``data`` with each (box, block, luma_edges) pixelated in the DCT domain, and the boxes actually
+    pixelated (snapped); ``None`` when this path does not apply (see the module docstring). ``luma_edges``: grow
+    the box only to whole luma blocks (a face: see :func:`plan`). Boxes are applied in the order given: where
+    they overlap, the later one wins."""
     header = parse_header(data)
     if header is None or header.sof not in _SOF_SUPPORTED or len(header.sampling) not in (1, 3, 4):
         return None
     hmax, vmax = max(h for h, _ in header.sampling), max(v for _, v in header.sampling)
     if any(h < 1 or v < 1 or hmax % h or vmax % v for h, v in header.sampling):
         return None
-    if any(block % 8 for _, block in boxes) and not _numpy_available():
+    if any(block % 8 for _, block, _ in boxes) and not _numpy_available():
         return None
     if any(header.qtables.get(table) is None for table in header.table_ids):
         return None
-    plans = [plan(header, box, block) for box, block in boxes]
+    plans = [plan(header, box, block, luma_edges) for box, block, luma_edges in boxes]
     expected = (header.width, header.height, tuple(
         libjpeg.Component(h, v, *_blocks(header, index)) for index, (h, v) in enumerate(header.sampling)))
 
@@ -227,13 +230,20 @@ def _lcm(*values: int) -> int:
     return reduce(lambda a, b: a * b // math.gcd(a, b), values)
 
 
-def plan(header: Header, box: Box, block: int) -> Plan:
-    """The snapped footprint of ``box`` and, per component, the blocks and cells to change (see the module docstring)."""
+def plan(header: Header, box: Box, block: int, luma_edges: bool = False) -> Plan:
+    """The snapped footprint of ``box`` and, per component, the blocks and cells to change (see the module docstring).
+
+    ``luma_edges``: grow the box only to whole blocks of the luma (a grey or YCbCr file's component 0), leaving
+    the chroma blocks it only partly covers as they are; otherwise to whole blocks of every component."""
     footprints = [_footprint(header, index) for index in range(len(header.sampling))]
-    if block % 8 == 0:  # whole 8×8 blocks of the finest component (the luma): 8 px
-        unit_x, unit_y = min(f[0] for f in footprints), min(f[1] for f in footprints)
-    else:  # the box itself: only its touched blocks are re-quantised
+    if block % 8:  # the box itself: only its touched blocks are re-quantised
         unit_x = unit_y = 1
+    elif luma_edges and len(footprints) in (1, 3):
+        # The luma's blocks (8 px, or more where a chroma component is sampled finer than it: every finer block
+        # then lies wholly inside). Four components (CMYK, YCCK) have no chroma to spare: every one carries detail.
+        unit_x, unit_y = footprints[0]
+    else:  # whole blocks of every component (16 px on 4:2:0)
+        unit_x, unit_y = _lcm(*(f[0] for f in footprints)), _lcm(*(f[1] for f in footprints))
     x0, y0 = box[0] // unit_x * unit_x, box[1] // unit_y * unit_y
     x1 = min(-(-box[2] // unit_x) * unit_x, header.width)
     y1 = min(-(-box[3] // unit_y) * unit_y, header.height)
