@@ -62,10 +62,16 @@ def output_name(source: Path, fmt: str) -> str:
     return f"{source.stem}{MARK}{suffix}"
 
 
+#: Extensions of formats that are read but never written (a pixelated copy of one is a JPEG).
+READ_ONLY_EXTENSIONS = {".heic": "HEIF", ".heif": "HEIF", ".hif": "HEIF", ".mpo": "MPO"}
+
+
 def format_named_by(path: Path) -> str | None:
-    """The output format a file name's extension names (``.PNG`` -> ``PNG``, ``.jpeg`` -> ``JPEG``), if any."""
+    """The format a file name's extension names (``.PNG`` -> ``PNG``, ``.jpeg`` -> ``JPEG``, ``.heic`` -> ``HEIF``),
+    if any."""
     suffix = path.suffix.lower()
-    return next((fmt for fmt, extension in EXTENSIONS.items() if suffix in SPELLINGS.get(fmt, {extension})), None)
+    written = (fmt for fmt, extension in EXTENSIONS.items() if suffix in SPELLINGS.get(fmt, {extension}))
+    return next(written, READ_ONLY_EXTENSIONS.get(suffix))
 
 
 def planned_format(source: Path) -> str | None:

@@ -193,13 +193,13 @@ def _hidden(regions: list[dict]) -> str:
 
 
 def _output_format_problem(source: Path, output: Path) -> str | None:
-    """Why ``-o output`` would mislead: its extension names another format than the one written (the input's own:
-    the command does not convert), so a viewer would be handed, say, JPEG bytes in a ``.png``."""
+    """Why ``-o output`` would mislead: its extension names another format than the one written (the input's
+    own, or JPEG for HEIC and MPO: the command does not convert otherwise), so a viewer would be handed, say,
+    JPEG bytes in a ``.png``."""
     written, named = batch.planned_format(source), batch.format_named_by(output)
     if written is None or named is None or written == named:
         return None
-    return (f"-o {output}: the name says {named}, but a pixelated {source.name} is written as {written} "
-            f"(the input's format); name it {batch.EXTENSIONS[written]}")
+    return f"-o {output}: the name says {named}, but a pixelated {source.name} is written as {written}; name it {batch.EXTENSIONS[written]}"
 
 
 def _positive(text: str) -> int:

@@ -380,6 +380,11 @@ def test_an_output_name_that_says_another_format_is_refused_before_anything_is_w
     err = capsys.readouterr().err
     assert "the name says PNG" in err and "written as JPEG" in err and "name it .jpg" in err
     assert not (tmp_path / "photo.png").exists()
+    camera = tmp_path / "stereo.mpo"  # MPO (like HEIC) is read, never written: its pixelated copy is a JPEG
+    camera.write_bytes((CORPUS / "sugarshack.mpo").read_bytes())
+    assert main(["file", str(camera), "-o", str(tmp_path / "out.MPO")]) == 2
+    assert "the name says MPO, but a pixelated stereo.mpo is written as JPEG; name it .jpg" in capsys.readouterr().err
+    assert main(["file", str(camera), "-o", str(tmp_path / "out.jpg")]) == 0
     # a spelling of the written format, or a name that says no format, is the user's choice
     for name in ("photo-out.JPEG", "photo.out"):
         assert main(["file", str(source), "-o", str(tmp_path / name)]) == 0
