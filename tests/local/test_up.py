@@ -234,18 +234,23 @@ def test_a_worker_killed_mid_batch_loses_nothing_beside_another_stack_and_sigter
                               Metadata={"faces": "true"})
             keys += uploads
             deadline = time.monotonic() + STATUS_TIMEOUT_S
-            workers = second.stack()["Local"]["Processes"]["Workers"]
-            while set(workers) & set(killed) and time.monotonic() < deadline:  # the replacements, once listed
-                time.sleep(0.1)
-                workers = second.stack()["Local"]["Processes"]["Workers"]
             while time.monotonic() < deadline and in_flight(sqs, second) < 2:
                 time.sleep(0.01)
+            workers = second.stack()["Local"]["Processes"]["Workers"]  # read now: the ones holding the messages
+            assert not set(workers) & set(killed), "the stack still lists a worker killed in an earlier round"
             for pid in workers:
                 os.kill(pid, signal.SIGKILL)
             killed += workers
-            # Replacements need a second or more to start and poll, so what is in flight now was the dead's.
-            if in_flight(sqs, second) > 0:
+            # A delete the dead sent just before the kill may still be on its way to moto: look twice, a moment
+            # apart (replacements need a second or more to start and poll, so what is in flight was the dead's).
+            time.sleep(0.3)
+            held = in_flight(sqs, second) > 0
+            time.sleep(0.2)
+            if held and in_flight(sqs, second) > 0:
                 break
+            deadline = time.monotonic() + 30
+            while set(second.stack()["Local"]["Processes"]["Workers"]) & set(killed) and time.monotonic() < deadline:
+                time.sleep(0.1)  # the next round waits for the replacements to be listed
         else:
             pytest.fail(f"three rounds, and every batch ended before its worker was killed:\n{second.log()[-3000:]}")
         # Meanwhile the first stack is untouched and still answers.
