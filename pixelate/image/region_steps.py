@@ -69,8 +69,9 @@ def jpeg_regions_in_dct(work: Work) -> None:
     order = regions.drawing_order(work.targets)
     # A face grows only to whole luma blocks (the ×1.15 margin around it takes the colour band); a drawn region
     # to whole blocks of every component (fast.jpeg_regions says why)
-    done = jpeg_regions.pixelate_jpeg_regions(work.data, [
-        (_corners(work.targets[i].box), work.targets[i].block, work.targets[i].source == "face") for i in order])
+    ordered = [work.targets[i] for i in order]
+    done = jpeg_regions.pixelate_jpeg_regions(
+        work.data, [(_corners(t.box), t.block, t.source == "face") for t in ordered])
     if done is None:
         return
     jpeg, drawn = done

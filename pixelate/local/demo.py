@@ -80,10 +80,8 @@ def _faces(record: dict) -> int:
 
 
 def _hidden(record: dict) -> str:
-    """What a privacy upload hid: "faces 1", or "" for a whole-image one."""
-    if not (record.get("options") or {}).get("faces") and not (record.get("options") or {}).get("regions"):
-        return ""
-    return f"faces {_faces(record)}"
+    """What an upload with faces asked hid: "faces 1"; "" for the others."""
+    return f"faces {_faces(record)}" if (record.get("options") or {}).get("faces") else ""
 
 
 def table(uploads: list[Upload], records: dict[str, dict | None]) -> str:
