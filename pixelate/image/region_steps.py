@@ -96,7 +96,8 @@ def pixelate_region_frames(work: Work) -> None:
         if work.out_format == "GIF" and frame.picture.mode != "P":
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
-        targets = work.targets + (faces_by_frame[index] if faces_by_frame else [])
+        targets = [regions.with_exact_margin(target, options, *frame.size)
+                   for target in work.targets + (faces_by_frame[index] if faces_by_frame else [])]
         if index == 0:
             work.pixelated = [target.describe() for target in targets]  # (in the order asked: regions, then faces)
         drawn = [targets[i] for i in regions.drawing_order(targets)]

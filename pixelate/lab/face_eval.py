@@ -3,6 +3,7 @@
     python -m pixelate.lab.face_eval            # the report (a few minutes); --quick: a few scenes (seconds)
     python -m pixelate.lab.face_eval --sweep    # + thresholds × enlargements through the pipeline
     python -m pixelate.lab.face_eval --snapping # + what snapping the face boxes otherwise would change
+    python -m pixelate.lab.face_eval --lossless # the same scenes as PNG: the path that pixelates boxes exactly
 
 Each scene's encoded bytes go through ``pixelate_bytes(data, 16, faces=True, face_blocks=8)``, the service's
 defaults, and the output is compared with the input:
@@ -36,6 +37,7 @@ from typing import Callable, Iterable
 from pixelate.image.limits import DEFAULT_PIXEL_SIZE
 from pixelate.image.options import DEFAULT_FACE_BLOCKS
 from pixelate.image.pipeline import find_faces, pixelate_bytes
+from pixelate.image.regions import EXACT_FACE_MARGIN
 from pixelate.lab import face_scenes
 from pixelate.lab.face_scenes import Scene
 
@@ -291,18 +293,34 @@ def _sweep_line(threshold: float, enlarge, results: dict[str, list[dict]]) -> st
 
 # ------------------------------------------------------------------------------------------------ what snapping costs
 
-#: ways to grow a face's box to a grid: each returns the cell (px) its edges are snapped to, from the face's block
+def _outward(box: tuple[int, int, int, int], cell: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return x0 // cell * cell, y0 // cell * cell, -(-x1 // cell) * cell, -(-y1 // cell) * cell
+
+
+def _nearest_keeping(box: tuple[int, int, int, int], own: tuple[int, int, int, int], cell: int):
+    """Each edge of the enlarged ``box`` moved to the nearest multiple of ``cell``, but never inside the detector's
+    ``own`` box (before enlargement) grown outward: the margin may shrink, the face the network saw may not."""
+    grown = _outward(own, cell)
+    near = [int(round(v / cell)) * cell for v in box]
+    return min(grown[0], near[0]), min(grown[1], near[1]), max(grown[2], near[2]), max(grown[3], near[3])
+
+
+#: ways to grow a face's box to a grid: each takes the enlarged box, the detector's own box and the face's block
 SNAPPING = {
-    "block grid, 4:2:0 JPEG (earlier)": lambda block: math.lcm(block, 16),
-    "16 px, 4:2:0 MCU (earlier)": lambda block: 16,
-    "8 px, a DCT block (now, JPEG)": lambda block: 8,
-    "none (now, lossless)": lambda block: 1,
+    "block grid, 4:2:0 JPEG (earlier)": lambda box, own, block: _outward(box, math.lcm(block, 16)),
+    "16 px, 4:2:0 MCU (earlier)": lambda box, own, block: _outward(box, 16),
+    "8 px, a DCT block (now, JPEG)": lambda box, own, block: _outward(box, 8),
+    "8 px, nearest, own box kept": lambda box, own, block: _nearest_keeping(box, own, 8),
+    "none (lossless, earlier)": lambda box, own, block: box,
+    f"{EXACT_FACE_MARGIN} px more (now, lossless)": lambda box, own, block: (
+        box[0] - EXACT_FACE_MARGIN, box[1] - EXACT_FACE_MARGIN, box[2] + EXACT_FACE_MARGIN, box[3] + EXACT_FACE_MARGIN),
 }
 
 
 def snapping_what_if(scenes: list[Scene], enlarges: Iterable = (1.1, 1.15, 1.2), threshold: float | None = None,
                      pixel_size: int = DEFAULT_PIXEL_SIZE, face_blocks: int = DEFAULT_FACE_BLOCKS) -> list[str]:
-    """Geometry only: the detector's boxes (``find_faces``) snapped outward by each of ``SNAPPING``, at each
+    """Geometry only: the detector's boxes (``find_faces``) snapped by each of ``SNAPPING``, at each
     enlargement: faces hidden and the share of the area outside the faces the boxes cover, per group. What the
     pipeline would change if it snapped faces so (the rule "now" matches the pipeline's own figures)."""
     from pixelate.image import regions
@@ -312,24 +330,26 @@ def snapping_what_if(scenes: list[Scene], enlarges: Iterable = (1.1, 1.15, 1.2),
     options = parse_options(pixel_size, faces=True, face_blocks=face_blocks)
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
     cache: dict = {"threshold": threshold}
+
+    def boxes_at(enlarge) -> dict[str, list[tuple[int, int, int, int]]]:
+        with detector_settings(threshold, enlarge, cache):
+            return {scene.name: [_corners(face) for face in find_faces(scene.data).faces]
+                    for scene in scenes if scene.faces}
+
+    own = boxes_at(1.0)  # the same detections, best first, before enlargement
     lines = [f"{'enlarge':<8} {'snapped to':<30} " + "  ".join(f"{g:>22}" for g in ("small", "large", "lfw", "camera"))]
     for enlarge in enlarges:
-        found = {}
-        with detector_settings(threshold, enlarge, cache):
-            for scene in scenes:
-                if scene.faces:
-                    found[scene.name] = [_corners(face) for face in find_faces(scene.data).faces]
-        for rule, cell_of in SNAPPING.items():
+        found = boxes_at(enlarge)
+        for rule, snap in SNAPPING.items():
             by_group: dict[str, list] = {}
             for scene in scenes:
                 if not scene.faces:
                     continue
                 width, height = scene.image().size
                 boxes = []
-                for x0, y0, x1, y1 in found[scene.name]:
-                    cell = cell_of(regions.face_block(Box(x0, y0, x1, y1), options))
-                    boxes.append((x0 // cell * cell, y0 // cell * cell, min(width, -(-x1 // cell) * cell),
-                                  min(height, -(-y1 // cell) * cell)))
+                for box, seen in zip(found[scene.name], own[scene.name], strict=True):
+                    x0, y0, x1, y1 = snap(box, seen, regions.face_block(Box(*box), options))
+                    boxes.append((max(0, x0), max(0, y0), min(width, x1), min(height, y1)))
                 covered, truth = _mask((width, height), boxes), _mask((width, height), (f.box for f in scene.faces))
                 hidden = []
                 for face in scene.faces:
@@ -362,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-skimage", action="store_true", help="leave out the scikit-image groups")
     parser.add_argument("--sweep", action="store_true", help="also sweep thresholds × enlargements")
     parser.add_argument("--snapping", action="store_true", help="also what snapping the boxes otherwise would change")
+    parser.add_argument("--lossless", action="store_true",
+                        help="the scenes as PNG (the exact path: every input but an upright JPEG)")
     parser.add_argument("--save", help="also write the scenes and their boxes to this folder")
     args = parser.parse_args(argv)
 
@@ -370,9 +392,11 @@ def main(argv: list[str] | None = None) -> int:
 
     build = face_scenes.build_quick if args.quick else face_scenes.build
     scenes = build(args.seed, with_skimage=not args.no_skimage)
+    if args.lossless:
+        scenes = [face_scenes.as_png_scene(scene) for scene in scenes]
     if args.save:
         face_scenes.save(scenes, args.save)
-    print(f"{len(scenes)} scenes (seed {args.seed}, scikit-image {'yes' if face_scenes.skimage_data_dir() and not args.no_skimage else 'no'});"
+    print(f"{len(scenes)} {'PNG' if args.lossless else 'JPEG'} scenes (seed {args.seed}, scikit-image {'yes' if face_scenes.skimage_data_dir() and not args.no_skimage else 'no'});"
           f" pixel size {args.pixel_size}, face blocks {args.face_blocks}; detector session load {session_load_ms():.0f} ms\n")
     results = evaluate(scenes, progress, pixel_size=args.pixel_size, face_blocks=args.face_blocks, runs=args.runs)
     print(report(results))

@@ -177,3 +177,32 @@ def test_a_raised_face_block_is_a_multiple_of_16_and_a_420_jpeg_grows_the_face_o
     assert found["x"] - 8 < region["x"] <= found["x"] and found["y"] - 8 < region["y"] <= found["y"]
     assert region["x"] + region["w"] < found["x"] + found["w"] + 8
     assert region["y"] + region["h"] < found["y"] + found["h"] + 8
+
+
+def test_where_boxes_are_pixelated_exactly_a_found_face_gets_a_margin_of_a_few_pixels_and_a_marked_one_none():
+    from pixelate.image import regions
+
+    margin = regions.EXACT_FACE_MARGIN
+    assert margin > 0
+    # a PNG (the exact path): the detector's box grown by the margin on every side
+    data = encoded(astronaut())
+    found = find_faces(data).faces[0]
+    (region,) = pixelate_bytes(data, 16, faces=True).regions
+    assert (region["x"], region["y"], region["w"], region["h"]) == (
+        found["x"] - margin, found["y"] - margin, found["w"] + 2 * margin, found["h"] + 2 * margin)
+    assert region["w"] / region["block"] <= 8  # the block is sized for the grown box
+    # clipped where the image ends: the face cut at the left and top edges
+    corner = astronaut().crop((found["x"] + 1, found["y"] + 1, 512, 512))
+    (cut,) = pixelate_bytes(encoded(corner), 16, faces=True).regions
+    assert (cut["x"], cut["y"]) == (0, 0)
+    # an oriented JPEG is decoded and re-encoded: the exact path too
+    exif = Image.Exif()
+    exif[0x0112] = 3  # turned 180°: the same upright box
+    turned = encoded(astronaut().transpose(Image.Transpose.ROTATE_180), "JPEG", quality=92, exif=exif.tobytes())
+    (upright,) = pixelate_bytes(turned, 16, faces=True).regions
+    face = find_faces(turned).faces[0]
+    assert (upright["x"], upright["y"]) == (face["x"] - margin, face["y"] - margin)
+    # a face box drawn or adjusted by a person (marked ",face") is pixelated as drawn
+    box = f"{found['x']},{found['y']},{found['w']},{found['h']},face"
+    (marked,) = pixelate_bytes(data, 16, regions=box).regions
+    assert (marked["x"], marked["y"], marked["w"], marked["h"]) == (found["x"], found["y"], found["w"], found["h"])

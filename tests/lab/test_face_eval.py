@@ -78,3 +78,20 @@ def test_the_report_has_a_line_per_group_and_names_the_misses(quick):
     assert lines[0].split()[:4] == ["group", "imgs", "faces", "hidden"]
     assert {line.split()[0] for line in lines[1:len(quick) + 1]} == set(quick)
     assert any(line.startswith("small: plain") for line in lines)
+
+
+def test_the_snapping_what_if_measures_every_rule_and_a_png_scene_keeps_the_pixels():
+    astronaut = face_scenes.astronaut_scene()
+    png = face_scenes.as_png_scene(astronaut)
+    assert png.data.startswith(b"\x89PNG") and png.faces == astronaut.faces
+    assert png.image().tobytes() == astronaut.image().tobytes()
+    scene = Scene("one", "small", astronaut.data, astronaut.faces)
+    header, *rows = face_eval.snapping_what_if([scene], enlarges=(1.15,))
+    assert header.split()[-4:] == ["small", "large", "lfw", "camera"] and len(rows) == len(face_eval.SNAPPING)
+    outside = {}
+    for row, rule in zip(rows, face_eval.SNAPPING):
+        *_, hidden, shares, large, lfw, camera = row.split()  # "small" is "hidden mean%/max%"; no other group here
+        assert rule in row and hidden == "1/1" and (large, lfw, camera) == ("-", "-", "-")
+        outside[rule] = float(shares.split("/")[0].rstrip("%"))
+    exact, margin = outside["none (lossless, earlier)"], outside[f"{face_eval.EXACT_FACE_MARGIN} px more (now, lossless)"]
+    assert 0 < exact < margin < outside["8 px, a DCT block (now, JPEG)"] < outside["16 px, 4:2:0 MCU (earlier)"]
