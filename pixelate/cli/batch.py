@@ -26,6 +26,8 @@ EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "TI
 SPELLINGS = {"JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"}, "TIFF": {".tif", ".tiff"}}
 #: What marks an output of this command: ``<stem>.pixelated<ext>``. A folder walk leaves such files alone.
 MARK = ".pixelated"
+#: What an item whose worker process died is told (``workers``).
+DIED = "the worker process died while pixelating this file (a crash, or out of memory)"
 #: Bytes read to tell a file's format (the ``ftyp`` brands of HEIF/AVIF lie within the first 512).
 HEAD_BYTES = 512
 

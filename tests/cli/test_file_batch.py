@@ -363,7 +363,7 @@ def test_worker_processes_are_spawned_when_the_caller_runs_threads(tmp_path, cap
     busy = threading.Thread(target=stop.wait)
     busy.start()
     try:
-        assert workers._context().get_start_method() == "spawn"
+        assert workers.start_method() == "spawn"
         code = main(["file", str(tmp_path / "in"), "--out-dir", str(tmp_path / "out"), "--json", "-j", "2", "--size", "8"])
     finally:
         stop.set()
