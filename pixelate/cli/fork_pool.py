@@ -19,6 +19,7 @@ import pickle
 import select
 import signal
 import struct
+import sys
 from collections import deque
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
@@ -150,6 +151,9 @@ def _close(worker: _Worker) -> None:
 def _fork(items: list[Item], work, crashed, inherited: list[int]) -> _Worker:
     jobs_in, jobs_out = os.pipe()
     answers_in, answers_out = os.pipe()
+    for stream in (sys.stdout, sys.stderr):  # lines printed but not yet written must not be written twice
+        if stream is not None:
+            stream.flush()
     pid = os.fork()
     if pid:
         os.close(jobs_in)
