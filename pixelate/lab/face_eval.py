@@ -5,6 +5,9 @@
     python -m pixelate.lab.face_eval --snapping # + what snapping the face boxes otherwise would change
     python -m pixelate.lab.face_eval --lossless # the same scenes as PNG: the path that pixelates boxes exactly
 
+With the real photos fetched (``python -m pixelate.lab.real_photos``), two more groups: "real", group photos
+with faces drawn by hand, and "animals", photos of animals and no people.
+
 Each scene's encoded bytes go through ``pixelate_bytes(data, 16, faces=True, face_blocks=8)``, the service's
 defaults, and the output is compared with the input:
 
@@ -38,7 +41,7 @@ from pixelate.image.limits import DEFAULT_PIXEL_SIZE
 from pixelate.image.options import DEFAULT_FACE_BLOCKS
 from pixelate.image.pipeline import find_faces, pixelate_bytes
 from pixelate.image.regions import EXACT_FACE_MARGIN
-from pixelate.lab import face_scenes
+from pixelate.lab import face_scenes, real_photos
 from pixelate.lab.face_scenes import Scene
 
 COVER_NEEDED = 0.95
@@ -46,7 +49,8 @@ COVER_NEEDED = 0.95
 #: face, not of the box: a box snapped to 16-pixel blocks around a 25-pixel face is mostly not face)
 TRUE_BOX_COVERS = 0.5
 #: size bins (ground-truth box width, px) of the recall breakdown, per group
-SIZE_BINS = {"small": (30, 40, 60, 90, 121), "large": (60, 80, 120, 200, 1000), "lfw": (21, 28, 35, 46)}
+SIZE_BINS = {"small": (30, 40, 60, 90, 121), "large": (60, 80, 120, 200, 1000), "lfw": (21, 28, 35, 46),
+             "real": (37, 45, 61, 111)}
 
 
 # ------------------------------------------------------------------------------------------------ measuring
@@ -95,12 +99,13 @@ def measure(scene: Scene, pixel_size: int = DEFAULT_PIXEL_SIZE, face_blocks: int
     regions = [_corners(box) for box in result.regions if box["source"] == "face"]
     covered = _mask(size, regions)
     outside = ~truth
-    hidden, box95, whole_box = [], [], []
+    hidden, box95, whole_box, cover = [], [], [], []
     for face in scene.faces:
         x0, y0, x1, y1 = face.box
         inside = covered[y0:y1, x0:x1]
         visible = ~_mask(size, [face.occluder] if face.occluder else [])[y0:y1, x0:x1]
-        hidden.append(bool(inside[visible].mean() >= COVER_NEEDED))
+        cover.append(float(inside[visible].mean()))
+        hidden.append(cover[-1] >= COVER_NEEDED)
         box95.append(bool(inside.mean() >= COVER_NEEDED))
         whole_box.append(bool(inside.all()))
     changed = (before != after).any(axis=2) & outside
@@ -108,7 +113,7 @@ def measure(scene: Scene, pixel_size: int = DEFAULT_PIXEL_SIZE, face_blocks: int
     row = {
         "name": scene.name, "group": scene.group, "width": size[0], "height": size[1],
         "faces": [(face.kind, face.w, face.box) for face in scene.faces],
-        "hidden": hidden, "box95": box95, "whole_box": whole_box,
+        "hidden": hidden, "box95": box95, "whole_box": whole_box, "cover": cover,
         "outside": float(changed.sum() / max(1, outside.sum())),
         "snapped": float((covered & outside).sum() / max(1, outside.sum())),
         "outside_px": int(changed.sum()), "face_px": int(truth.sum()), "face_share": float(truth.mean()),
@@ -160,6 +165,7 @@ def summary(rows: list[dict]) -> dict:
         "images": len(rows), "faces": len(hidden), "hidden": sum(hidden),
         "box95": sum(h for row in rows for h in row["box95"]),
         "whole_box": sum(h for row in rows for h in row["whole_box"]),
+        "cover_min": min((c for row in rows for c in row["cover"]), default=None),
         "outside_mean": mean("outside"), "outside_max": max(row["outside"] for row in rows),
         "snapped_mean": mean("snapped"), "boxes_mean": mean("boxes"), "face_share": mean("face_share"),
         "extra": sum(row["outside_px"] for row in rows) / face_px if face_px else None,
@@ -174,7 +180,7 @@ def _pct(value: float | None) -> str:
 
 def table(results: dict[str, list[dict]]) -> str:
     """The report's table: one line per group."""
-    header = ("group", "imgs", "faces", "hidden", "box 95%", "whole box", "faces %", "outside", "out.max", "snapped",
+    header = ("group", "imgs", "faces", "hidden", "box 95%", "whole box", "min cover", "faces %", "outside", "out.max", "snapped",
               "boxes", "extra", "FP", "ms", "whole ms")
     lines = [header]
     for group, rows in results.items():
@@ -182,6 +188,7 @@ def table(results: dict[str, list[dict]]) -> str:
         faces = s["faces"]
         count = (lambda n: f"{n}/{faces}") if faces else (lambda n: "-")
         lines.append((group, str(s["images"]), str(faces), count(s["hidden"]), count(s["box95"]), count(s["whole_box"]),
+                      "-" if s["cover_min"] is None else f"{100 * s['cover_min']:.0f}%",
                       _pct(s["face_share"]), _pct(s["outside_mean"]), _pct(s["outside_max"]), _pct(s["snapped_mean"]), _pct(s["boxes_mean"]),
                       "-" if s["extra"] is None else f"{s['extra']:.2f}", f"{s['fp']}" + ("" if faces else f" ({s['regions']})"),
                       f"{s['ms']:.0f}", f"{s['whole_ms']:.0f}"))
@@ -241,10 +248,10 @@ def detector_settings(threshold: float, enlarge: float | tuple[float, float], ca
 
     def detect(picture, full_size=None, **_):
         key = (picture.size, full_size, hashlib.sha1(picture.tobytes()).digest())
+        min_face = detector.min_face_size(full_size or picture.size) * max(picture.size) / max(full_size or picture.size)
         if key not in cache:
-            min_face = detector.min_face_size(full_size or picture.size) * max(picture.size) / max(full_size or picture.size)
             cache[key] = detector.detect_raw(picture, cache["threshold"], detector.plan_passes(picture.size, min_face))
-        return detector.boxes_to_faces(cache[key], picture.size, enlarge, threshold)
+        return detector.boxes_to_faces(cache[key], picture.size, enlarge, threshold, min_face)
 
     original = faces.detect_faces
     faces.detect_faces = detect
@@ -380,6 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pixel-size", type=int, default=DEFAULT_PIXEL_SIZE)
     parser.add_argument("--face-blocks", type=int, default=DEFAULT_FACE_BLOCKS)
     parser.add_argument("--no-skimage", action="store_true", help="leave out the scikit-image groups")
+    parser.add_argument("--no-real", action="store_true", help="leave out the real photos (when fetched)")
     parser.add_argument("--sweep", action="store_true", help="also sweep thresholds × enlargements")
     parser.add_argument("--snapping", action="store_true", help="also what snapping the boxes otherwise would change")
     parser.add_argument("--lossless", action="store_true",
@@ -392,11 +400,15 @@ def main(argv: list[str] | None = None) -> int:
 
     build = face_scenes.build_quick if args.quick else face_scenes.build
     scenes = build(args.seed, with_skimage=not args.no_skimage)
+    real = not args.no_real and real_photos.available()
+    if real:
+        scenes += real_photos.scenes()
     if args.lossless:
         scenes = [face_scenes.as_png_scene(scene) for scene in scenes]
     if args.save:
         face_scenes.save(scenes, args.save)
-    print(f"{len(scenes)} {'PNG' if args.lossless else 'JPEG'} scenes (seed {args.seed}, scikit-image {'yes' if face_scenes.skimage_data_dir() and not args.no_skimage else 'no'});"
+    print(f"{len(scenes)} {'PNG' if args.lossless else 'JPEG'} scenes (seed {args.seed}, scikit-image {'yes' if face_scenes.skimage_data_dir() and not args.no_skimage else 'no'},"
+          f" real photos {'yes' if real else 'no: python -m pixelate.lab.real_photos'});"
           f" pixel size {args.pixel_size}, face blocks {args.face_blocks}; detector session load {session_load_ms():.0f} ms\n")
     results = evaluate(scenes, progress, pixel_size=args.pixel_size, face_blocks=args.face_blocks, runs=args.runs)
     print(report(results))

@@ -206,3 +206,30 @@ def test_where_boxes_are_pixelated_exactly_a_found_face_gets_a_margin_of_a_few_p
     box = f"{found['x']},{found['y']},{found['w']},{found['h']},face"
     (marked,) = pixelate_bytes(data, 16, regions=box).regions
     assert (marked["x"], marked["y"], marked["w"], marked["h"]) == (found["x"], found["y"], found["w"], found["h"])
+
+
+def test_a_box_much_wider_than_the_smallest_face_needs_a_higher_score_and_a_tiny_one_is_dropped(monkeypatch):
+    """A real face that big scores 0.7 or more; animals' heads that score 0.24-0.26 as faces are left alone. A
+    box under half the smallest face to find (a figurine's face on a shelf) is not a face anyone can recognise."""
+    import numpy as np
+
+    from pixelate.image.faces import detector
+
+    min_face = detector.min_face_size((500, 375))  # 30 px
+    needed = detector.score_needed([30, 45, 67.5, 90, 300], min_face)
+    assert needed.tolist() == pytest.approx([0.25, 0.25, 0.375, 0.5, 0.5])
+    assert detector.score_needed(300, min_face, threshold=0.6) == pytest.approx(0.6)  # never below the threshold asked
+    boxes = np.array([[10, 10, 40, 46, 0.26],      # 30 px: a small face scores low, kept
+                      [100, 100, 212, 222, 0.26],  # 112 px at 0.26: the squirrel of opencv's samples, dropped
+                      [250, 50, 360, 180, 0.55],   # 110 px at 0.55, kept
+                      [300, 200, 360, 270, 0.30],   # 60 px (2x): needs 0.33, dropped
+                      [400, 300, 414, 316, 0.90]])  # 14 px: under half the smallest face, dropped
+    scaled = lambda image, threshold, passes=None: boxes * np.array([image.width / 500] * 4 + [1])  # noqa: E731
+    monkeypatch.setattr(detector, "detect_raw", scaled)
+    found = faces.detect_faces(Image.new("RGB", (500, 375)))
+    assert [(f.score, f.w // 5) for f in sorted(found)] == [(0.26, 7), (0.55, 25)]  # enlarged ×1.15: 35 and 127 px
+    # a reduced copy: the same boxes at half size, against a smallest face of 15 px, are the same decisions
+    halved = faces.detect_faces(Image.new("RGB", (250, 188)), full_size=(500, 375))
+    assert sorted(f.score for f in halved) == [0.26, 0.55]
+    alone = faces.detect_faces(Image.new("RGB", (250, 188)))  # a photo that small: 30 px again
+    assert sorted(f.score for f in alone) == [0.26, 0.3, 0.55]  # 15 px: half of 30, kept; the 60 px box too

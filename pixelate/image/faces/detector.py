@@ -29,6 +29,15 @@ _STRIDE = 4  # output map stride in pixels
 _ALIGN = 32  # network input sides must be multiples of this
 
 DEFAULT_THRESHOLD = 0.25  # recall first (docs/faces.md has the sweep of thresholds and enlargements)
+#: ... for boxes up to LARGE_FROM times the smallest face to find. Above that the score needed rises, reaching
+#: LARGE_THRESHOLD at LARGE_AT times it: a true face that big scores 0.7 or more in every set measured (0.83 or
+#: more on real photos), while face-like things (a squirrel, a dog's head: 0.24-0.26) stay in the 0.2s, and a
+#: box that big changes a large share of a photo with no people in it (docs/faces.md, "Threshold")
+LARGE_FROM, LARGE_AT, LARGE_THRESHOLD = 1.5, 3.0, 0.5
+#: boxes narrower than this share of the smallest face to find are dropped (under 15 px in a ~500 px photo): a
+#: face that small cannot be recognised, and what the upscaled pass finds there is mostly texture, faces on
+#: posters and figurines (11 of the 13 false boxes on the real group photos, docs/faces.md)
+SMALLEST_BOX = 0.5
 #: box side factor (hair, ears, the network's box jitter). The pixelated box is snapped outward to its block grid
 #: on top of this, which adds half a block on each side on average (docs/faces.md: ×1.15 hides the same faces as
 #: ×1.2 on the evaluation set, with a sixth less of the area around them changed; ×1.1 starts to miss)
@@ -335,11 +344,29 @@ def detect_raw(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
     return nms(_multi_scale(image, passes or plan_passes(image.size), threshold))
 
 
+def score_needed(width, min_face: float, threshold: float = DEFAULT_THRESHOLD):
+    """The score a box ``width`` px wide needs, where ``min_face`` is the smallest face to find: ``threshold``
+    up to ``LARGE_FROM`` × ``min_face``, rising linearly to ``LARGE_THRESHOLD`` at ``LARGE_AT`` × it (never
+    below ``threshold``). ``width`` may be a number or a numpy array."""
+    import numpy as np
+
+    rise = np.clip((np.asarray(width, dtype=float) / min_face - LARGE_FROM) / (LARGE_AT - LARGE_FROM), 0.0, 1.0)
+    return np.maximum(threshold, threshold + rise * (LARGE_THRESHOLD - threshold))
+
+
+def confident(dets, min_face: float, threshold: float = DEFAULT_THRESHOLD):
+    """The boxes of :func:`detect_raw` that score what their width needs (:func:`score_needed`) and are at
+    least ``SMALLEST_BOX`` × ``min_face`` wide."""
+    width = dets[:, 2] - dets[:, 0]
+    return dets[(dets[:, 4] >= score_needed(width, min_face, threshold)) & (width >= SMALLEST_BOX * min_face)]
+
+
 def boxes_to_faces(dets, size: tuple[int, int],
                    enlarge: float | tuple[float, float] = DEFAULT_ENLARGE,
-                   threshold: float = 0.0) -> list[Face]:
-    """Boxes from :func:`detect_raw` scoring >= ``threshold`` as Faces."""
-    return _to_faces(dets[dets[:, 4] >= threshold], size, enlarge)
+                   threshold: float = 0.0, min_face: float | None = None) -> list[Face]:
+    """Boxes from :func:`detect_raw` that score what their width needs at ``threshold`` (:func:`confident`;
+    ``min_face`` defaults to :func:`min_face_size` of ``size``) as Faces."""
+    return _to_faces(confident(dets, min_face or min_face_size(size), threshold), size, enlarge)
 
 
 def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
@@ -349,7 +376,8 @@ def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
 
     Args:
         image: an upright (EXIF-transposed) PIL image; converted to RGB if not.
-        threshold: heatmap score above which a face is reported.
+        threshold: heatmap score above which a face is reported; boxes wider than ``LARGE_FROM`` times the
+            smallest face to find need more (:func:`score_needed`).
         enlarge: box side multiplier about the box centre (hair, ears, and
             the detector's box jitter); a float, or (width, height) factors;
             1.0 = raw network boxes.
@@ -361,7 +389,9 @@ def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
     Returns:
         Faces in the image's pixel coordinates, clipped to it, best first.
     """
-    if passes is None and full_size is not None:
+    min_face = min_face_size(image.size)
+    if full_size is not None:
         min_face = min_face_size(full_size) * max(image.size) / max(full_size)
+    if passes is None:
         passes = plan_passes(image.size, min_face)
-    return _to_faces(detect_raw(image, threshold, passes), image.size, enlarge)
+    return _to_faces(confident(detect_raw(image, threshold, passes), min_face, threshold), image.size, enlarge)
