@@ -27,7 +27,11 @@ from typing import Callable, Iterator, TypeVar
 from pixelate.cli.batch import DIED, Item
 
 #: Jobs a worker may hold at once: one to do and one waiting, so it never idles while the parent reads an answer.
+#: Every worker gets its first job before any gets a second, so a short run uses every worker.
 AHEAD = 2
+#: How far past the oldest item not yet yielded jobs may be sent, per worker: while one file is slow the others go
+#: on, but the answers held for the items after it stay bounded (as ``spawn_pool`` bounds them).
+WINDOW_PER_WORKER = 16
 #: How many times an item may take a worker down with it before it is reported: once may be the machine's doing
 #: (the out-of-memory killer picks the largest process), twice is the item's.
 DEATHS_ALLOWED = 1
@@ -35,6 +39,9 @@ DEATHS_ALLOWED = 1
 #: A frame up the answer pipe: the item's index, then the answer's length, or ``STARTED`` when work begins on it.
 _FRAME = struct.Struct("<ii")
 STARTED = -1
+#: The parent's ends of the pipes of every worker alive, of every pool: a worker forked later closes its copies, or
+#: a worker of another pool would never see its jobs pipe end (two pools at once would wait for each other).
+_PARENT_ENDS: set[int] = set()
 
 R = TypeVar("R")
 
@@ -46,7 +53,7 @@ class _Worker:
         self.pid, self.jobs, self.answers = pid, jobs, answers
         self.sent: deque[int] = deque()
         self.started: int | None = None
-        self.unread = b""
+        self.unread = bytearray()
 
 
 def results(items: list[Item], work: Callable[[Path, Path | None], R], workers: int,
@@ -60,7 +67,7 @@ def results(items: list[Item], work: Callable[[Path, Path | None], R], workers: 
     poller = select.poll()
 
     def start() -> None:
-        worker = _fork(items, work, crashed, [fd for w in pool.values() for fd in (w.jobs, w.answers)])
+        worker = _fork(items, work, crashed)
         pool[worker.answers] = worker
         poller.register(worker.answers, select.POLLIN)
 
@@ -77,30 +84,36 @@ def results(items: list[Item], work: Callable[[Path, Path | None], R], workers: 
                 answers[index] = crashed(items[index], DIED)
             else:
                 queue.appendleft(index)
-        queue.extendleft(reversed(worker.sent))  # sent, never started: as if never sent
+        ordered = sorted([*queue, *worker.sent])  # sent, never started: as if never sent; oldest first again, as
+        queue.clear()                             # the window is counted from the queue's head
+        queue.extend(ordered)
         if queue:
             start()
 
-    for _ in range(min(workers, len(queue))):
-        start()
-    head = 0
+    head, window = 0, max(1, workers) * WINDOW_PER_WORKER
     try:
+        for _ in range(min(workers, len(queue))):
+            start()
         while True:
-            for worker in list(pool.values()):
-                while len(worker.sent) < AHEAD and queue:
-                    index = queue.popleft()
-                    try:
-                        os.write(worker.jobs, struct.pack("<i", index))
-                    except BrokenPipeError:  # it died since the last poll: its answer pipe says so next
-                        queue.appendleft(index)
-                        break
-                    worker.sent.append(index)
             while head < len(items) and (items[head].outcome is not None or head in answers):
                 item = items[head]
                 yield item, None if item.outcome is not None else answers.pop(head)
                 head += 1
             if head == len(items):
                 return
+            # Jobs are sent after the head moved, right before waiting: the item at the head is always in the
+            # window, so something is in flight whenever the poll waits.
+            for depth in range(1, AHEAD + 1):
+                for worker in list(pool.values()):
+                    if len(worker.sent) >= depth or not queue or queue[0] >= head + window:
+                        continue
+                    index = queue.popleft()
+                    try:
+                        os.write(worker.jobs, struct.pack("<i", index))
+                    except BrokenPipeError:  # it died since the last poll: its answer pipe says so next
+                        queue.appendleft(index)
+                        continue
+                    worker.sent.append(index)
             for fd, _ in poller.poll():
                 worker = pool[fd]
                 data = os.read(fd, 1 << 16)
@@ -108,8 +121,8 @@ def results(items: list[Item], work: Callable[[Path, Path | None], R], workers: 
                     died(worker)
                     continue
                 worker.unread += data
-                for index, answer in _frames(worker):
-                    if answer is STARTED:
+                for index, started, answer in _frames(worker):
+                    if started:
                         worker.started = index
                     else:
                         worker.sent.remove(index)
@@ -126,44 +139,59 @@ def results(items: list[Item], work: Callable[[Path, Path | None], R], workers: 
 
 
 def _frames(worker: _Worker):
-    """The whole frames read so far from ``worker``: ``(index, STARTED)`` or ``(index, answer)``."""
-    while len(worker.unread) >= _FRAME.size:
-        index, length = _FRAME.unpack_from(worker.unread)
-        if length == STARTED:
-            worker.unread = worker.unread[_FRAME.size:]
-            yield index, STARTED
-            continue
-        end = _FRAME.size + length
-        if len(worker.unread) < end:
-            return
-        payload, worker.unread = worker.unread[_FRAME.size:end], worker.unread[end:]
-        yield index, pickle.loads(payload)
+    """The whole frames read so far from ``worker``: ``(index, True, None)`` when work started on an item,
+    ``(index, False, answer)`` for its answer. What is consumed is cut from the buffer once, at the end (cutting
+    per frame, or copying the rest on each read, would make a large answer cost the square of its size)."""
+    buffer, offset = worker.unread, 0
+    try:
+        while len(buffer) - offset >= _FRAME.size:
+            index, length = _FRAME.unpack_from(buffer, offset)
+            if length == STARTED:
+                offset += _FRAME.size
+                yield index, True, None
+                continue
+            end = offset + _FRAME.size + length
+            if len(buffer) < end:
+                return
+            with memoryview(buffer)[offset + _FRAME.size:end] as payload:
+                answer = pickle.loads(payload)
+            offset = end
+            yield index, False, answer
+    finally:
+        del buffer[:offset]
 
 
 def _close(worker: _Worker) -> None:
     for fd in (worker.jobs, worker.answers):
+        _PARENT_ENDS.discard(fd)
         try:
             os.close(fd)
         except OSError:
             pass
 
 
-def _fork(items: list[Item], work, crashed, inherited: list[int]) -> _Worker:
+def _fork(items: list[Item], work, crashed) -> _Worker:
     jobs_in, jobs_out = os.pipe()
     answers_in, answers_out = os.pipe()
     for stream in (sys.stdout, sys.stderr):  # lines printed but not yet written must not be written twice
         if stream is not None:
             stream.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        for fd in (jobs_in, jobs_out, answers_in, answers_out):
+            os.close(fd)
+        raise
     if pid:
         os.close(jobs_in)
         os.close(answers_out)
+        _PARENT_ENDS.update((jobs_out, answers_in))
         return _Worker(pid, jobs_out, answers_in)
     # The worker. It must never return into the parent's code (its generator, its caller): it leaves by _exit.
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it lets the jobs in hand finish
-        for fd in (jobs_out, answers_in, *inherited):  # other workers' pipes: a copy here would hide their end
+        for fd in (jobs_out, answers_in, *_PARENT_ENDS):  # other workers' pipes: a copy here would hide their end
             os.close(fd)
         _serve(jobs_in, answers_out, items, work, crashed)
     except BaseException:

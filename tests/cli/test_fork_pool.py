@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,7 +119,71 @@ def test_stopping_early_leaves_no_worker_behind_and_starts_no_new_file(tmp_path,
     answers.close()  # as Ctrl-C or a closed stdout ends the command's loop
     assert forked and all(reaped(pid) for pid in forked)
     started = len(list(tmp_path.iterdir()))
-    assert started <= 1 + 2 * fork_pool.AHEAD  # the files in hand when it stopped, no more
+    # the other worker may have gone on while 000 was being done, but never past the window, and nothing starts
+    # once the pool is closed
+    assert started <= 1 + 2 * fork_pool.WINDOW_PER_WORKER + 2 * fork_pool.AHEAD
+    time.sleep(0.2)
+    assert len(list(tmp_path.iterdir())) == started
+
+
+def test_a_slow_first_file_does_not_let_the_others_run_past_the_window(tmp_path, forked):
+    def work(source: Path, target: Path | None) -> str:
+        if source.name == "000.jpg":
+            time.sleep(1.0)
+        (tmp_path / source.name).touch()
+        return named(source, target)
+
+    answers = fork_pool.results(items(*[f"{i:03d}.jpg" for i in range(300)]), work, 2, crashed)
+    assert next(answers)[0].name == "000.jpg"
+    window = 2 * fork_pool.WINDOW_PER_WORKER
+    assert window // 2 < len(list(tmp_path.iterdir())) <= 1 + window + 2 * fork_pool.AHEAD  # went on, then waited
+    assert len(list(answers)) == 299
+
+
+def test_every_worker_gets_a_job_before_any_gets_two(forked):
+    def work(source: Path, target: Path | None) -> int:
+        time.sleep(0.3)
+        return os.getpid()
+
+    pids = [answer for _, answer in fork_pool.results(items("a.jpg", "b.jpg"), work, 2, crashed)]
+    assert len(set(pids)) == 2
+
+
+def test_an_answer_of_any_value_comes_back_and_large_ones_quickly(forked):
+    big = b"x" * (32 << 20)
+
+    def work(source: Path, target: Path | None):
+        return {"minus.jpg": -1, "none.jpg": None, "big.jpg": big}[source.name]
+
+    start = time.perf_counter()
+    answers = [answer for _, answer in fork_pool.results(items("minus.jpg", "none.jpg", "big.jpg"), work, 2, crashed)]
+    assert answers[:2] == [-1, None] and answers[2] == big  # -1 is not taken for "started"
+    assert time.perf_counter() - start < 10  # it took 4.7 s when each read copied what was left (0.1 s now)
+
+
+def test_two_pools_at_once_each_end(forked):
+    first = fork_pool.results(items("a1.jpg", "a2.jpg", "a3.jpg"), named, 2, crashed)
+    second = fork_pool.results(items("b1.jpg", "b2.jpg", "b3.jpg"), named, 2, crashed)
+    pairs = [(a[0].name, b[0].name) for a, b in zip(first, second)]  # each waits on the other's workers' end
+    assert pairs == [("a1.jpg", "b1.jpg"), ("a2.jpg", "b2.jpg"), ("a3.jpg", "b3.jpg")]
+    assert list(second) == []  # zip stopped at the first's end
+    assert forked and all(reaped(pid) for pid in forked)
+
+
+def test_a_fork_that_fails_leaves_no_worker_behind(monkeypatch, forked):
+    calls = []
+    fork = os.fork
+
+    def third_fails():
+        calls.append(1)
+        if len(calls) == 3:
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+        return fork()
+
+    monkeypatch.setattr(fork_pool.os, "fork", third_fails)
+    with pytest.raises(BlockingIOError):
+        list(fork_pool.results(items(*[f"{i}.jpg" for i in range(8)]), named, 4, crashed))
+    assert len(forked) == 2 and all(reaped(pid) for pid in forked)
 
 
 def test_the_command_forks_and_a_process_with_threads_spawns():
