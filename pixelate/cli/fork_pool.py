@@ -104,7 +104,7 @@ def results(items: list[Item], work: Callable[[Path, Path | None], R], workers: 
             # Jobs are sent after the head moved, right before waiting: the item at the head is always in the
             # window, so something is in flight whenever the poll waits.
             for depth in range(1, AHEAD + 1):
-                for worker in list(pool.values()):
+                for worker in pool.values():
                     if len(worker.sent) >= depth or not queue or queue[0] >= head + window:
                         continue
                     index = queue.popleft()

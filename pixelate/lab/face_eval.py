@@ -248,7 +248,7 @@ def detector_settings(threshold: float, enlarge: float | tuple[float, float], ca
 
     def detect(picture, full_size=None, **_):
         key = (picture.size, full_size, hashlib.sha1(picture.tobytes()).digest())
-        min_face = detector.min_face_size(full_size or picture.size) * max(picture.size) / max(full_size or picture.size)
+        min_face = detector.min_face_of(picture.size, full_size)
         if key not in cache:
             cache[key] = detector.detect_raw(picture, cache["threshold"], detector.plan_passes(picture.size, min_face))
         return detector.boxes_to_faces(cache[key], picture.size, enlarge, threshold, min_face)

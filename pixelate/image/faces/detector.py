@@ -289,6 +289,13 @@ def _to_faces(dets, size: tuple[int, int], enlarge) -> list[Face]:
 # Public entry point
 # --------------------------------------------------------------------------
 
+def min_face_of(size: tuple[int, int], full_size: tuple[int, int] | None = None) -> float:
+    """:func:`min_face_size` in the pixels of an image of ``size`` that stands for one of ``full_size`` (a reduced
+    copy), or of its own size."""
+    full_size = full_size or size
+    return min_face_size(full_size) * max(size) / max(full_size)
+
+
 def min_face_size(size: tuple[int, int]) -> float:
     """Smallest face (box width, px) the default plan is meant to find.
 
@@ -389,9 +396,7 @@ def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
     Returns:
         Faces in the image's pixel coordinates, clipped to it, best first.
     """
-    min_face = min_face_size(image.size)
-    if full_size is not None:
-        min_face = min_face_size(full_size) * max(image.size) / max(full_size)
+    min_face = min_face_of(image.size, full_size)
     if passes is None:
         passes = plan_passes(image.size, min_face)
     return _to_faces(confident(detect_raw(image, threshold, passes), min_face, threshold), image.size, enlarge)
