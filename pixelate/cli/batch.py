@@ -101,7 +101,8 @@ def plan(
     files at their path relative to that folder (else each output goes beside its input). ``globs`` filter the
     files found in folders (any may match; see :func:`walk`). An output that an earlier item already writes, or
     that is one of the inputs, is a ``rejected`` item with reason ``output-conflict``; with ``skip_existing``
-    an output already on disk is a ``skipped`` item.
+    an output already on disk is a ``skipped`` item; an input that does not exist is ``rejected`` with reason
+    ``not-found``.
     """
     out_root = Path(out_dir) if out_dir else None
     avoid = {out_root.resolve()} if out_root else set()
@@ -117,7 +118,7 @@ def plan(
         elif path.is_file():
             found.append((given, path, out_root or path.parent, None))
         else:
-            missing = Outcome("error", "internal-error", f"no such file or folder: {given}")
+            missing = Outcome("rejected", "not-found", f"no such file or folder: {given}")  # a typo, not a crash: exit 2
             found.append((given, path, None, missing))
     sources = {_key(source) for _name, source, _folder, problem in found if problem is None}
     claimed: dict[str, str] = {}

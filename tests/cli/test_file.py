@@ -45,10 +45,16 @@ def test_rejection_goes_to_stderr(tmp_path):
     assert "corrupt" in proc.stderr and proc.stdout == ""
 
 
-def test_missing_file_is_an_internal_error_exit_1(tmp_path):
-    proc = run("nope.jpg", "--json", cwd=tmp_path)
-    assert proc.returncode == 1
-    assert json.loads(proc.stdout)["status"] == "error"
+def test_missing_file_is_rejected_not_found_and_the_others_still_run(tmp_path):
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "a.jpg")
+    proc = run("nope.jpg", "a.jpg", "--json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr  # the user's input, not a crash (1)
+    missing, done = map(json.loads, proc.stdout.splitlines())
+    assert (missing["status"], missing["reason"], missing["message"]) == ("rejected", "not-found", "no such file or folder: nope.jpg")
+    assert done["status"] == "ok" and (tmp_path / "a.pixelated.jpg").exists()
+    plain = run("nope.jpg", cwd=tmp_path)
+    assert plain.returncode == 2 and plain.stdout == ""
+    assert plain.stderr.strip() == "nope.jpg: not-found: no such file or folder: nope.jpg"
 
 
 def test_bad_option_is_a_usage_error(tmp_path):
