@@ -186,8 +186,11 @@ def _report(record: dict, as_json: bool, bar) -> None:
 
 def _hidden(regions: list[dict]) -> str:
     """What was pixelated, said for a person: "2 faces and 1 region pixelated", or "nothing found to pixelate"."""
-    faces = sum(1 for region in regions if region.get("source") == "face")
-    manual = len(regions) - faces
+    spans = [region.get("frames") for region in regions if region.get("source") == "face"]
+    manual = len(regions) - len(spans)
+    # an animation's face boxes carry the frames they were on: count the most faces on one frame
+    runs = [span for span in spans if span]
+    faces = len(spans) - len(runs) + max((sum(a <= start <= b for a, b in runs) for start, _ in runs), default=0)
     parts = [f"{count} {word}{'' if count == 1 else 's'}" for count, word in ((faces, "face"), (manual, "region")) if count]
     return f"{' and '.join(parts)} pixelated" if parts else "nothing found to pixelate"
 

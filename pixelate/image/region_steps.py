@@ -90,19 +90,24 @@ def pixelate_region_frames(work: Work) -> None:
     work.loop = image.info.get("loop")
     count = guard.frame_count(image)
     faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
+    drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
     for index in guard.checked_frames(image, count, work.limits):
         work.durations.append(float(image.info.get("duration") or 0))
         frame = work.still if index == 0 and work.still is not None else decode_frame(image, work.orientation, 1, count == 1)
         if work.out_format == "GIF" and frame.picture.mode != "P":
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
-        targets = [regions.with_exact_margin(target, options, *frame.size)
-                   for target in work.targets + (faces_by_frame[index] if faces_by_frame else [])]
-        if index == 0:
+        faces = [regions.with_exact_margin(face, options, *frame.size) for face in (faces_by_frame[index] if faces_by_frame else [])]
+        targets = [regions.with_exact_margin(target, options, *frame.size) for target in work.targets] + faces
+        if count == 1:
             work.pixelated = [target.describe() for target in targets]  # (in the order asked: regions, then faces)
+        else:
+            drawn_faces.append(faces)
         drawn = [targets[i] for i in regions.drawing_order(targets)]
         picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in drawn], options.method)
         work.grids.append(encode.Grid(picture, frame.size))
+    if count > 1:  # every frame's faces, with the frames each box was on
+        work.pixelated = regions.describe_frames(work.targets, drawn_faces)  # (an animation's targets: the regions asked)
 
 
 def encode_region_frames(work: Work) -> None:

@@ -92,3 +92,29 @@ def drawing_order(targets: list[Target]) -> list[int]:
     """The indices of ``targets``, finer blocks first, so that where boxes overlap the coarser block (a face's) is
     drawn last and wins."""
     return sorted(range(len(targets)), key=lambda index: targets[index].block)
+
+
+def describe_frames(targets: list[Target], faces_by_frame: list[list[Target]]) -> list[dict]:
+    """What ``Result.regions`` reports of an animation: the ``targets`` drawn on every frame (the regions asked
+    for) once, as they are, then each face box with ``frames``: ``[first, last]``, the input's frames (from 0)
+    it was pixelated on. The same box (place, size and block) on consecutive frames is one entry, with the best
+    score it had; a face that moves is an entry per place."""
+    entries = [target.describe() for target in targets]
+    open_runs: dict[tuple, dict] = {}  # the face entries of the frame before, by box
+    for index, faces in enumerate(faces_by_frame):
+        runs = {}
+        for face in faces:
+            entry = face.describe()
+            key = (entry["x"], entry["y"], entry["w"], entry["h"], entry["block"])
+            if key in runs:  # (a frame between two detections takes both: the same box twice)
+                runs[key]["score"] = max(runs[key]["score"], entry["score"])
+                continue
+            run = open_runs.get(key)
+            if run is None:
+                run = {**entry, "frames": [index, index]}
+                entries.append(run)
+            run["frames"][1] = index
+            run["score"] = max(run["score"], entry["score"])
+            runs[key] = run
+        open_runs = runs
+    return entries

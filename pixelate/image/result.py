@@ -9,7 +9,8 @@ class Result:
     """A pixelated image: encoded bytes and what a caller needs to store and serve them.
 
     ``regions``: with regions or faces asked, the boxes actually pixelated, each ``{x, y, w, h, block, source}``
-    (``source`` is ``manual`` or ``face``, and a face has its detector ``score``); empty for a whole image.
+    (``source`` is ``manual`` or ``face``, and a face has its detector ``score``); empty for a whole image. An
+    animation's detected faces also have ``frames``, ``[first, last]`` (``regions.describe_frames``).
     """
 
     data: bytes

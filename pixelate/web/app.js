@@ -317,10 +317,11 @@ function finishDone(entry, record, options, shown) {
   let caption = `Pixelated (${describeOptions(options)})`;
   if (options.areas) {
     shown.classList.add("areas-result"); // mostly the photo as it was: not drawn blocky when scaled
-    const regions = Array.isArray(record.regions) ? record.regions : [];
+    // an animation's faces carry the frames they were on: the still outlines show the first frame's
+    const regions = (Array.isArray(record.regions) ? record.regions : []).filter((r) => !r.frames || r.frames[0] === 0);
     if (regions.length) {
       caption = `Pixelated: ${describePixelated(regions)} (${describeOptions(options)})`;
-      if (shown.tagName === "IMG") parts.stage.append(outlineRegions(record.regions, output.width || shown.width, output.height || shown.height));
+      if (shown.tagName === "IMG") parts.stage.append(outlineRegions(regions, output.width || shown.width, output.height || shown.height));
       parts.outlines.hidden = shown.tagName !== "IMG";
     } else {
       caption = "Nothing was pixelated";

@@ -93,3 +93,21 @@ def test_a_malformed_region_is_a_usage_error(tmp_path):
 def test_without_regions_or_faces_no_regions_field(tmp_path):
     proc = run(str(CORPUS / "transparent.png"), "-o", "out.png", "--json", cwd=tmp_path)
     assert "regions" not in json.loads(proc.stdout)
+
+
+def test_an_animations_faces_are_listed_with_their_frames_and_counted_once(tmp_path):
+    face = Image.open(SAMPLES / "astronaut.png").convert("RGB").crop((120, 20, 330, 230))
+    frames = []
+    for shift in (0, 0, 120, 120):  # the face stays, moves, stays
+        canvas = Image.new("RGB", (512, 400), (90, 120, 160))
+        canvas.paste(face, (40 + shift, 80))
+        canvas.putpixel((0, len(frames)), (255, 0, 0))  # no two frames alike: none is folded into another
+        frames.append(canvas)
+    frames[0].save(tmp_path / "walk.gif", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    proc = run("walk.gif", "--faces", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["frames"] == 4
+    assert [(region["source"], region["frames"]) for region in record["regions"]] == [("face", [0, 1]), ("face", [2, 3])]
+    readable = run("walk.gif", "--faces", "-o", "again.gif", cwd=tmp_path)
+    assert "1 face pixelated" in readable.stdout, readable.stdout  # one face at a time, not two

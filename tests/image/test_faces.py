@@ -139,8 +139,13 @@ def test_faces_move_through_an_animation_and_every_frame_hides_its_own():
         canvas.paste(astronaut().crop((120, 20, 330, 230)), (40 + shift, 80))
         frames.append(canvas)
     data = encoded(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
-    result = pixelate_bytes(data, 8, faces=True)
+    result = pixelate_bytes(data, 8, faces=True, regions="0,0,20,20")
     assert result.frames == 3
+    manual, *faces = result.regions  # the region asked for once (every frame), then each frame's face, with its frame
+    assert manual == {"x": 0, "y": 0, "w": 20, "h": 20, "block": 8, "source": "manual"}
+    assert [face["frames"] for face in faces] == [[0, 0], [1, 1], [2, 2]]
+    for face, shift in zip(faces, (0, 60, 120)):
+        assert face["source"] == "face" and covers(face, (40 + shift + 65, 80 + 50, 40 + shift + 145, 80 + 150))
     output = Image.open(io.BytesIO(result.data))
     for index, shift in enumerate((0, 60, 120)):
         output.seek(index)
@@ -233,3 +238,17 @@ def test_a_box_much_wider_than_the_smallest_face_needs_a_higher_score_and_a_tiny
     assert sorted(f.score for f in halved) == [0.26, 0.55]
     alone = faces.detect_faces(Image.new("RGB", (250, 188)))  # a photo that small: 30 px again
     assert sorted(f.score for f in alone) == [0.26, 0.3, 0.55]  # 15 px: half of 30, kept; the 60 px box too
+
+
+def test_an_animations_face_that_stays_put_is_one_entry_over_its_frames():
+    from pixelate.image.options import Box
+    from pixelate.image.regions import Target, describe_frames
+
+    still, moved = Target(Box(10, 10, 60, 70), 16, "face", 0.8), Target(Box(30, 10, 80, 70), 16, "face", 0.9)
+    asked = Target(Box(0, 0, 8, 8), 8)
+    frames = [[still], [still, Target(still.box, 16, "face", 0.85)], [still], [moved], [], [still]]
+    manual, first, second, third = describe_frames([asked], frames)
+    assert manual == asked.describe()  # on every frame: no "frames"
+    assert (first["x"], first["frames"], first["score"]) == (10, [0, 2], 0.85)  # the best score of its run
+    assert (second["x"], second["frames"], second["score"]) == (30, [3, 3], 0.9)
+    assert (third["x"], third["frames"]) == (10, [5, 5])  # gone on frame 4: a new entry when it comes back
