@@ -56,7 +56,7 @@ SIZE_BINS = {"small": (30, 40, 60, 90, 121), "large": (60, 80, 120, 200, 1000), 
 # ------------------------------------------------------------------------------------------------ measuring
 
 
-def _mask(size: tuple[int, int], boxes: Iterable[tuple[int, int, int, int]]):
+def box_mask(size: tuple[int, int], boxes: Iterable[tuple[int, int, int, int]]):
     """Height × width boolean mask of the union of (x0, y0, x1, y1) boxes."""
     import numpy as np
 
@@ -95,15 +95,15 @@ def measure(scene: Scene, pixel_size: int = DEFAULT_PIXEL_SIZE, face_blocks: int
         whole.append(time.perf_counter() - start)
     before, after = _pixels(scene.data), _pixels(result.data)
     size = (before.shape[1], before.shape[0])
-    truth = _mask(size, (face.box for face in scene.faces))
+    truth = box_mask(size, (face.box for face in scene.faces))
     regions = [_corners(box) for box in result.regions if box["source"] == "face"]
-    covered = _mask(size, regions)
+    covered = box_mask(size, regions)
     outside = ~truth
     hidden, box95, whole_box, cover = [], [], [], []
     for face in scene.faces:
         x0, y0, x1, y1 = face.box
         inside = covered[y0:y1, x0:x1]
-        visible = ~_mask(size, [face.occluder] if face.occluder else [])[y0:y1, x0:x1]
+        visible = ~box_mask(size, [face.occluder] if face.occluder else [])[y0:y1, x0:x1]
         cover.append(float(inside[visible].mean()))
         hidden.append(cover[-1] >= COVER_NEEDED)
         box95.append(bool(inside.mean() >= COVER_NEEDED))
@@ -122,7 +122,7 @@ def measure(scene: Scene, pixel_size: int = DEFAULT_PIXEL_SIZE, face_blocks: int
     }
     if explain:
         found = find_faces(scene.data).faces
-        row["boxes"] = float((_mask(size, (_corners(f) for f in found)) & outside).sum() / max(1, outside.sum()))
+        row["boxes"] = float((box_mask(size, (_corners(f) for f in found)) & outside).sum() / max(1, outside.sum()))
     return row
 
 
@@ -357,11 +357,11 @@ def snapping_what_if(scenes: list[Scene], enlarges: Iterable = (1.1, 1.15, 1.2),
                 for box, seen in zip(found[scene.name], own[scene.name], strict=True):
                     x0, y0, x1, y1 = snap(box, seen, regions.face_block(Box(*box), options))
                     boxes.append((max(0, x0), max(0, y0), min(width, x1), min(height, y1)))
-                covered, truth = _mask((width, height), boxes), _mask((width, height), (f.box for f in scene.faces))
+                covered, truth = box_mask((width, height), boxes), box_mask((width, height), (f.box for f in scene.faces))
                 hidden = []
                 for face in scene.faces:
                     x0, y0, x1, y1 = face.box
-                    visible = ~_mask((width, height), [face.occluder] if face.occluder else [])[y0:y1, x0:x1]
+                    visible = ~box_mask((width, height), [face.occluder] if face.occluder else [])[y0:y1, x0:x1]
                     hidden.append(covered[y0:y1, x0:x1][visible].mean() >= COVER_NEEDED)
                 by_group.setdefault(scene.group, []).append((hidden, (covered & ~truth).sum() / (~truth).sum()))
             cells = []
