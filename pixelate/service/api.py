@@ -345,8 +345,7 @@ def pixelate_now() -> Response:
         raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
     headers = {"Cache-Control": "no-store", "X-Image-Width": str(result.width), "X-Image-Height": str(result.height)}
     if result.regions:
-        # what was pixelated, for a client that shows it (compact JSON; at most 64 regions and their faces)
-        headers["X-Pixelated-Regions"] = json.dumps(list(result.regions), separators=(",", ":"))
+        headers.update(regions_headers(result.regions))
     return Response(
         status_code=200,
         content_type=result.content_type,
@@ -376,6 +375,25 @@ def request_image() -> bytes:
     if len(data) > SYNC_MAX_BYTES:
         raise too_large("the image is larger than the synchronous limit")
     return data
+
+
+#: The most bytes of regions a response header carries: CDNs and proxies refuse a response whose headers run much
+#: past 8 KB, and a crowd photo (or an animation's faces, frame by frame) can list hundreds of boxes.
+REGIONS_HEADER_BYTES = 8000
+
+
+def regions_headers(regions) -> dict[str, str]:
+    """What was pixelated, for a client that shows it: ``X-Pixelated-Regions``, a compact JSON list of as many
+    whole entries as fit in ``REGIONS_HEADER_BYTES`` (in order: the regions asked, then the faces), and
+    ``X-Pixelated-Regions-Total``, how many there are (more than listed: the list was cut)."""
+    entries, size = [], 2
+    for region in regions:
+        entry = json.dumps(region, separators=(",", ":"))
+        if size + len(entry) + 1 > REGIONS_HEADER_BYTES:
+            break
+        entries.append(entry)
+        size += len(entry) + 1
+    return {"X-Pixelated-Regions": f"[{','.join(entries)}]", "X-Pixelated-Regions-Total": str(len(regions))}
 
 
 def sync_limits(limits: Limits) -> Limits:

@@ -47,6 +47,7 @@ def test_regions_in_the_query_pixelate_only_them_and_are_reported(events):
     assert response["statusCode"] == 200
     assert json.loads(response["headers"]["X-Pixelated-Regions"]) == [
         {"x": 0, "y": 0, "w": 20, "h": 20, "block": 16, "source": "manual"}]
+    assert response["headers"]["X-Pixelated-Regions-Total"] == "1"
     image = Image.open(io.BytesIO(base64.b64decode(response["body"]))).convert("RGB")
     original = Image.open(io.BytesIO(HOPPER)).convert("RGB")
     assert len({image.getpixel((x, y)) for x in range(16) for y in range(16)}) == 1
@@ -182,3 +183,14 @@ def test_synchronous_limits_are_tighter_than_the_pipeline(events, monkeypatch):
     assert api.sync_limits(Limits(max_pixels=1000)).max_pixels == 1000
     monkeypatch.setattr(api, "SYNC_MAX_PIXELS", 128 * 128 - 1)
     assert error_of(call(events, "POST", "/api/pixelate", HOPPER)) == (413, "too-large")
+
+
+def test_a_crowd_of_regions_is_cut_to_whole_entries_within_the_header_budget():
+    crowd = [{"x": i, "y": 2 * i, "w": 40, "h": 52, "block": 16, "source": "face", "score": 0.913} for i in range(300)]
+    headers = api.regions_headers(crowd)
+    listed = json.loads(headers["X-Pixelated-Regions"])  # still valid JSON: whole entries only
+    assert len(headers["X-Pixelated-Regions"]) <= api.REGIONS_HEADER_BYTES
+    assert 50 < len(listed) < 300 and listed == crowd[:len(listed)]  # the first ones, in order
+    assert headers["X-Pixelated-Regions-Total"] == "300"
+    few = api.regions_headers(crowd[:3])
+    assert json.loads(few["X-Pixelated-Regions"]) == crowd[:3] and few["X-Pixelated-Regions-Total"] == "3"
