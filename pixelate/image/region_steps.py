@@ -16,16 +16,11 @@ import warnings
 
 from PIL import Image
 
-from pixelate.image import encode, guard, ops, orient, regions
+from pixelate.image import encode, face_track, guard, ops, orient, regions
 from pixelate.image.decode import decode_frame, orientation_of
 from pixelate.image.options import Box
 from pixelate.image.result import Result
 from pixelate.image.work import Work
-
-#: Detecting faces on every frame of a long animation costs a detection per frame; past this many frames the
-#: detector runs on this many frames spread over the animation, and each frame between takes the boxes of the
-#: detections before and after it (faces move little between neighbouring frames of a GIF).
-MAX_FACE_DETECTIONS = 12
 
 
 def locate(work: Work) -> None:
@@ -226,24 +221,25 @@ def _faces_of(picture: Image.Image, scale: float, work: Work) -> list[regions.Ta
 
 
 def _faces_of_frames(work: Work, count: int) -> list[list[regions.Target]]:
-    """The faces of each frame of an animation: on every frame, or on ``MAX_FACE_DETECTIONS`` frames spread over
-    it with each frame between taking the boxes of the detections before and after it."""
-    image = work.image
-    step = max(1, -(-count // MAX_FACE_DETECTIONS))
-    looked = {}
-    for index in range(0, count, step):
-        guard.decoding(image.seek, index)
-        frame = decode_frame(image, work.orientation, 1, False)
-        looked[index] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
-    if count - 1 not in looked:
+    """The faces of each frame of an animation: looked for on the frames ``face_track`` picks (every frame of a
+    short one), each frame between two looks taking the boxes ``face_track.between`` them."""
+    image, looked = work.image, {}
+    wanted = face_track.first_looks(count)
+    while wanted:
+        for index in wanted:  # in order, one sweep a round: seeking back decodes again from the first frame
+            if index < image.tell():
+                _rewind(image, count)
+            guard.decoding(image.seek, index)
+            frame = decode_frame(image, work.orientation, 1, False)
+            looked[index] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
+        wanted = face_track.halfway(looked, face_track.MOST_LOOKS - len(looked))
+    _rewind(image, count)
+    return face_track.per_frame(looked, count, work.options)
+
+
+def _rewind(image: Image.Image, count: int) -> None:
+    """Seek ``image`` back to its first frame. Pillow's APNG reader then reads the next frames wrongly
+    ("truncated") unless it had reached the last frame before (Pillow 13): there it goes to the last one first."""
+    if image.format == "PNG" and image.tell() != count - 1:
         guard.decoding(image.seek, count - 1)
-        frame = decode_frame(image, work.orientation, 1, False)
-        looked[count - 1] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
     guard.decoding(image.seek, 0)
-    keys = sorted(looked)
-    per_frame = []
-    for index in range(count):
-        before = max(k for k in keys if k <= index)
-        after = min(k for k in keys if k >= index)
-        per_frame.append(looked[before] + (looked[after] if after != before else []))
-    return per_frame

@@ -1,0 +1,113 @@
+"""Faces through an animation: which frames the detector looks at, and the face boxes of the frames between.
+
+Looking costs a detection per frame (88 ms for a 480×360 frame here), so a long animation is looked at on
+``SPREAD`` frames spread over it first. Where two neighbouring looks disagree (a face moved by more than a third of
+its box, came or went), the frame halfway between is looked at too, the widest gaps first, until they agree or
+``MOST_LOOKS`` frames were looked at. A frame between two looks takes, for each face seen at both, the box spanning
+both places (a face moving in a straight line between them stays inside it), and the faces seen at only one of the
+two as they were there.
+
+Pure geometry on :class:`regions.Target`: the decoding and the detector are the caller's (``region_steps``).
+"""
+from __future__ import annotations
+
+from pixelate.image import regions
+from pixelate.image.options import Box, Options
+
+#: frames looked at first, spread evenly over the animation (its first and last among them)
+SPREAD = 12
+#: at most this many frames looked at in all, with the ones halfway between looks that disagree
+MOST_LOOKS = 36
+#: two looks agree on a face when its boxes overlap by at least this IoU (moved by less than about a third of it)
+AGREE_IOU = 0.5
+#: a face seen at both looks without its boxes overlapping is the same face when their centres are this many box
+#: widths apart or less (fast motion between far looks); farther, each box is carried as it is
+SAME_FACE_WIDTHS = 2.0
+
+
+def first_looks(count: int) -> list[int]:
+    """The frames of a ``count``-frame animation to look at first: every frame up to ``SPREAD``, else ``SPREAD``
+    spread evenly, and the last."""
+    step = max(1, -(-count // SPREAD))
+    return sorted(set(range(0, count, step)) | {count - 1})
+
+
+def halfway(looked: dict[int, list[regions.Target]], budget: int) -> list[int]:
+    """The frames halfway between neighbouring looks that disagree (widest gaps first), at most ``budget``."""
+    keys = sorted(looked)
+    gaps = [(b - a, a, b) for a, b in zip(keys, keys[1:]) if b - a > 1 and not _agree(looked[a], looked[b])]
+    gaps.sort(key=lambda gap: (-gap[0], gap[1]))
+    return sorted((a + b) // 2 for _width, a, b in gaps[:max(0, budget)])
+
+
+def per_frame(looked: dict[int, list[regions.Target]], count: int, options: Options) -> list[list[regions.Target]]:
+    """The face targets of each of ``count`` frames: a looked-at frame's own, and between two looks the boxes
+    :func:`between` them (the same objects for every frame of a gap, so the report lists them once)."""
+    keys = sorted(looked)
+    frames, spans = [], {}
+    for index in range(count):
+        before = max(key for key in keys if key <= index)
+        after = min(key for key in keys if key >= index)
+        if before == after:
+            frames.append(looked[index])
+            continue
+        if (before, after) not in spans:
+            spans[before, after] = between(looked[before], looked[after], options)
+        frames.append(spans[before, after])
+    return frames
+
+
+def between(before: list[regions.Target], after: list[regions.Target], options: Options) -> list[regions.Target]:
+    """The face boxes of a frame between two looks: for each face seen at both (:func:`_match`), the box that
+    spans both places, its block sized for it; each face seen at only one of them, as it was."""
+    pairs, alone_before, alone_after = _match(before, after, same_face=True)
+    spanning = []
+    for i, j in pairs:
+        a, b = before[i].box, after[j].box
+        hull = Box(min(a.x0, b.x0), min(a.y0, b.y0), max(a.x1, b.x1), max(a.y1, b.y1))
+        score = max(before[i].score or 0.0, after[j].score or 0.0)
+        spanning.append(regions.Target(hull, regions.face_block(hull, options), "face", score))
+    return spanning + [before[i] for i in alone_before] + [after[j] for j in alone_after]
+
+
+def _agree(before: list[regions.Target], after: list[regions.Target]) -> bool:
+    pairs, alone_before, alone_after = _match(before, after, same_face=False)
+    return not alone_before and not alone_after and all(
+        _iou(before[i].box, after[j].box) >= AGREE_IOU for i, j in pairs)
+
+
+def _match(before, after, same_face: bool):
+    """Pairs (i, j) of the same face: greedily by overlap, largest first; with ``same_face``, then boxes that do
+    not overlap by their centres' distance (at most ``SAME_FACE_WIDTHS`` widths). And the indices left alone."""
+    candidates = sorted(((_iou(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
+                        key=lambda c: -c[0])
+    pairs, used_before, used_after = [], set(), set()
+    for overlap, i, j in candidates:
+        if overlap > 0 and i not in used_before and j not in used_after:
+            pairs.append((i, j))
+            used_before.add(i)
+            used_after.add(j)
+    if same_face:
+        by_distance = sorted((_distance(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)
+                             if i not in used_before and j not in used_after)
+        for distance, i, j in by_distance:
+            reach = SAME_FACE_WIDTHS * max(before[i].box.width, after[j].box.width)
+            if distance <= reach and i not in used_before and j not in used_after:
+                pairs.append((i, j))
+                used_before.add(i)
+                used_after.add(j)
+    return (pairs, [i for i in range(len(before)) if i not in used_before],
+            [j for j in range(len(after)) if j not in used_after])
+
+
+def _iou(a: Box, b: Box) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / (a.width * a.height + b.width * b.height - inter)
+
+
+def _distance(a: Box, b: Box) -> float:
+    return (((a.x0 + a.x1) - (b.x0 + b.x1)) ** 2 + ((a.y0 + a.y1) - (b.y0 + b.y1)) ** 2) ** 0.5 / 2
