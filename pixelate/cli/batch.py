@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -101,25 +102,25 @@ def plan(
     files at their path relative to that folder (else each output goes beside its input). ``globs`` filter the
     files found in folders (any may match; see :func:`walk`). An output that an earlier item already writes, or
     that is one of the inputs, is a ``rejected`` item with reason ``output-conflict``; with ``skip_existing``
-    an output already on disk is a ``skipped`` item; an input that does not exist is ``rejected`` with reason
-    ``not-found``.
+    an output already on disk is a ``skipped`` item; an input that does not exist, cannot be looked at or is not
+    a regular file or folder is ``rejected`` with reason ``not-found``, ``unreadable`` or ``not-a-file``.
     """
     out_root = Path(out_dir) if out_dir else None
     avoid = {out_root.resolve()} if out_root else set()
     found: list[tuple[str, Path, Path | None, Outcome | None]] = []  # name, source, folder for the output, outcome
     for given in inputs:
         path = Path(given)
-        if path.is_dir():
+        kind, problem = _input_kind(path, given)
+        if problem is not None:
+            found.append((given, path, None, problem))
+        elif kind == "folder":
             for relative, problem in walk(path, avoid, tuple(globs)):
                 source = path / relative
                 folder = out_root / relative.parent if out_root else source.parent
                 name = os.path.join(given, relative) if relative.parts else given
                 found.append((name, source, folder, problem))
-        elif path.is_file():
-            found.append((given, path, out_root or path.parent, None))
         else:
-            missing = Outcome("rejected", "not-found", f"no such file or folder: {given}")  # a typo, not a crash: exit 2
-            found.append((given, path, None, missing))
+            found.append((given, path, out_root or path.parent, None))
     sources = {_key(source) for _name, source, _folder, problem in found if problem is None}
     claimed: dict[str, str] = {}
     items = []
@@ -131,6 +132,22 @@ def plan(
         target = Path(output) if output else folder / output_name(source, fmt) if fmt else None
         items.append(_claim(Item(name, source, target, _size(source)), claimed, sources, skip_existing))
     return items
+
+
+def _input_kind(path: Path, given: str) -> tuple[str | None, Outcome | None]:
+    """Whether an input named on the command line is a ``file`` or a ``folder``, or the ``rejected`` outcome
+    that says why it is neither (a typo is the user's to fix, not a crash: exit 2, and the other inputs run)."""
+    try:
+        mode = path.stat().st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None, Outcome("rejected", "not-found", f"no such file or folder: {given}")
+    except OSError as error:  # no permission to look, a loop of symlinks
+        return None, Outcome("rejected", "unreadable", f"{given}: {error.strerror or error}")
+    if stat.S_ISDIR(mode):
+        return "folder", None
+    if stat.S_ISREG(mode):
+        return "file", None
+    return None, Outcome("rejected", "not-a-file", f"not a regular file or folder (a device, a pipe, a socket): {given}")
 
 
 def walk(folder: Path, avoid: set[Path], globs: tuple[str, ...] = ()) -> Iterator[tuple[Path, Outcome | None]]:

@@ -90,7 +90,13 @@ def pixelate_file(source: Path, target: Path | None, options: Options, limits: L
     record = dict.fromkeys(FIELDS)
     record.update(input=str(source), status="ok")
     try:
-        result = run_pipeline(Work(source.read_bytes(), options, limits))
+        data = source.read_bytes()
+    except OSError as error:  # gone since it was planned, or not ours to read: the user's to fix, not a crash
+        reason = "not-found" if isinstance(error, FileNotFoundError) else "unreadable"
+        record.update(status="rejected", reason=reason, message=f"{source}: {error.strerror or error}")
+        return record
+    try:
+        result = run_pipeline(Work(data, options, limits))
     except PixelateError as exc:
         record.update(status="rejected", reason=exc.reason, message=exc.message)
         return record

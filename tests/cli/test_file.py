@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,24 @@ def test_options_are_read_by_the_parser_every_door_uses(tmp_path):
     assert run("a.jpg", "--method", " Nearest ", "--size", "08", cwd=tmp_path).returncode == 0
     refused = run("a.jpg", "--size", "٨", cwd=tmp_path)  # an Arabic-Indic eight: int() takes it, the parser does not
     assert refused.returncode == 2 and "pixel size must be a whole number" in refused.stderr
+
+
+def test_a_device_a_pipe_and_a_symlink_loop_are_rejected_each_with_its_reason(tmp_path):
+    os.mkfifo(tmp_path / "pipe.jpg")  # reading it would block for ever
+    (tmp_path / "loop.jpg").symlink_to(tmp_path / "loop.jpg")
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "a.jpg")
+    proc = run("/dev/null", "pipe.jpg", "loop.jpg", "a.jpg", "--json", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    device, pipe, loop, done = map(json.loads, proc.stdout.splitlines())
+    assert (device["reason"], pipe["reason"], loop["reason"]) == ("not-a-file", "not-a-file", "unreadable")
+    assert "symbolic links" in loop["message"] and done["status"] == "ok"
+
+
+def test_a_file_gone_between_planning_and_its_turn_is_rejected_not_found(tmp_path):
+    from pixelate.cli.file import pixelate_file
+    from pixelate.image.limits import Limits
+    from pixelate.image.options import parse_options
+
+    record = pixelate_file(tmp_path / "gone.jpg", tmp_path / "gone.pixelated.jpg", parse_options(16), Limits())
+    assert (record["status"], record["reason"]) == ("rejected", "not-found")
+    assert "No such file" in record["message"] and not (tmp_path / "gone.pixelated.jpg").exists()
