@@ -17,7 +17,7 @@ Routes:
   status (yet).
 - ``POST /api/pixelate?size=&method=&regions=&faces=`` with the image as the body → 200 with the pixelated
   image (base64, as API Gateway returns binary bodies; ``X-Pixelated-Regions`` lists the boxes pixelated when
-  regions or faces were asked). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB): base64 makes
+  regions or faces were asked, as many as fit in 8 KB, and ``X-Pixelated-Regions-Total`` how many there are). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB): base64 makes
   4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
 - ``POST /api/detect`` with an image as the body → 200 ``{width, height, faces: [{x, y, w, h, score}]}``: the
   faces found in its first frame, upright (the page sends a reduced copy and scales the boxes back).
@@ -344,7 +344,7 @@ def pixelate_now() -> Response:
     if len(result.data) > SYNC_MAX_OUTPUT_BYTES:
         raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
     headers = {"Cache-Control": "no-store", "X-Image-Width": str(result.width), "X-Image-Height": str(result.height)}
-    if result.regions:
+    if options.regions or options.faces:  # (faces asked and none found: an empty list, a total of 0)
         headers.update(regions_headers(result.regions))
     return Response(
         status_code=200,
@@ -386,13 +386,13 @@ def regions_headers(regions) -> dict[str, str]:
     """What was pixelated, for a client that shows it: ``X-Pixelated-Regions``, a compact JSON list of as many
     whole entries as fit in ``REGIONS_HEADER_BYTES`` (in order: the regions asked, then the faces), and
     ``X-Pixelated-Regions-Total``, how many there are (more than listed: the list was cut)."""
-    entries, size = [], 2
+    entries, size = [], 2  # the brackets
     for region in regions:
         entry = json.dumps(region, separators=(",", ":"))
-        if size + len(entry) + 1 > REGIONS_HEADER_BYTES:
+        if size + len(entry) + bool(entries) > REGIONS_HEADER_BYTES:  # (a comma before every entry but the first)
             break
         entries.append(entry)
-        size += len(entry) + 1
+        size += len(entry) + bool(entries[1:])
     return {"X-Pixelated-Regions": f"[{','.join(entries)}]", "X-Pixelated-Regions-Total": str(len(regions))}
 
 

@@ -192,5 +192,20 @@ def test_a_crowd_of_regions_is_cut_to_whole_entries_within_the_header_budget():
     assert len(headers["X-Pixelated-Regions"]) <= api.REGIONS_HEADER_BYTES
     assert 50 < len(listed) < 300 and listed == crowd[:len(listed)]  # the first ones, in order
     assert headers["X-Pixelated-Regions-Total"] == "300"
+    entry = json.dumps(crowd[0], separators=(",", ":"))
+    fitting = (api.REGIONS_HEADER_BYTES - 2 + 1) // (len(entry) + 1)  # n entries take n·len + (n - 1) commas + 2
+    exact = [crowd[0]] * fitting
+    assert len(json.dumps(exact, separators=(",", ":"))) <= api.REGIONS_HEADER_BYTES
+    assert json.loads(api.regions_headers(exact)["X-Pixelated-Regions"]) == exact  # all that fit, none dropped
     few = api.regions_headers(crowd[:3])
     assert json.loads(few["X-Pixelated-Regions"]) == crowd[:3] and few["X-Pixelated-Regions-Total"] == "3"
+
+
+def test_faces_asked_and_none_found_say_so_in_the_headers(events):
+    plain = io.BytesIO()
+    Image.new("RGB", (64, 48), (40, 90, 160)).save(plain, "PNG")
+    response = call(events, "POST", "/api/pixelate", plain.getvalue(), query={"faces": "true"})
+    assert response["statusCode"] == 200
+    assert (response["headers"]["X-Pixelated-Regions"], response["headers"]["X-Pixelated-Regions-Total"]) == ("[]", "0")
+    whole = call(events, "POST", "/api/pixelate", HOPPER)
+    assert "X-Pixelated-Regions" not in whole["headers"]  # a whole image: nothing to list
