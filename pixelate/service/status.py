@@ -7,7 +7,8 @@ by ``GET /api/uploads/{id}`` and sent as the SNS message body. Its fields are a 
     source       {bucket, key, etag}          etag without quotes, as head_object saw it
     output       {key, content_type, width, height, frames, bytes} | null
     options      {pixel_size, method, regions: ["x,y,w,h", ...], faces: bool, face_blocks (with faces)}
-    regions      what was pixelated when regions or faces were asked: [{x, y, w, h, block, source, score?}];
+    regions      what was pixelated when regions or faces were asked: [{x, y, w, h, block, source, score?,
+                 frames?}] (an animation's detected faces: frames [first, last] of the input);
                  [] for a whole image or a failure
     reason       null | one of pixelate.REASONS | one of SERVICE_REASONS
     message      null | a human sentence

@@ -231,15 +231,24 @@ def delete_source(bucket: str, key: str, s3=None) -> None:
     s3.delete_object(Bucket=bucket, Key=key)
 
 
+#: SNS refuses a message over 256 KiB (attributes included); a record past this leaves its regions list out.
+SNS_MESSAGE_BYTES = 250_000
+
+
 def notify(topic_arn: str, record: dict, sns=None) -> str:
     """Publish one status record to SNS; ``state`` and ``reason`` are message attributes for filter policies.
 
-    SNS refuses empty attribute values, so a ``done`` record carries reason ``none``.
+    SNS refuses empty attribute values, so a ``done`` record carries reason ``none``. A record too long for SNS
+    (the regions of a crowd, an animation's faces frame by frame: thousands of boxes) is sent without its
+    ``regions`` list, with ``regions_total``, their count: the status record holds them all.
     """
     sns = sns or aws.sns_client()
+    message = json.dumps(record, ensure_ascii=False)
+    if len(message.encode()) > SNS_MESSAGE_BYTES:
+        message = json.dumps({**record, "regions": [], "regions_total": len(record.get("regions") or ())}, ensure_ascii=False)
     response = sns.publish(
         TopicArn=topic_arn,
-        Message=json.dumps(record, ensure_ascii=False),
+        Message=message,
         MessageAttributes={
             "state": {"DataType": "String", "StringValue": record["state"]},
             "reason": {"DataType": "String", "StringValue": record.get("reason") or "none"},

@@ -397,3 +397,19 @@ def test_nothing_is_written_to_the_filesystem(pipeline, events):
     assert response == {"batchItemFailures": []}
     assert writes == []
     assert [pipeline.status(name)["state"] for name in names] == ["done"] * 4 + ["failed"]
+
+
+def test_a_record_too_long_for_sns_is_sent_without_its_regions_list(pipeline):
+    from pixelate.service import status, store
+
+    crowd = [{"x": i, "y": i, "w": 40, "h": 50, "block": 16, "source": "face", "score": 0.9, "frames": [i, i + 1]}
+             for i in range(4000)]  # ~400 KB of boxes: SNS takes at most 256 KiB
+    source = {"bucket": pipeline.originals, "key": "crowd.gif", "etag": "x"}
+    record = status.done_record(source, {"pixel_size": 16}, {"key": "k", "frames": 4001}, 5, regions=crowd)
+    store.notify(pipeline.topic_arn, record)
+    small = status.done_record(source, {"pixel_size": 16}, {"key": "k", "frames": 2}, 5, regions=crowd[:2])
+    store.notify(pipeline.topic_arn, small)
+    sent = [json.loads(n["Message"]) for n in pipeline.notifications()]
+    cut, whole = sorted(sent, key=lambda m: len(m["regions"]))
+    assert cut == {**record, "regions": [], "regions_total": 4000}
+    assert whole == small and "regions_total" not in whole  # a record that fits goes as it is
