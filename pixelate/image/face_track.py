@@ -3,7 +3,7 @@
 Looking costs a detection per frame (88 ms for a 480×360 frame here), so a long animation is looked at on
 ``SPREAD`` frames spread over it first. Where two neighbouring looks disagree (a face moved by more than a third of
 its box, came or went), the frame halfway between is looked at too, the widest gaps first, until they agree or
-``MOST_LOOKS`` frames were looked at. A frame between two looks takes, for each face seen at both, the box spanning
+the caller's budget is spent (``Limits.max_face_looks``, 36 by default). A frame between two looks takes, for each face seen at both, the box spanning
 both places (a face moving in a straight line between them stays inside it), and the faces seen at only one of the
 two as they were there.
 
@@ -16,8 +16,6 @@ from pixelate.image.options import Box, Options
 
 #: frames looked at first, spread evenly over the animation (its first and last among them)
 SPREAD = 12
-#: at most this many frames looked at in all, with the ones halfway between looks that disagree
-MOST_LOOKS = 36
 #: two looks agree on a face when its boxes overlap by at least this IoU (moved by less than about a third of it)
 AGREE_IOU = 0.5
 #: a face seen at both looks without its boxes overlapping is the same face when their centres are this many box

@@ -16,7 +16,7 @@ class Limits:
     """What the core accepts. Checked from the header before any pixel is decoded.
 
     Environment overrides (used by the Lambda and the local stack): ``PIXELATE_MAX_BYTES``,
-    ``PIXELATE_MAX_PIXELS``, ``PIXELATE_MAX_FRAMES``, ``PIXELATE_MAX_TOTAL_PIXELS``.
+    ``PIXELATE_MAX_PIXELS``, ``PIXELATE_MAX_FRAMES``, ``PIXELATE_MAX_TOTAL_PIXELS``, ``PIXELATE_MAX_FACE_LOOKS``.
     """
 
     #: Largest encoded input accepted (50 MiB): a phone photo is 2–12 MB, a 24 MP PNG ~40 MB.
@@ -29,6 +29,9 @@ class Limits:
     #: an APNG of 2 × 50 MP RGBA peaks at ~1.74 GB, inside the function's default 2048 MB; the old 200 MP
     #: let 4 × 49 MP peak at 2.64 GB (frames are held full size, and Pillow's writer copies them again).
     max_total_pixels: int = 100_000_000
+    #: Most frames of an animation the face detector looks at (40-150 ms each here, by frame size): 12 spread
+    #: over it (and its last) at least, then more where neighbouring looks disagree (``image.face_track``).
+    max_face_looks: int = 36
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":

@@ -232,7 +232,7 @@ def _faces_of_frames(work: Work, count: int) -> list[list[regions.Target]]:
             guard.decoding(image.seek, index)
             frame = decode_frame(image, work.orientation, 1, False)
             looked[index] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
-        wanted = face_track.halfway(looked, face_track.MOST_LOOKS - len(looked))
+        wanted = face_track.halfway(looked, work.limits.max_face_looks - len(looked))
     _rewind(image, count)
     return face_track.per_frame(looked, count, work.options)
 

@@ -61,6 +61,9 @@ SYNC_MAX_BYTES = 4 * 1024 * 1024
 #: POST /api/uploads.
 SYNC_MAX_PIXELS = 16_000_000
 SYNC_MAX_TOTAL_PIXELS = 32_000_000
+#: An animation's faces in a request: the 12 frames spread over it and its last, no more (a 1280×720 frame takes
+#: ~0.2 s to look at here, twice that on the api function's 1024 MB; the function has 10 s)
+SYNC_MAX_FACE_LOOKS = 13
 #: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
 SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
 #: How long a presigned upload stays valid. The page posts the moment it has the answer, and S3 checks the
@@ -403,6 +406,7 @@ def sync_limits(limits: Limits) -> Limits:
         max_bytes=min(limits.max_bytes, SYNC_MAX_BYTES),
         max_pixels=min(limits.max_pixels, SYNC_MAX_PIXELS),
         max_total_pixels=min(limits.max_total_pixels, SYNC_MAX_TOTAL_PIXELS),
+        max_face_looks=min(limits.max_face_looks, SYNC_MAX_FACE_LOOKS),
     )
 
 

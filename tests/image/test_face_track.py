@@ -53,17 +53,24 @@ def test_every_frame_between_two_looks_shares_its_boxes():
     assert frames[1] is frames[2] and [t.box for t in frames[1]] == [Box(10, 10, 80, 50)]
 
 
-@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
-def test_a_face_crossing_a_long_animation_fast_is_hidden_on_every_frame(fmt):
+def crossing(fmt: str) -> tuple[io.BytesIO, list[int]]:
+    """36 frames of a face crossing a 1200 px strip at 31 px a frame: between looks three frames apart, more than
+    the face's width. The encoded animation and the face's left edge on each frame."""
     sprite = Image.open(SAMPLES / "astronaut.png").convert("RGB").crop((120, 20, 330, 230)).resize((80, 80))
     frames, places = [], []
-    for index in range(36):  # 31 px a frame: between looks three frames apart, more than the face's width
+    for index in range(36):
         canvas = Image.new("RGB", (1200, 240), (90, 120, 160))
         places.append(10 + 31 * index)
         canvas.paste(sprite, (places[-1], 80))
         frames.append(canvas)
     data = io.BytesIO()
     frames[0].save(data, fmt, save_all=True, append_images=frames[1:], duration=50, loop=0, lossless=True)
+    return data, places
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "PNG", "WEBP"])
+def test_a_face_crossing_a_long_animation_fast_is_hidden_on_every_frame(fmt):
+    data, places = crossing(fmt)
     result = pixelate_bytes(data.getvalue(), 8, faces=True)
     source, output = Image.open(data), Image.open(io.BytesIO(result.data))
     assert result.frames == 36
@@ -74,3 +81,18 @@ def test_a_face_crossing_a_long_animation_fast_is_hidden_on_every_frame(fmt):
         kept = (np.asarray(output.convert("RGB").crop(core)) == np.asarray(source.convert("RGB").crop(core))).all(axis=2)
         assert kept.mean() < 0.2, (index, kept.mean())  # (a frame between looks that kept the old boxes: 0.45-0.65)
     assert all(0 <= entry["frames"][0] <= entry["frames"][1] < 36 for entry in result.regions)
+
+
+def test_the_looks_stay_within_the_limit(monkeypatch):
+    from pixelate.image import faces
+    from pixelate.image.limits import Limits
+
+    looks = []
+    real = faces.detect_faces
+    monkeypatch.setattr(faces, "detect_faces", lambda *args, **kwargs: looks.append(1) or real(*args, **kwargs))
+    data, _places = crossing("GIF")
+    pixelate_bytes(data.getvalue(), 8, faces=True, limits=Limits(max_face_looks=13))
+    assert len(looks) == 13  # the 12 spread and the last: what POST /api/pixelate allows
+    looks.clear()
+    pixelate_bytes(data.getvalue(), 8, faces=True)
+    assert 13 < len(looks) <= Limits().max_face_looks
