@@ -174,7 +174,7 @@ def _still_preview(work: Work) -> tuple[Image.Image, float]:
 
     image, size = work.image, work.size
     if image.format in ("JPEG", "MPO"):
-        needed = faces.preview_side(size)
+        needed = faces.preview_side(work.stands_for or size)  # (in pixels: a copy's own, at most)
         scale = next((s for s in (8, 4, 2) if max(image.size) // s >= needed), 1)
         if scale > 1:
             with warnings.catch_warnings():
@@ -211,7 +211,7 @@ def _faces_of(picture: Image.Image, scale: float, work: Work) -> list[regions.Ta
 
     width, height = work.size
     found = []
-    for face in faces.detect_faces(picture, full_size=work.size):
+    for face in faces.detect_faces(picture, full_size=work.stands_for or work.size):
         # outward: a face found on the preview covers at least the same pixels at full size
         box = Box(max(0, math.floor(face.x / scale)), max(0, math.floor(face.y / scale)),
                   min(width, math.ceil((face.x + face.w) / scale)), min(height, math.ceil((face.y + face.h) / scale)))

@@ -25,6 +25,7 @@ class Work:
     image: Image.Image | None = None  # opened, header checked, not decoded
     orientation: int = 1  # EXIF orientation still to apply to the frames
     size: tuple[int, int] | None = None  # the upright size of the first frame
+    stands_for: tuple[int, int] | None = None  # faces in a reduced copy: the upright size of the photo it stands for
     targets: list[Target] = field(default_factory=list)  # regions mode: the boxes of every frame, unsnapped
     found_faces: bool = False  # regions mode: faces were looked for in the first frame already
     still: Any = None  # regions mode: the first frame, decoded while looking for faces (reused)

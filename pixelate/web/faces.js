@@ -30,7 +30,7 @@ function reducedCopy(img, width, height) {
 // The faces in the upright photo `img` ({x, y, w, h, score}), in the photo's pixels (`width` × `height`,
 // upright). A box found on the copy is scaled back outward, so it covers at least what it covered there.
 export async function findFaces(img, width, height, onBusy) {
-  const found = await detectFaces(await reducedCopy(img, width, height), onBusy);
+  const found = await detectFaces(await reducedCopy(img, width, height), width, height, onBusy);
   const sx = width / found.width;
   const sy = height / found.height;
   const faces = [];

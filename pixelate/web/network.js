@@ -136,11 +136,14 @@ export async function followStatus(id, onSlow, onBusy) {
   }
 }
 
-// POST /api/detect with an image (a Blob): {width, height, faces: [{x, y, w, h, score}]} in that image's pixels.
-export async function detectFaces(blob, onBusy) {
+// POST /api/detect with an image (a Blob: a reduced copy of a photo of photoWidth × photoHeight, upright):
+// {width, height, faces: [{x, y, w, h, score}]} in the pixels of the copy.
+export async function detectFaces(blob, photoWidth, photoHeight, onBusy) {
   let response;
+  // the photo's own size: the server looks for the faces an upload of the photo would get, not the copy's
+  const url = `${API_DETECT}?width=${photoWidth}&height=${photoHeight}`;
   try {
-    response = await fetchWithRetry(API_DETECT, {
+    response = await fetchWithRetry(url, {
       method: "POST",
       headers: { "Content-Type": blob.type || "image/jpeg", Accept: "application/json" },
       body: blob,

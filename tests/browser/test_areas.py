@@ -298,8 +298,10 @@ def test_a_finger_draws_moves_and_deletes_an_area_on_a_phone(browser, site):
 
 @browser_test
 def test_find_faces_marks_the_face_for_the_person_to_check(browser, site):
-    context, page, problems = open_page(browser, site, viewport=DESKTOP, expected_failures=r"/api/detect$")
+    context, page, problems = open_page(browser, site, viewport=DESKTOP, expected_failures=r"/api/detect(\?|$)")
     try:
+        asked = []
+        page.on("request", lambda request: asked.append(request.url) if "/api/detect" in request.url else None)
         choose_areas(page, server_faces=True)
         card, layer = open_editor(page, ASTRONAUT)
         # Record every aria-busy the button takes, to see the busy state however fast the answer comes.
@@ -322,6 +324,7 @@ def test_find_faces_marks_the_face_for_the_person_to_check(browser, site):
         assert covers(box_of(face), ASTRONAUT_FACE), f"the box {box_of(face)} does not cover the face {ASTRONAUT_FACE}"
         assert face["w"] <= 2 * ASTRONAUT_FACE[2] and face["h"] <= 2 * ASTRONAUT_FACE[3], box_of(face)
         assert card.get_by_test_id("area-count").inner_text() == "1 area to pixelate (1 face found)"
+        assert asked and asked[0].endswith("/api/detect?width=512&height=512"), asked  # the photo's own size
 
 
         # Finding again does not mark the same face twice.
@@ -344,7 +347,7 @@ def test_find_faces_marks_the_face_for_the_person_to_check(browser, site):
             route.fulfill(status=503, headers={"Retry-After": "0", "Content-Type": "application/json"},
                           body='{"error": "unavailable", "message": "detector crashed"}')
 
-        page.route("**/api/detect", unavailable)
+        page.route("**/api/detect?*", unavailable)
         coffee.get_by_test_id("find-faces").click()
         alert = coffee.locator(".face-slot [role=alert]")
         alert.wait_for(timeout=RESULT_TIMEOUT_MS)

@@ -210,3 +210,29 @@ def test_faces_asked_and_none_found_say_so_in_the_headers(events):
     assert (response["headers"]["X-Pixelated-Regions"], response["headers"]["X-Pixelated-Regions-Total"]) == ("[]", "0")
     whole = call(events, "POST", "/api/pixelate", HOPPER)
     assert "X-Pixelated-Regions" not in whole["headers"]  # a whole image: nothing to list
+
+
+def test_detect_on_a_reduced_copy_looks_for_the_photos_faces_when_told_its_size(events):
+    from tests.support.paths import SAMPLES
+
+    # six faces ~61 px wide on a 12 MP photo (pixelate_bytes on the photo finds all six): ~19 px on the copy
+    head = Image.open(SAMPLES / "astronaut.png").convert("RGB").crop((120, 20, 330, 230)).resize((160, 160))
+    photo = Image.open(SAMPLES / "coffee.png").convert("RGB").resize((4032, 3024))
+    centres = []
+    for x, y in ((300, 400), (1400, 1500), (2600, 700), (3500, 2500), (800, 2200), (2000, 300)):
+        photo.paste(head, (x, y))
+        centres.append(((x + 85) * 1280 / 4032, (y + 80) * 1280 / 4032))
+    copy = io.BytesIO()
+    photo.resize((1280, 960), Image.BOX).save(copy, "JPEG", quality=90)  # what the page sends
+
+    def found(query):
+        body = json.loads(call(events, "POST", "/api/detect", copy.getvalue(), query=query)["body"])
+        assert (body["width"], body["height"]) == (1280, 960)  # boxes in the copy's pixels
+        return sum(any(f["x"] <= cx < f["x"] + f["w"] and f["y"] <= cy < f["y"] + f["h"] for f in body["faces"])
+                   for cx, cy in centres)
+    assert found({"width": "4032", "height": "3024"}) == 6  # the faces an upload of the photo gets
+    assert found(None) <= 3  # the copy alone: faces under 30 px of it are not looked for (2 of 6 here)
+    bad = call(events, "POST", "/api/detect", copy.getvalue(), query={"width": "4032"})
+    assert error_of(bad) == (400, "invalid-dimensions")
+    huge = call(events, "POST", "/api/detect", copy.getvalue(), query={"width": "100000", "height": "100000"})
+    assert error_of(huge) == (400, "invalid-dimensions")
