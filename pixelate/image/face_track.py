@@ -1,11 +1,14 @@
 """Faces through an animation: which frames the detector looks at, and the face boxes of the frames between.
 
 Looking costs a detection per frame (88 ms for a 480×360 frame here), so a long animation is looked at on
-``SPREAD`` frames spread over it first. Where two neighbouring looks disagree (a face moved by more than a third of
-its box, came or went), the frame halfway between is looked at too, the widest gaps first, until they agree or
-the caller's budget is spent (``Limits.max_face_looks``, 36 by default). A frame between two looks takes, for each face seen at both, the box spanning
-both places (a face moving in a straight line between them stays inside it), and the faces seen at only one of the
-two as they were there.
+``SPREAD`` frames spread over it first. Where two neighbouring looks disagree (a face moved by more than a third
+of its box, came or went), the frame halfway between is looked at too, the widest gaps first, until they agree or
+the caller's budget is spent (``Limits.max_face_looks``, 36 by default). A frame between two looks pairs the faces
+of the two (by overlap, then the nearest left, however far) and takes, for each pair, the box spanning both places
+(a face moving in a straight line between them stays inside it), and each face left over where it was.
+
+What this cannot see: a face that goes somewhere and comes back between two looks that agree, or two faces that
+cross between looks that see them swapped, place for place (the looks agree, and each box stays put).
 
 Pure geometry on :class:`regions.Target`: the decoding and the detector are the caller's (``region_steps``).
 """
@@ -18,15 +21,13 @@ from pixelate.image.options import Box, Options
 SPREAD = 12
 #: two looks agree on a face when its boxes overlap by at least this IoU (moved by less than about a third of it)
 AGREE_IOU = 0.5
-#: a face seen at both looks without its boxes overlapping is the same face when their centres are this many box
-#: widths apart or less (fast motion between far looks); farther, each box is carried as it is
-SAME_FACE_WIDTHS = 2.0
 
 
-def first_looks(count: int) -> list[int]:
+def first_looks(count: int, most: int = SPREAD + 1) -> list[int]:
     """The frames of a ``count``-frame animation to look at first: every frame up to ``SPREAD``, else ``SPREAD``
-    spread evenly, and the last."""
-    step = max(1, -(-count // SPREAD))
+    spread evenly, and the last; never more than ``most`` (at least the first and the last)."""
+    spread = max(1, min(SPREAD, most - 1))
+    step = max(1, -(-count // spread))
     return sorted(set(range(0, count, step)) | {count - 1})
 
 
@@ -56,8 +57,9 @@ def per_frame(looked: dict[int, list[regions.Target]], count: int, options: Opti
 
 
 def between(before: list[regions.Target], after: list[regions.Target], options: Options) -> list[regions.Target]:
-    """The face boxes of a frame between two looks: for each face seen at both (:func:`_match`), the box that
-    spans both places, its block sized for it; each face seen at only one of them, as it was."""
+    """The face boxes of a frame between two looks: for each face seen at both (:func:`_match`: by overlap, then
+    the nearest of those left, however far: hiding too much is the safe side), the box that spans both places,
+    its block sized for it; each face seen at only one of them, as it was."""
     pairs, alone_before, alone_after = _match(before, after, same_face=True)
     spanning = []
     for i, j in pairs:
@@ -75,8 +77,8 @@ def _agree(before: list[regions.Target], after: list[regions.Target]) -> bool:
 
 
 def _match(before, after, same_face: bool):
-    """Pairs (i, j) of the same face: greedily by overlap, largest first; with ``same_face``, then boxes that do
-    not overlap by their centres' distance (at most ``SAME_FACE_WIDTHS`` widths). And the indices left alone."""
+    """Pairs (i, j) of the same face: greedily by overlap, largest first; with ``same_face``, then the boxes left
+    by their centres' distance, nearest first. And the indices left alone."""
     candidates = sorted(((_iou(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
                         key=lambda c: -c[0])
     pairs, used_before, used_after = [], set(), set()
@@ -88,9 +90,8 @@ def _match(before, after, same_face: bool):
     if same_face:
         by_distance = sorted((_distance(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)
                              if i not in used_before and j not in used_after)
-        for distance, i, j in by_distance:
-            reach = SAME_FACE_WIDTHS * max(before[i].box.width, after[j].box.width)
-            if distance <= reach and i not in used_before and j not in used_after:
+        for _apart, i, j in by_distance:
+            if i not in used_before and j not in used_after:
                 pairs.append((i, j))
                 used_before.add(i)
                 used_after.add(j)

@@ -224,7 +224,7 @@ def _faces_of_frames(work: Work, count: int) -> list[list[regions.Target]]:
     """The faces of each frame of an animation: looked for on the frames ``face_track`` picks (every frame of a
     short one), each frame between two looks taking the boxes ``face_track.between`` them."""
     image, looked = work.image, {}
-    wanted = face_track.first_looks(count)
+    wanted = face_track.first_looks(count, work.limits.max_face_looks)
     while wanted:
         for index in wanted:  # in order, one sweep a round: seeking back decodes again from the first frame
             if index < image.tell():

@@ -25,6 +25,9 @@ def test_first_looks_are_every_frame_of_a_short_animation_else_spread_with_the_l
     looks = face_track.first_looks(100)
     assert looks[0] == 0 and looks[-1] == 99 and face_track.SPREAD <= len(looks) <= face_track.SPREAD + 1
     assert max(b - a for a, b in zip(looks, looks[1:])) == 9
+    assert face_track.first_looks(50, most=5) == [0, 13, 26, 39, 49]  # a budget under the spread is kept
+    assert face_track.first_looks(50, most=1) == [0, 49]  # the first and the last, at least
+    assert face_track.between([face(0, 0, 40, 40)], [], OPTIONS)[0].box == Box(0, 0, 40, 40)  # gone: where it was
 
 
 def test_looks_that_agree_need_no_more_and_those_that_disagree_get_halfway_widest_first():
@@ -40,10 +43,10 @@ def test_looks_that_agree_need_no_more_and_those_that_disagree_get_halfway_wides
 def test_a_frame_between_two_looks_takes_the_box_spanning_both_places_of_a_face():
     before = [face(10, 10, 50, 50, 0.8), face(300, 10, 340, 50)]
     after = [face(70, 12, 110, 52, 0.95), face(600, 100, 640, 140)]
-    spanning, far_before, far_after = face_track.between(before, after, OPTIONS)
+    spanning, far_before = face_track.between(before, after, OPTIONS)
     assert spanning.box == Box(10, 10, 110, 52) and spanning.score == 0.95  # moved 60 px: the same face
     assert spanning.block == 16  # sized for the spanning box (100 px in at most 8 blocks)
-    assert (far_before.box, far_after.box) == (before[1].box, after[1].box)  # 300 px apart: each as it was
+    assert far_before.box == Box(300, 10, 640, 140)  # 300 px apart, but the only ones left: the same face
 
 
 def test_every_frame_between_two_looks_shares_its_boxes():
