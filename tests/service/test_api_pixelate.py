@@ -234,5 +234,7 @@ def test_detect_on_a_reduced_copy_looks_for_the_photos_faces_when_told_its_size(
     assert found(None) <= 3  # the copy alone: faces under 30 px of it are not looked for (2 of 6 here)
     bad = call(events, "POST", "/api/detect", copy.getvalue(), query={"width": "4032"})
     assert error_of(bad) == (400, "invalid-dimensions")
-    huge = call(events, "POST", "/api/detect", copy.getvalue(), query={"width": "100000", "height": "100000"})
-    assert error_of(huge) == (400, "invalid-dimensions")
+    for width in ("0", "-5", "1.5", "٨", "9" * 5000):  # (5000 digits: more than int() reads)
+        bad = call(events, "POST", "/api/detect", copy.getvalue(), query={"width": width, "height": "10"})
+        assert error_of(bad) == (400, "invalid-dimensions"), width
+    assert found({"width": "400000", "height": "300000"}) == 6  # no pixel limit: it only sets the smallest face
