@@ -73,13 +73,14 @@ def between(before: list[regions.Target], after: list[regions.Target], options: 
 def _agree(before: list[regions.Target], after: list[regions.Target]) -> bool:
     pairs, alone_before, alone_after = _match(before, after, same_face=False)
     return not alone_before and not alone_after and all(
-        _iou(before[i].box, after[j].box) >= AGREE_IOU for i, j in pairs)
+        regions.iou(before[i].box.corners, after[j].box.corners) >= AGREE_IOU for i, j in pairs)
 
 
 def _match(before, after, same_face: bool):
     """Pairs (i, j) of the same face: greedily by overlap, largest first; with ``same_face``, then the boxes left
     by their centres' distance, nearest first. And the indices left alone."""
-    candidates = sorted(((_iou(a.box, b.box), i, j) for i, a in enumerate(before) for j, b in enumerate(after)),
+    candidates = sorted(((regions.iou(a.box.corners, b.box.corners), i, j)
+                         for i, a in enumerate(before) for j, b in enumerate(after)),
                         key=lambda c: -c[0])
     pairs, used_before, used_after = [], set(), set()
     for overlap, i, j in candidates:
@@ -97,15 +98,6 @@ def _match(before, after, same_face: bool):
                 used_after.add(j)
     return (pairs, [i for i in range(len(before)) if i not in used_before],
             [j for j in range(len(after)) if j not in used_after])
-
-
-def _iou(a: Box, b: Box) -> float:
-    width = min(a.x1, b.x1) - max(a.x0, b.x0)
-    height = min(a.y1, b.y1) - max(a.y0, b.y0)
-    if width <= 0 or height <= 0:
-        return 0.0
-    inter = width * height
-    return inter / (a.width * a.height + b.width * b.height - inter)
 
 
 def _distance(a: Box, b: Box) -> float:

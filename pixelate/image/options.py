@@ -59,6 +59,10 @@ class Box:
     def height(self) -> int:
         return self.y1 - self.y0
 
+    @property
+    def corners(self) -> tuple[int, int, int, int]:
+        return self.x0, self.y0, self.x1, self.y1
+
 
 @dataclass(frozen=True)
 class Region:

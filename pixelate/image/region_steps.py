@@ -66,7 +66,7 @@ def jpeg_regions_in_dct(work: Work) -> None:
     # to whole blocks of every component (fast.jpeg_regions says why)
     ordered = [work.targets[i] for i in order]
     done = jpeg_regions.pixelate_jpeg_regions(
-        work.data, [(_corners(t.box), t.block, t.source == "face") for t in ordered])
+        work.data, [(t.box.corners, t.block, t.source == "face") for t in ordered])
     if done is None:
         return
     jpeg, drawn = done
@@ -99,7 +99,7 @@ def pixelate_region_frames(work: Work) -> None:
         else:
             drawn_faces.append(faces)
         drawn = [targets[i] for i in regions.drawing_order(targets)]
-        picture = ops.pixelate_boxes(frame.picture, [(_corners(t.box), t.block) for t in drawn], options.method)
+        picture = ops.pixelate_boxes(frame.picture, [(t.box.corners, t.block) for t in drawn], options.method)
         work.grids.append(encode.Grid(picture, frame.size))
     if count > 1:  # every frame's faces, with the frames each box was on
         work.pixelated = regions.describe_frames(work.targets, drawn_faces)  # (an animation's targets: the regions asked)
@@ -131,10 +131,6 @@ STEPS = (
 
 
 # ------------------------------------------------------------------------------------------------------ helpers
-
-
-def _corners(box: Box) -> tuple[int, int, int, int]:
-    return box.x0, box.y0, box.x1, box.y1
 
 
 def _jpeg_tables(image: Image.Image) -> dict | None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from pixelate.image.options import Box, Options
 
@@ -94,6 +94,17 @@ def drawing_order(targets: list[Target]) -> list[int]:
     return sorted(range(len(targets)), key=lambda index: targets[index].block)
 
 
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two boxes given by their corners ``(x0, y0, x1, y1)``: 0 when they do not
+    overlap, 1 when they are the same."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    inter = width * height
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
 def describe_frames(targets: list[Target], faces_by_frame: list[list[Target]]) -> list[dict]:
     """What ``Result.regions`` reports of an animation: the ``targets`` drawn on every frame (the regions asked
     for) once, as they are, then each face box with ``frames``: ``[first, last]``, the input's frames (from 0)
@@ -106,7 +117,7 @@ def describe_frames(targets: list[Target], faces_by_frame: list[list[Target]]) -
         for face in faces:
             entry = face.describe()
             key = (entry["x"], entry["y"], entry["w"], entry["h"], entry["block"])
-            if key in runs:  # (a frame between two detections takes both: the same box twice)
+            if key in runs:  # (two faces whose boxes came out the same: one entry)
                 runs[key]["score"] = max(runs[key]["score"], entry["score"])
                 continue
             run = open_runs.get(key)

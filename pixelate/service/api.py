@@ -409,10 +409,11 @@ def regions_headers(regions) -> dict[str, str]:
     entries, size = [], 2  # the brackets
     for region in regions:
         entry = json.dumps(region, separators=(",", ":"))
-        if size + len(entry) + bool(entries) > REGIONS_HEADER_BYTES:  # (a comma before every entry but the first)
+        needed = len(entry) + (1 if entries else 0)  # a comma before every entry but the first
+        if size + needed > REGIONS_HEADER_BYTES:
             break
         entries.append(entry)
-        size += len(entry) + bool(entries[1:])
+        size += needed
     return {"X-Pixelated-Regions": f"[{','.join(entries)}]", "X-Pixelated-Regions-Total": str(len(regions))}
 
 
