@@ -67,6 +67,12 @@ def orientation_of(image: Image.Image) -> int:
     return orient.read_orientation(image, getexif) or 1
 
 
+def frame_duration(image: Image.Image) -> float:
+    """The current frame's duration in ms (0 when it has none), read once the frame is decoded: Pillow's WebP
+    reader sets it only when the frame loads, not when it seeks."""
+    return float(image.info.get("duration") or 0)
+
+
 def decode_frame(image: Image.Image, orientation: int, scale: int = 1, still: bool = False) -> Frame:
     """Decode the current frame of ``image`` at 1/``scale``, turned upright, CMYK converted to sRGB.
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from pixelate.image import encode, guard, ops, region_steps, structure
-from pixelate.image.decode import decode_frame, draft_scale, orientation_of
+from pixelate.image.decode import decode_frame, frame_duration, draft_scale, orientation_of
 from pixelate.image.errors import PixelateError
 from pixelate.image.fast import jpeg_dc
 from pixelate.image.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
@@ -66,9 +66,9 @@ def reduce_frames(work: Work) -> None:
     work.loop = image.info.get("loop")
     count = guard.frame_count(image)
     for index in guard.checked_frames(image, count, work.limits):
-        work.durations.append(float(image.info.get("duration") or 0))
         scale = draft_scale(image, size, method) if count == 1 else 1
         frame = decode_frame(image, orientation, scale, still=count == 1)
+        work.durations.append(frame_duration(image))
         grid = ops.block_grid(frame.picture, size, method, frame.scale)
         if out_format == "GIF":
             # GIF frames need a palette: quantise one pixel per block, not every pixel of the enlarged frame

@@ -17,7 +17,7 @@ import warnings
 from PIL import Image
 
 from pixelate.image import encode, face_track, guard, ops, orient, regions
-from pixelate.image.decode import decode_frame, orientation_of
+from pixelate.image.decode import decode_frame, frame_duration, orientation_of
 from pixelate.image.options import Box
 from pixelate.image.result import Result
 from pixelate.image.work import Work
@@ -87,8 +87,8 @@ def pixelate_region_frames(work: Work) -> None:
     faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
     drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
     for index in guard.checked_frames(image, count, work.limits):
-        work.durations.append(float(image.info.get("duration") or 0))
         frame = work.still if index == 0 and work.still is not None else decode_frame(image, work.orientation, 1, count == 1)
+        work.durations.append(frame_duration(image))
         if work.out_format == "GIF" and frame.picture.mode != "P":
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
@@ -176,7 +176,7 @@ def _still_preview(work: Work) -> tuple[Image.Image, float]:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 preview = Image.open(io.BytesIO(work.data), formats=["JPEG", "MPO"])
-            preview.draft("RGB", (image.width // scale, image.height // scale))
+            preview.draft("RGB", (max(1, image.width // scale), max(1, image.height // scale)))  # (a side of 1-7 px)
             picture = orient.transpose(guard.decoding(_loaded, preview), work.orientation)
             return _screen_rgb(picture, image), picture.width / size[0]
     work.still = decode_frame(image, work.orientation, 1, True)
