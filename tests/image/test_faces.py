@@ -252,3 +252,26 @@ def test_an_animations_face_that_stays_put_is_one_entry_over_its_frames():
     assert (first["x"], first["frames"], first["score"]) == (10, [0, 2], 0.85)  # the best score of its run
     assert (second["x"], second["frames"], second["score"]) == (30, [3, 3], 0.9)
     assert (third["x"], third["frames"]) == (10, [5, 5])  # gone on frame 4: a new entry when it comes back
+
+
+def test_a_very_wide_or_tall_jpeg_is_looked_at_without_error():
+    for size in [(6000, 3), (3000, 1), (2, 20000)]:
+        result = pixelate_bytes(encoded(Image.new("RGB", size, (100, 120, 140)), "JPEG"), 16, faces=True)
+        assert (result.width, result.height, result.regions) == (*size, ())
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_a_jpeg_without_faces_loses_what_follows_its_end_and_comments_between_scans(progressive):
+    """A motion photo appends a video (with metadata of its own) after the JPEG's EOI: none of it is kept."""
+    picture = Image.open(SAMPLES / "chelsea.png").convert("RGB")
+    data = encoded(picture, "JPEG", quality=90, progressive=progressive, restart_marker_blocks=3)
+    second_scan = data.find(b"\xff\xda", data.find(b"\xff\xda") + 2)
+    if progressive:  # a comment between two scans
+        assert second_scan > 0
+        data = data[:second_scan] + b"\xff\xfe\x00\x0fBETWEEN-SCANS" + data[second_scan:]
+    data += b"\x00\x00\x00\x18ftypmp42" + b"GPS 48.8584,2.2945 " * 20
+    result = pixelate_bytes(data, 16, faces=True)
+    assert result.regions == () and result.data.endswith(b"\xff\xd9")
+    assert b"GPS 48" not in result.data and b"BETWEEN-SCANS" not in result.data
+    assert Image.open(io.BytesIO(result.data)).convert("RGB").tobytes() == \
+        Image.open(io.BytesIO(data)).convert("RGB").tobytes()

@@ -192,8 +192,11 @@ def without_metadata(data: bytes) -> bytes | None:
 
 
 def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
-    """``jpeg`` with every APPn and COM before its first scan dropped, except the JFIF/Adobe markers libjpeg
-    wrote itself, and the input's ICC segments put back after them."""
+    """``jpeg`` with every APPn and COM dropped, except the JFIF/Adobe markers libjpeg wrote itself, and the
+    input's ICC segments put back after them; it ends at its EOI marker.
+
+    Between the scans of a progressive JPEG only the tables and the scans are kept, and whatever follows the EOI
+    is dropped: a phone's motion photo appends a video there, with metadata of its own."""
     out, pos, inserted = [jpeg[:2]], 2, not icc_segments
     while True:
         marker = jpeg[pos + 1]
@@ -201,12 +204,37 @@ def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
             out.extend(icc_segments)
             inserted = True
         if marker == 0xDA:
-            out.append(jpeg[pos:])
+            out.extend(_scans(jpeg, pos))
             return b"".join(out)
         (length,) = struct.unpack(">H", jpeg[pos + 2 : pos + 4])
         if marker in (0xE0, 0xEE) or not (0xE0 <= marker <= 0xEF or marker == 0xFE):
             out.append(jpeg[pos : pos + 2 + length])
         pos += 2 + length
+
+
+def _scans(jpeg: bytes, pos: int) -> list[bytes]:
+    """The scans from the first SOS at ``pos`` to the EOI, with the tables between them (DHT, DQT, DRI) and no
+    APPn or COM; an EOI is added when the file ends without one (a truncated file the decoder accepted)."""
+    out: list[bytes] = []
+    while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
+        marker = jpeg[pos + 1]
+        if marker == 0xD9:
+            break
+        if marker == 0xFF:  # fill bytes before a marker
+            pos += 1
+            continue
+        (length,) = struct.unpack(">H", jpeg[pos + 2 : pos + 4])
+        end = pos + 2 + length
+        if marker == 0xDA:  # the entropy-coded data runs to the next marker that is not a stuffed 0 or an RSTn
+            while (end := jpeg.find(b"\xff", end)) != -1 and end + 1 < len(jpeg) and (
+                    jpeg[end + 1] == 0 or 0xD0 <= jpeg[end + 1] <= 0xD7):
+                end += 2
+            end = len(jpeg) if end == -1 or end + 1 >= len(jpeg) else end
+        if not (0xE0 <= marker <= 0xEF or marker == 0xFE):
+            out.append(jpeg[pos:end])
+        pos = end
+    out.append(b"\xff\xd9")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- the geometry
