@@ -190,20 +190,16 @@ def pixelate_boxes(image: Image.Image, boxes: Iterable[tuple[tuple[int, int, int
 
 def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Image:
     out = image.copy()
-    palette = image.getpalette() or []
-    colours = [tuple(palette[i : i + 3]) for i in range(0, min(len(palette), 768), 3)]
-    transparent = image.info.get("transparency")
-    transparent = transparent if isinstance(transparent, int) else None
-    opaque = [(index, colour) for index, colour in enumerate(colours) if index != transparent] or [(0, (0, 0, 0))]
-    nearest: dict[tuple[int, int, int], int] = {}
+    nearest: dict[tuple[int, ...], int] = {}
+    entries = _palette_entries(image)
 
-    def index_of(rgba: tuple[int, int, int, int]) -> int:
-        if transparent is not None and rgba[3] < 128:
-            return transparent
-        rgb = rgba[:3]
-        if rgb not in nearest:
-            nearest[rgb] = min(opaque, key=lambda entry: sum((a - b) ** 2 for a, b in zip(entry[1], rgb)))[0]
-        return nearest[rgb]
+    def index_of(rgba: tuple[int, ...]) -> int:
+        if rgba not in nearest:
+            key = _premultiplied(rgba)
+            # (alpha weighs 4×: an opaque block never takes a see-through colour because its tint is close)
+            nearest[rgba] = min(entries, key=lambda entry: sum((a - b) ** 2 for a, b in zip(entry[1][:3], key)) +
+                                4 * (entry[1][3] - key[3]) ** 2)[0]
+        return nearest[rgba]
 
     for box, size in boxes:
         part = image.crop(box).convert("RGBA")
@@ -213,3 +209,25 @@ def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Im
         indices.putdata([index_of(tuple(raw[i : i + 4])) for i in range(0, len(raw), 4)])
         out.paste(enlarge_blocks(indices, size, part.size), box[:2])
     return out
+
+
+def _palette_entries(image: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
+    """Each palette index with its colour premultiplied by its alpha (from tRNS: one transparent index, or an
+    alpha per index, as PNG8 with alpha has)."""
+    palette = image.getpalette() or []
+    transparency = image.info.get("transparency")
+    entries = []
+    for index in range(min(len(palette), 768) // 3):
+        if isinstance(transparency, int):
+            alpha = 0 if index == transparency else 255
+        elif isinstance(transparency, bytes):
+            alpha = transparency[index] if index < len(transparency) else 255
+        else:
+            alpha = 255
+        entries.append((index, _premultiplied((*palette[3 * index : 3 * index + 3], alpha))))
+    return entries or [(0, (0, 0, 0, 255))]
+
+
+def _premultiplied(rgba: tuple[int, ...]) -> tuple[int, ...]:
+    red, green, blue, alpha = rgba
+    return (red * alpha // 255, green * alpha // 255, blue * alpha // 255, alpha)

@@ -128,6 +128,27 @@ def test_alpha_weighted_blocks_in_a_region():
     assert after.getpixel((20, 20)) == (0, 255, 0, 255)
 
 
+def test_a_palette_png_with_an_alpha_per_index_keeps_its_transparency_in_a_region():
+    """PNG8 with alpha (pngquant's kind): a tRNS alpha per index. A see-through area stays see-through, and an
+    opaque one never takes a half-transparent entry whose colour happens to be close."""
+    image = Image.new("P", (32, 32), 0)
+    # 0: red, see-through; 1: black; 2: white; 3: grey at alpha 128
+    image.putpalette([255, 0, 0, 0, 0, 0, 255, 255, 255, 128, 128, 128] + [0] * (252 * 3))
+    image.paste(1, (16, 0, 32, 32))
+    for x in range(16, 32, 2):  # a black and white stripes: mid-grey blocks
+        image.paste(2, (x, 0, x + 1, 32))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", transparency=bytes([0, 255, 255, 128]))
+    before = frames(buffer.getvalue())[0]
+    result = pixelate_bytes(buffer.getvalue(), 8, regions="0,0,32,16")
+    after = Image.open(io.BytesIO(result.data))
+    assert after.mode == "P"
+    (after,) = frames(result.data)
+    assert {after.getpixel((x, y))[3] for x in range(16) for y in range(16)} == {0}
+    assert {after.getpixel((x, y))[3] for x in range(16, 32) for y in range(16)} == {255}
+    assert changed_outside(before, after, result) == 0
+
+
 def test_regions_are_in_the_upright_image_of_an_oriented_jpeg():
     stored = Image.new("RGB", (64, 32), (250, 250, 250))  # stored on its side: 64 wide, 32 high
     stored.paste((0, 0, 0), (0, 0, 8, 32))  # a dark band on the stored image's left: the upright top (orientation 6)
