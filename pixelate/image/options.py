@@ -7,11 +7,13 @@ Strict on purpose; what one door accepts, every door accepts:
 
 - a pixel size is an ``int`` or decimal ASCII digits (surrounding spaces allowed), 2 to 512: never a sign, a
   fraction, a bool or another script's digits;
-- a region is ``x,y,w,h`` in the upright image, all four in pixels (whole numbers) or all four as fractions of the
-  width and height (numbers from 0 to 1 with a decimal point, such as ``0.25`` or ``1.0``); several are joined
-  with ``;``. ``x,y,w,h,face`` marks a region as a face (one a person found or kept): it gets a face's block
-  (``face_blocks``). In Python a region may also be a tuple of four numbers (ints: pixels; floats: fractions),
-  with ``"face"`` as a fifth item;
+- a region is ``x,y,w,h`` in the upright image, all four in pixels (whole numbers of at most 6 digits) or all four
+  as fractions of the width and height (numbers from 0 to 1 with at most 9 decimals, such as ``0.25`` or ``1.0``;
+  a rectangle with any number written with a decimal point is read as fractions, so ``0,0,1,0.5`` is the top
+  half); several are joined with ``;``, and a text that names no rectangle (``;``) is refused. ``x,y,w,h,face``
+  marks a region as a face (one a person found or kept): it gets a face's block (``face_blocks``). In Python a
+  region may also be a tuple of four numbers (integers: pixels; any other real number: fractions, rounded to 9
+  decimals as the text would be; numpy's numbers too), with ``"face"`` as a fifth item;
 - ``faces`` is a bool, or ``true``/``false`` (also ``yes``/``no``, ``1``/``0``) in text;
 - ``face_blocks`` (0 to 64) is the most blocks a detected face may span across: the block size is raised for a
   face that would otherwise keep more detail (default 8: a face is never left recognisable); 0 keeps the pixel
@@ -23,6 +25,7 @@ region lies inside the image is only known once the image is open: ``Region.box`
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -30,7 +33,8 @@ from typing import Any, Iterable
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, MAX_PIXEL_SIZE, METHODS, MIN_PIXEL_SIZE
 
-#: longest pixel-size text looked at (a six-digit number is already far out of range)
+#: longest pixel-size text looked at (a six-digit number is already far out of range), and most digits of a
+#: region's pixel number
 _MAX_DIGITS = 6
 #: most regions one request may name (S3 metadata holds 2 KB in all: about 80 rectangles in pixels)
 MAX_REGIONS = 64
@@ -87,8 +91,8 @@ class Region:
         """The region in pixels of a ``width``×``height`` image, clipped to it; ``invalid-option`` when nothing of
         it is left. Fractions round outward, so a region never shrinks below what was asked."""
         if self.fraction:
-            x0, y0 = math.floor(self.x * width), math.floor(self.y * height)
-            x1, y1 = math.ceil((self.x + self.w) * width), math.ceil((self.y + self.h) * height)
+            x0, y0 = _outward(self.x * width, math.floor), _outward(self.y * height, math.floor)
+            x1, y1 = _outward((self.x + self.w) * width, math.ceil), _outward((self.y + self.h) * height, math.ceil)
         else:
             x0, y0, x1, y1 = int(self.x), int(self.y), int(self.x + self.w), int(self.y + self.h)
         clipped = Box(max(0, x0), max(0, y0), min(width, x1), min(height, y1))
@@ -121,7 +125,7 @@ class Options:
         record: dict[str, Any] = {"pixel_size": self.pixel_size, "method": self.method}
         record["regions"] = [region.as_text() for region in self.regions]
         record["faces"] = self.faces
-        if self.faces:
+        if self.faces or any(region.face for region in self.regions):  # (a marked face gets a face's block too)
             record["face_blocks"] = self.face_blocks
         return record
 
@@ -150,6 +154,10 @@ def parse_regions(value: object) -> tuple[Region, ...]:
         return ()
     if isinstance(value, str):
         parts = [part for part in value.split(";") if part.strip()] if value.strip() else []
+        if value.strip() and not parts:
+            raise invalid(f"The regions {value[:40]!r} name no rectangle: x,y,w,h, several joined with ';'.")
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        raise invalid("The regions must be text or x,y,w,h rectangles, not bytes.")
     elif isinstance(value, Region):
         parts = [value]
     else:
@@ -186,17 +194,21 @@ def parse_region(value: object, index: int = 1) -> Region:
             values = []
         face = len(values) == 5 and isinstance(values[4], str) and values[4].lower() == "face"
         values = values[:4] if face else values
-        if len(values) != 4 or not all(_is_number(v) for v in values) or any(v < 0 or not math.isfinite(v) for v in values):
+        if len(values) != 4 or not all(_is_number(v) for v in values) or any(not _finite(v) or v < 0 for v in values):
             raise invalid(f"Region {index} must be four numbers x,y,w,h that are not negative (and 'face' after them "
-                          f"for a face), not {value!r}.")
-        fraction = any(isinstance(v, float) for v in values)
-        text = ",".join(str(v) for v in values)
+                          f"for a face), not {_shown(value)}.")
+        if any(isinstance(v, Integral) and v >= 10**_MAX_DIGITS for v in values):
+            raise invalid(f"Region {index} is too large: a number in pixels has at most {_MAX_DIGITS} digits.")
+        fraction = not all(isinstance(v, Integral) for v in values)
+        # the same numbers the text of this region would give (the API signs that text into an upload)
+        values = [round(float(v), 9) if fraction else int(v) for v in values]
+        text = ",".join(_fraction_text(v) if fraction else str(v) for v in values)[:80]
     x, y, w, h = values
     if fraction:
         if not all(0 <= v <= 1 for v in values):
             raise invalid(
-                f"Region {index} ({text}) mixes units: as fractions all four numbers lie between 0 and 1; "
-                "in pixels all four are whole numbers."
+                f"Region {index} ({text}) is read as fractions (a number has a decimal point), and as fractions all "
+                "four numbers lie between 0 and 1; in pixels all four are whole numbers."
             )
         if w <= 0 or h <= 0:
             raise invalid(f"Region {index} ({text}) is empty: its width and height must be above 0.")
@@ -251,7 +263,28 @@ def invalid(message: str) -> PixelateError:
 
 
 def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number (numpy's too; numpy's bool is not one), not a bool."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _shown(value: object) -> str:
+    """``value`` as a message may quote it: at most 80 characters (an int past 4300 digits has no str at all)."""
+    try:
+        return repr(value)[:80]
+    except ValueError:
+        return "a number too long to show"
+
+
+def _finite(value: Real) -> bool:
+    """True for every int (math.isfinite overflows on one too large for a float) and finite floats."""
+    return isinstance(value, Integral) or math.isfinite(value)
+
+
+def _outward(value: float, rounding) -> int:
+    """``value`` rounded outward with ``rounding`` (floor or ceil), but to the nearest whole number when it is one
+    but for float error: (0.1 + 0.2) × 100 is 30, not 31."""
+    nearest = round(value)
+    return nearest if abs(value - nearest) < 1e-6 else rounding(value)
 
 
 def _fraction_text(value: float) -> str:

@@ -60,9 +60,29 @@ def test_valid_regions(value, expected):
     assert list(parse_regions(value)) == expected
 
 
+def test_a_region_from_numbers_is_what_its_text_reads_back_as():
+    """The API signs a region's text into an upload: the numbers and their text must mean the same rectangle, or an
+    upload signed with them fails once sent (1e-10 was signed as 0.0; 1,000,000 px as seven digits)."""
+    import numpy as np
+
+    for value in [(np.int64(3), 4, 5, 6), (np.float32(0.25), 0.5, 0.125, 0.2), np.array([1, 2, 3, 4]), (0, 0, 1, 0.5),
+                  (0.1234567891234, 0.2, 0.3, 0.4), (999_999, 0, 1, 1)]:
+        (region,) = parse_regions([value])
+        assert parse_regions(region.as_text()) == (region,)
+    assert parse_regions([(0, 0, 1, 0.5)])[0].box(100, 80) == parse_regions("0,0,1,0.5")[0].box(100, 80)
+
+
+def test_fractions_round_outward_but_not_past_float_error():
+    # (0.1 + 0.2) × 100 is 30.000000000000004: the box is 20 px across, as in pixels, not 21
+    assert Region(0.1, 0.1, 0.2, 0.2, fraction=True).box(100, 80) == Region(10, 8, 20, 16).box(100, 80)
+    assert Region(0.101, 0.1, 0.2, 0.2, fraction=True).box(100, 80).corners == (10, 8, 31, 24)
+
+
 @pytest.mark.parametrize("value", ["1,2,3", "1,2,3,4,5", "1,2,3,4,head", "1,2,3,4,face,face", [(1, 2, 3, 4, "hand")], "-1,2,3,4", "+1,2,3,4", "1e3,1,1,1", "١,2,3,4", "0.5,2,3,4",
                                    "1,2,0,4", "0.1,0.1,0.0,0.5", "1.5,0,0.5,0.5", "a,b,c,d", [(1, 2, 3)], [(1, 2, 3, -4)],
-                                   [(True, 2, 3, 4)], ";".join(["1,1,1,1"] * 65), 12])
+                                   [(True, 2, 3, 4)], ";".join(["1,1,1,1"] * 65), 12,
+                                   ";", " ; ;", b"1234", [(0, 0, 1_000_000, 5)], [(0, 0, 10**5000, 5)], [(0, 0, -10**5000, 5)],
+                                   [(0.5, 0.5, 1e-10, 1e-10)], [(0.0, 0.0, 1e300, 0.5)]])
 def test_invalid_regions(value):
     with pytest.raises(PixelateError) as caught:
         parse_regions(value)

@@ -80,7 +80,7 @@ def test_a_region_partly_outside_is_clipped_and_one_wholly_outside_is_named():
     for empty in ("10,10,0,5", "0.1,0.1,0.0,0.2"):
         with pytest.raises(PixelateError, match="empty"):
             pixelate_bytes(data, 16, regions=empty)
-    with pytest.raises(PixelateError, match="mixes units"):
+    with pytest.raises(PixelateError, match="read as fractions"):
         pixelate_bytes(data, 16, regions="0.5,10,20,20")
 
 
