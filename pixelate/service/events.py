@@ -17,6 +17,7 @@ configured, and events that are not object creations, give no job.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
@@ -282,8 +283,8 @@ METHOD_METADATA = "method"
 REGIONS_METADATA = "regions"
 FACES_METADATA = "faces"
 FACE_BLOCKS_METADATA = "face-blocks"
-#: the longest invalid value a status record repeats
-_SHOWN = 64
+#: the longest invalid value a status record repeats whole; a longer one is cut and named by its hash
+_SHOWN, _SHOWN_CUT = 256, 64
 
 
 @dataclass(frozen=True)
@@ -291,8 +292,9 @@ class RequestedOptions:
     """What an object's metadata asks for, parsed once: the options, or the rejection of an invalid value.
 
     ``record`` is how the status record states them, valid or not (the idempotency check compares it): each
-    value parsed when valid; an invalid pixel size as its number when it is one (else null); any other invalid
-    value as given (cut to 64 characters).
+    value parsed when valid; an invalid pixel size or face-blocks as its number when it is one; any other invalid
+    value as given (trimmed; past 256 characters its first 64 and its SHA-256), so that another invalid value
+    is another record and gets its own answer.
     """
 
     options: Options | None
@@ -318,27 +320,29 @@ def options_from_metadata(metadata: dict[str, str], defaults: Options) -> Reques
             return shown(str(lowered[key]).strip())
 
     values = {
-        "pixel_size": parsed(PIXEL_SIZE_METADATA, parse_pixel_size, defaults.pixel_size, _number_or_none),
-        "method": parsed(METHOD_METADATA, parse_method, defaults.method, _cut),
-        "regions": parsed(REGIONS_METADATA, parse_regions, defaults.regions, _cut),
-        "faces": parsed(FACES_METADATA, parse_flag, defaults.faces, _cut),
-        "face_blocks": parsed(FACE_BLOCKS_METADATA, parse_face_blocks, defaults.face_blocks, _number_or_none),
+        "pixel_size": parsed(PIXEL_SIZE_METADATA, parse_pixel_size, defaults.pixel_size, _number_or_shown),
+        "method": parsed(METHOD_METADATA, parse_method, defaults.method, _shown),
+        "regions": parsed(REGIONS_METADATA, parse_regions, defaults.regions, _shown),
+        "faces": parsed(FACES_METADATA, parse_flag, defaults.faces, _shown),
+        "face_blocks": parsed(FACE_BLOCKS_METADATA, parse_face_blocks, defaults.face_blocks, _number_or_shown),
     }
     if errors:
         record = {**values, "regions": _regions_record(values["regions"])}
-        if record["faces"] is not True:
+        if record["faces"] is False and FACE_BLOCKS_METADATA not in lowered:
             del record["face_blocks"]
         return RequestedOptions(None, record, errors[0])
     options = Options(**values)
     return RequestedOptions(options, options.as_record())
 
 
-def _number_or_none(text: str) -> int | None:
-    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else None
+def _number_or_shown(text: str) -> int | str:
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 9 else _shown(text)
 
 
-def _cut(text: str) -> str:
-    return text[:_SHOWN]
+def _shown(text: str) -> str:
+    if len(text) <= _SHOWN:
+        return text
+    return f"{text[:_SHOWN_CUT]}… (sha256 {hashlib.sha256(text.encode('utf-8', 'surrogatepass')).hexdigest()[:16]})"
 
 
 def _regions_record(regions) -> list[str] | str:

@@ -23,7 +23,8 @@ Versions race: the output and the status are written conditionally on what was t
 since (``store.WriteConflict``): an older version never lands last. A job whose version is no longer current
 stops (``skipped-superseded``: the newer version's own event does the work); one whose version is current starts
 over (see ``process_job``). A key made by ``POST /api/uploads`` is an upload slot: its first final status is its only one, and a later
-version posted through the same slot is ignored (``skipped-reused-upload``, logged and counted).
+version posted through the same slot is ignored (``skipped-reused-upload``, logged and counted); the same version
+with other options (a backfill's) is processed again.
 
 Time: with a ``deadline.Deadline``, a job whose invocation runs short gets a ``failed`` status with reason
 ``timeout`` (``status.SERVICE_REASONS``) from the watchdog, and a job is not started with too little time left.
@@ -127,7 +128,8 @@ def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadl
             # A previous attempt may have stopped between the status write and the delete.
             delete_original_after_retry(job, head.etag, config, s3)
         return SKIPPED_SAME
-    if status.is_upload_slot(job.key) and is_final(existing):
+    if status.is_upload_slot(job.key) and is_final(existing) and (existing.get("source") or {}).get("etag") != head.etag:
+        # (the same version with other options is a backfill's: a slot refuses only another version)
         record_reused_upload()
         logger.warning(
             "a second version posted through an upload slot that already has its result: ignored",

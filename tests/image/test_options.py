@@ -43,6 +43,8 @@ def test_parse_options_gives_typed_options():
     assert options.as_record() == {"pixel_size": 8, "method": "average", "regions": ["10,20,30,40", "0.5,0.25,0.5,0.75"],
                                    "faces": True, "face_blocks": 4}
     assert parse_options(8, regions=options.as_record()["regions"]).regions == options.regions  # the record reads back
+    # a region marked as a face gets a face's block: face_blocks changes the result, so the record holds it
+    assert parse_options(8, regions="1,2,3,4,face", face_blocks="2").as_record()["face_blocks"] == 2
 
 
 @pytest.mark.parametrize("value,expected", [

@@ -77,16 +77,30 @@ def test_options_default_and_case_insensitive_keys():
 
 
 @pytest.mark.parametrize("metadata,record", [
-    ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+    ({"pixel-size": "abc"}, {"pixel_size": "abc", "method": "average", "regions": [], "faces": False}),
     ({"pixel-size": "1000", "method": "blur"}, {"pixel_size": 1000, "method": "blur", "regions": [], "faces": False}),
-    ({"pixel-size": " +16"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
-    ({"pixel-size": "١٦"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+    ({"pixel-size": " +16"}, {"pixel_size": "+16", "method": "average", "regions": [], "faces": False}),
+    ({"pixel-size": "١٦"}, {"pixel_size": "١٦", "method": "average", "regions": [], "faces": False}),
+    ({"face-blocks": "99"}, {"pixel_size": 16, "method": "average", "regions": [], "faces": False, "face_blocks": 99}),
 ])
 def test_an_invalid_value_is_a_rejection_that_keeps_what_can_be_told(metadata, record):
     requested = options_from_metadata(metadata, DEFAULTS)
     assert requested.options is None
     assert requested.error.reason == "invalid-option"
     assert requested.record == record
+
+
+def test_each_invalid_value_is_its_own_record_so_a_new_one_gets_its_own_answer():
+    """The same bytes uploaded again with another invalid value must not be taken for work already done: the
+    record kept null for every non-number pixel size and cut text at 64 characters, so the first message stayed."""
+    long_start = ";".join(["1,1,2,2"] * 8)
+    values = [{"pixel-size": "abc"}, {"pixel-size": "-8"}, {"regions": long_start + ";1,1,0,2"},
+              {"regions": long_start + ";1,1,2,0"}, {"regions": ";".join(["1,1,2,2"] * 40) + ";x"},
+              {"regions": ";".join(["1,1,2,2"] * 40) + ";y"}, {"faces": "maybe"}, {"faces": "perhaps"}]
+    records = [options_from_metadata(metadata, DEFAULTS).record for metadata in values]
+    assert all(options_from_metadata(metadata, DEFAULTS).error for metadata in values)
+    assert len({json.dumps(record, sort_keys=True) for record in records}) == len(values)
+    assert all(len(json.dumps(record)) < 600 for record in records)
 
 
 def test_valid_metadata_records_the_parsed_options():

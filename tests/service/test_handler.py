@@ -228,15 +228,15 @@ def test_regions_in_the_metadata_pixelate_only_them_and_the_record_lists_them(pi
 @pytest.mark.parametrize(
     "metadata,options",
     [
-        ({"pixel-size": "abc"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+        ({"pixel-size": "abc"}, {"pixel_size": "abc", "method": "average", "regions": [], "faces": False}),
         ({"pixel-size": "1"}, {"pixel_size": 1, "method": "average", "regions": [], "faces": False}),
         ({"pixel-size": "513"}, {"pixel_size": 513, "method": "average", "regions": [], "faces": False}),
-        ({"pixel-size": "16.5"}, {"pixel_size": None, "method": "average", "regions": [], "faces": False}),
+        ({"pixel-size": "16.5"}, {"pixel_size": "16.5", "method": "average", "regions": [], "faces": False}),
         ({"Method": "blur"}, {"pixel_size": 16, "method": "blur", "regions": [], "faces": False}),
         ({"regions": "10,10,20"}, {"pixel_size": 16, "method": "average", "regions": "10,10,20", "faces": False}),
         ({"regions": "0.5,10,20,20"}, {"pixel_size": 16, "method": "average", "regions": "0.5,10,20,20", "faces": False}),
         ({"regions": "500,500,10,10"}, {"pixel_size": 16, "method": "average", "regions": ["500,500,10,10"], "faces": False}),
-        ({"faces": "maybe"}, {"pixel_size": 16, "method": "average", "regions": [], "faces": "maybe"}),
+        ({"faces": "maybe"}, {"pixel_size": 16, "method": "average", "regions": [], "faces": "maybe", "face_blocks": 8}),
     ],
 )
 def test_invalid_options_are_a_failed_status(pipeline, events, metadata, options):

@@ -70,6 +70,17 @@ def test_work_already_done_for_the_same_etag_and_options_is_not_redone(pipeline,
     assert pipeline.notifications() == []
 
 
+def test_a_backfill_at_a_new_size_redoes_an_upload_slot_s_own_version(pipeline, events):
+    """An upload slot refuses a second version, not its own version again with new options: a backfill of the
+    whole bucket at a new size waited forever on every upload (skipped as a reused slot, counted as one)."""
+    key = f"uploads/{'b' * 32}/photo.png"
+    pipeline.put(key, HOPPER)
+    run(events.s3(pipeline.originals, key))
+    assert run(events.backfill(pipeline.originals, key, {"pixel-size": "24"})) == {"outcomes": ["done"]}
+    assert pipeline.status(key)["options"]["pixel_size"] == 24
+    assert len(pipeline.notifications()) == 2
+
+
 def test_a_failure_is_not_redone_either(pipeline, events):
     pipeline.put("broken.png", BROKEN)
     message = events.backfill(pipeline.originals, "broken.png", {"pixel-size": "24"})
