@@ -61,17 +61,19 @@ def jpeg_regions_in_dct(work: Work) -> None:
         if cleaned is not None:
             work.result = Result(cleaned, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, ())
         return
-    order = regions.drawing_order(work.targets)
     # A face grows only to whole luma blocks (the ×1.15 margin around it takes the colour band); a drawn region
-    # to whole blocks of every component (fast.jpeg_regions says why)
-    ordered = [work.targets[i] for i in order]
+    # to whole blocks of every component (fast.jpeg_regions says why). A block that is not a multiple of 8 is
+    # drawn on the box itself, as the exact paths draw it: a found face then gets their margin of a few pixels.
+    targets = [t if t.block % 8 == 0 else regions.with_exact_margin(t, work.options, width, height) for t in work.targets]
+    order = regions.drawing_order(targets)
+    ordered = [targets[i] for i in order]
     done = jpeg_regions.pixelate_jpeg_regions(
         work.data, [(t.box.corners, t.block, t.source == "face") for t in ordered])
     if done is None:
         return
     jpeg, drawn = done
     snapped = dict(zip(order, drawn))  # (reported in the order asked: the regions, then the faces)
-    pixelated = [regions.Target(Box(*snapped[i]), t.block, t.source, t.score).describe() for i, t in enumerate(work.targets)]
+    pixelated = [regions.Target(Box(*snapped[i]), t.block, t.source, t.score).describe() for i, t in enumerate(targets)]
     work.result = Result(jpeg, encode.CONTENT_TYPES["JPEG"], "JPEG", width, height, 1, tuple(pixelated))
 
 

@@ -207,6 +207,13 @@ def test_where_boxes_are_pixelated_exactly_a_found_face_gets_a_margin_of_a_few_p
     (upright,) = pixelate_bytes(turned, 16, faces=True).regions
     face = find_faces(turned).faces[0]
     assert (upright["x"], upright["y"]) == (face["x"] - margin, face["y"] - margin)
+    # an upright JPEG whose face block is no multiple of 8 (size 6, face_blocks 0) is drawn on the box itself in
+    # the DCT domain, so it gets the same margin (it got none: neither the 8 px growth nor this)
+    jpeg = encoded(astronaut(), "JPEG", quality=92)
+    face = find_faces(jpeg).faces[0]
+    (fine,) = pixelate_bytes(jpeg, 6, faces=True, face_blocks=0).regions
+    assert (fine["x"], fine["y"], fine["w"], fine["h"], fine["block"]) == (
+        face["x"] - margin, face["y"] - margin, face["w"] + 2 * margin, face["h"] + 2 * margin, 6)
     # a face box drawn or adjusted by a person (marked ",face") is pixelated as drawn
     box = f"{found['x']},{found['y']},{found['w']},{found['h']},face"
     (marked,) = pixelate_bytes(data, 16, regions=box).regions
