@@ -95,7 +95,9 @@ def pixelate_region_frames(work: Work) -> None:
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
         faces = [regions.with_exact_margin(face, options, *frame.size) for face in (faces_by_frame[index] if faces_by_frame else [])]
-        targets = [regions.with_exact_margin(target, options, *frame.size) for target in work.targets] + faces
+        # (a TIFF's later page may have another size: fractions are of its own size, boxes clipped to it)
+        asked = work.targets if frame.size == work.size else regions.manual_targets(options, *frame.size, strict=False)
+        targets = [regions.with_exact_margin(target, options, *frame.size) for target in asked] + faces
         if count == 1:
             work.pixelated = [target.describe() for target in targets]  # (in the order asked: regions, then faces)
         else:

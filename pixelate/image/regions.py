@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from pixelate.image.errors import PixelateError
 from pixelate.image.options import Box, Options
 
 
@@ -41,12 +42,18 @@ class Target:
         return entry
 
 
-def manual_targets(options: Options, width: int, height: int) -> list[Target]:
+def manual_targets(options: Options, width: int, height: int, strict: bool = True) -> list[Target]:
     """The regions asked for, in pixels of a ``width``×``height`` upright image, with the pixel size asked (a region
-    marked as a face with a face's block, ``face_block``)."""
+    marked as a face with a face's block, ``face_block``). A region wholly outside is ``invalid-option``, or with
+    ``strict`` off left out (a later page of a TIFF, smaller than the first, which the regions were checked on)."""
     targets = []
     for region in options.regions:
-        box = region.box(width, height)
+        try:
+            box = region.box(width, height)
+        except PixelateError:
+            if strict:
+                raise
+            continue
         targets.append(Target(box, face_block(box, options), "face") if region.face else Target(box, options.pixel_size))
     return targets
 

@@ -149,6 +149,33 @@ def test_a_palette_png_with_an_alpha_per_index_keeps_its_transparency_in_a_regio
     assert changed_outside(before, after, result) == 0
 
 
+def test_a_tiffs_smaller_later_page_gets_the_regions_on_its_own_size():
+    """Regions are checked on the first page; on a smaller page a box is clipped (black padding went into its
+    blocks' means), a fraction is of that page's size, and a box wholly outside that page is left out there."""
+    first = Image.effect_noise((100, 80), 40).convert("RGB")
+    second = Image.new("RGB", (40, 30), (200, 200, 200))
+    second.paste(Image.effect_noise((20, 30), 60).convert("RGB"), (20, 0))  # its right half: detail
+    buffer = io.BytesIO()
+    first.save(buffer, "TIFF", save_all=True, append_images=[second])
+    data = buffer.getvalue()
+
+    def second_page(asked) -> Image.Image:
+        pages = frames(pixelate_bytes(data, 8, regions=asked).data)
+        assert [page.size for page in pages] == [(100, 80), (40, 30)]
+        return pages[1].convert("RGB")
+
+    # clipped: the flat grey stays grey (no block took black from past the page's edge)
+    clipped = second_page([(0, 20, 16, 40)])
+    assert clipped.crop((0, 0, 20, 30)).getcolors() == [(600, (200, 200, 200))]
+    # half the page as fractions: its own right half, in flat blocks; the left half as it was
+    half = second_page([(0.5, 0.0, 0.5, 1.0)])
+    assert half.crop((0, 0, 20, 30)).tobytes() == second.crop((0, 0, 20, 30)).tobytes()
+    assert_flat_blocks(half, {"x": 20, "y": 0, "w": 20, "h": 30, "block": 8})
+    assert half.crop((20, 0, 40, 30)).tobytes() != second.crop((20, 0, 40, 30)).tobytes()
+    # wholly outside the small page: left out there
+    assert second_page([(50, 50, 20, 20)]).tobytes() == second.tobytes()
+
+
 def test_regions_are_in_the_upright_image_of_an_oriented_jpeg():
     stored = Image.new("RGB", (64, 32), (250, 250, 250))  # stored on its side: 64 wide, 32 high
     stored.paste((0, 0, 0), (0, 0, 8, 32))  # a dark band on the stored image's left: the upright top (orientation 6)
