@@ -47,10 +47,12 @@ class Grid(NamedTuple):
 
 @dataclass
 class Animation:
-    """What an animation needs besides its frames: one duration per frame (ms) and the loop count."""
+    """What an animation needs besides its frames: one duration per frame (ms), the loop count, and whether the
+    first frame is an APNG's default image (shown by viewers that do not animate; not a frame of the animation)."""
 
     durations: list[float] = field(default_factory=list)
     loop: int | None = None
+    default_image: bool = False
 
 
 def output_format(input_format: str) -> str:
@@ -201,7 +203,7 @@ def encode(
 
 def encode_grids(
     grids: list[Grid], durations: list[float], block_size: int, fmt: str,
-    icc_profile: bytes | None = None, loop: int | None = None,
+    icc_profile: bytes | None = None, loop: int | None = None, default_image: bool = False,
 ) -> Result:
     """The frames of ``grids`` enlarged to ``block_size`` blocks and encoded in ``fmt``.
 
@@ -215,25 +217,26 @@ def encode_grids(
         if data is not None:
             return Result(data, CONTENT_TYPES["PNG"], "PNG", *output_size, 1)
     if count > 1 and fmt in ("GIF", "PNG", "WEBP"):
-        grids, durations = merge_repeated_frames(grids, durations)
+        grids, durations = merge_repeated_frames(grids, durations, default_image)
     frames = [ops.enlarge_blocks(grid, block_size, output_size) for grid, output_size in grids]
     del grids
-    animation = Animation(durations=durations, loop=loop) if count > 1 else None
+    animation = Animation(durations=durations, loop=loop, default_image=default_image) if count > 1 else None
     data = encode(frames, fmt, icc_profile, animation, block_size=block_size)
     width, height = frames[0].size
     return Result(data, CONTENT_TYPES[fmt], fmt, width, height, len(frames))
 
 
-def merge_repeated_frames(grids: list[Grid], durations: list[float]) -> tuple[list[Grid], list[float]]:
-    """Fold each frame identical to the one before into it, adding its duration.
+def merge_repeated_frames(grids: list[Grid], durations: list[float], default_image: bool = False) -> tuple[list[Grid], list[float]]:
+    """Fold each frame identical to the one before into it, adding its duration (an APNG's default image, the
+    first frame with ``default_image``, is no frame of the animation: never folded).
 
     Coarse blocks often make consecutive frames identical; Pillow's GIF and APNG writers fold those anyway,
     so folding them here keeps the reported frame count true and the total duration unchanged. Frames are
     compared as grids: enlarging is nearest-neighbour, so equal grids of equal output size are equal frames.
     """
     kept, kept_durations = [grids[0]], [durations[0]]
-    for frame, duration in zip(grids[1:], durations[1:]):
-        if frame[1] == kept[-1][1] and _same_picture(frame[0], kept[-1][0]):
+    for index, (frame, duration) in enumerate(zip(grids[1:], durations[1:]), 1):
+        if not (default_image and index == 1) and frame[1] == kept[-1][1] and _same_picture(frame[0], kept[-1][0]):
             kept_durations[-1] += duration
         else:
             kept.append(frame)
@@ -291,6 +294,8 @@ def _animation_params(fmt: str, frames: list[Image.Image], animation: Animation)
         params["optimize"] = False
     elif fmt == "PNG":
         params.update(disposal=0, blend=0)  # APNG: no disposal, and each frame *replaces* the canvas (OP_SOURCE)
+        if animation.default_image:  # (Pillow's durations are then of the frames after it)
+            params.update(default_image=True, duration=[max(0, round(d)) for d in animation.durations[1:]] or 100)
     elif fmt == "WEBP":
         params["minimize_size"] = False
     return params

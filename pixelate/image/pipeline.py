@@ -64,6 +64,7 @@ def reduce_frames(work: Work) -> None:
     # CMYK frames become sRGB: a CMYK profile would no longer describe them
     work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
     work.loop = image.info.get("loop")
+    work.default_image = bool(image.format == "PNG" and image.info.get("default_image"))
     count = guard.frame_count(image)
     for index in guard.checked_frames(image, count, work.limits):
         scale = draft_scale(image, size, method) if count == 1 else 1
@@ -82,7 +83,8 @@ def encode_frames(work: Work) -> None:
     if not work.options.whole_image:
         return
     work.result = encode.encode_grids(
-        work.grids, work.durations, work.options.pixel_size, work.out_format, work.icc_profile, work.loop
+        work.grids, work.durations, work.options.pixel_size, work.out_format, work.icc_profile, work.loop,
+        work.default_image,
     )
 
 

@@ -85,6 +85,7 @@ def pixelate_region_frames(work: Work) -> None:
     work.out_format = encode.output_format(image.format or "PNG")
     work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
     work.loop = image.info.get("loop")
+    work.default_image = bool(image.format == "PNG" and image.info.get("default_image"))
     count = guard.frame_count(image)
     faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
     drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
@@ -115,9 +116,9 @@ def encode_region_frames(work: Work) -> None:
         return
     frames, durations = [grid.picture for grid in work.grids], work.durations
     if len(frames) > 1 and work.out_format in ("GIF", "PNG", "WEBP"):
-        merged, durations = encode.merge_repeated_frames(work.grids, durations)
+        merged, durations = encode.merge_repeated_frames(work.grids, durations, work.default_image)
         frames = [grid.picture for grid in merged]
-    animation = encode.Animation(durations=durations, loop=work.loop) if len(work.grids) > 1 else None
+    animation = encode.Animation(durations=durations, loop=work.loop, default_image=work.default_image) if len(work.grids) > 1 else None
     # a JPEG keeps its own tables and sampling; lossless WebP keeps the colour under transparent pixels
     keep = {"JPEG": work.jpeg_tables, "WEBP": {"exact": True}}.get(work.out_format)
     data = encode.encode(frames, work.out_format, work.icc_profile, animation, work.options.pixel_size, keep=keep)

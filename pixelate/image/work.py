@@ -35,6 +35,7 @@ class Work:
     out_format: str | None = None
     icc_profile: bytes | None = None  # read before the first seek: frames may carry their own info
     loop: int | None = None
+    default_image: bool = False  # an APNG whose first frame is its default image, outside the animation
     jpeg_tables: dict | None = None  # a JPEG's own quantisation tables and sampling, to re-encode it alike
     result: Result | None = None
 

@@ -139,6 +139,19 @@ def frame_durations(image: Image.Image) -> list:
 
 
 @pytest.mark.parametrize("regions", [None, [(3, 4, 20, 10)]], ids=["whole", "regions"])
+def test_an_apngs_default_image_stays_outside_the_animation(regions):
+    """An APNG may carry a default image for viewers that do not animate: it was written as a frame of 0 ms."""
+    frames = [Image.new("RGBA", (40, 30), (60 * i, 90, 200 - 40 * i, 255)) for i in range(4)]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "PNG", save_all=True, append_images=frames[1:], duration=[30, 40, 50, 60], loop=2,
+                   default_image=True)
+    source = Image.open(io.BytesIO(buffer.getvalue()))
+    out = Image.open(io.BytesIO(pixelate_bytes(buffer.getvalue(), 8, regions=regions).data))
+    assert out.info.get("default_image") is True and out.info.get("loop") == 2
+    assert frame_durations(out) == frame_durations(source) == [None, 30, 40, 50]
+
+
+@pytest.mark.parametrize("regions", [None, [(3, 4, 20, 10)]], ids=["whole", "regions"])
 @pytest.mark.parametrize("name", ["dispose_bgnd.gif", "iss634.gif", "iss634.webp", "apng_dispose_op_none.png"])
 def test_animations_keep_every_frame_durations_and_loop(name, regions):
     source = Image.open(io.BytesIO(read(name)))
