@@ -10,7 +10,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from PIL import Image, features
+from PIL import Image, ImageChops, features
 
 from pixelate.image import ops
 from pixelate.image.fast import png_fast
@@ -107,6 +107,89 @@ def to_palette(image: Image.Image) -> Image.Image:
     return paletted
 
 
+def exact_gif_frames(frames: list[Image.Image]) -> list[Image.Image]:
+    """Opaque GIF frames, each showing more than 256 colours (a GIF whose frames carry their own colour tables,
+    composed one over the other) as only what changed since the frame before, the rest transparent, to be drawn
+    over it (disposal 1: the frames are opaque, so nothing needs clearing). Without this Pillow quantises such a
+    frame whole, and pixels no region covers change colour. What changed keeps its exact colours when they fit
+    in 255 (an encoder that writes a colour table per frame keeps one for transparency); else only they are
+    quantised, within the box that holds them."""
+    out, previous = [], None
+    for frame in frames:
+        shown = frame.convert("RGB")
+        if frame.mode != "P" and previous is not None:
+            delta = ImageChops.difference(shown, previous).split()
+            changed = ImageChops.lighter(ImageChops.lighter(delta[0], delta[1]), delta[2]).point(lambda v: 255 if v else 0)
+            changes = Image.new("RGBA", shown.size, (0, 0, 0, 0))
+            changes.paste(shown, mask=changed)
+            frame = exact_palette(changes) or _quantised_changes(shown, changed)
+        out.append(frame)
+        previous = shown
+    return out
+
+
+def _quantised_changes(shown: Image.Image, changed: Image.Image) -> Image.Image:
+    """The pixels of ``shown`` where ``changed`` in at most 255 colours, index 255 transparent elsewhere. A few
+    colours too many (a frame's own 255 and a region's blocks): the 255 most frequent stay exact, the rest take
+    the nearest of them; more: Pillow's quantiser, on the box that holds the changes."""
+    box = changed.getbbox() or (0, 0, 1, 1)
+    part, mask = shown.crop(box), changed.crop(box)
+    counted = Image.new("RGBA", part.size, (0, 0, 0, 0))
+    counted.paste(part, mask=mask)
+    colours = sorted(((count, colour[:3]) for count, colour in counted.getcolors(2 * _GIF_COLOURS + 1) or [] if colour[3]),
+                     reverse=True)
+    if colours:  # (getcolors answers None past 2 × 255 colours: then the quantiser)
+        part.paste(colours[0][1], mask=mask.point(lambda v: 0 if v else 255))  # (the unchanged: transparent below)
+        quantised = _indexed(part, sorted(colour for _, colour in colours[:_GIF_COLOURS]))
+    else:
+        quantised = part.quantize(_GIF_COLOURS, dither=Image.Dither.NONE)
+    palette = (quantised.getpalette() or [])[: 3 * _GIF_COLOURS]
+    frame = Image.new("P", shown.size, _GIF_COLOURS)
+    frame.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
+    frame.paste(quantised, box[:2])
+    frame.paste(_GIF_COLOURS, mask=changed.point(lambda v: 0 if v else 255))
+    frame.info["transparency"] = _GIF_COLOURS
+    return frame
+
+
+def _indexed(rgb: Image.Image, colours: list[tuple[int, ...]]) -> Image.Image:
+    """``rgb`` as a palette image of ``colours`` (sorted), each pixel the index of its own colour, or of the
+    nearest one for a colour not among them. Pillow's quantize(palette=) alone cannot do this: it looks colours
+    up in a cache of 4×4×8-level cells, so 101,101,101 came out as 100,100,100. Its answer is kept where a pixel
+    kept its colour (fast, in C), and numpy (imported here only) maps the others."""
+    reference = Image.new("P", (1, 1))
+    reference.putpalette([value for colour in colours + [colours[0]] * (256 - len(colours)) for value in colour])
+    paletted = rgb.quantize(palette=reference, dither=Image.Dither.NONE)
+    paletted.putpalette([value for colour in colours for value in colour])
+    bands = ImageChops.difference(paletted.convert("RGB"), rgb).split()
+    wrong = ImageChops.lighter(ImageChops.lighter(bands[0], bands[1]), bands[2])
+    if wrong.getbbox() is None:
+        return paletted
+    import numpy as np
+
+    where = np.flatnonzero(np.asarray(wrong))
+    pixels = np.asarray(rgb).reshape(-1, 3)[where].astype(np.int64)
+    keys = (pixels[:, 0] << 16) | (pixels[:, 1] << 8) | pixels[:, 2]
+    table = np.array([(r << 16) | (g << 8) | b for r, g, b in colours], dtype=np.int64)
+    indices = np.minimum(np.searchsorted(table, keys), len(colours) - 1)
+    missing = table[indices] != keys
+    if missing.any():  # the nearest colour, once per colour missing
+        others, inverse = np.unique(keys[missing], return_inverse=True)
+        wanted = np.stack([others >> 16, (others >> 8) & 255, others & 255], axis=1)
+        entries = np.array(colours, dtype=np.int64)
+        nearest = ((wanted[:, None, :] - entries[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        indices[missing] = nearest[inverse.ravel()]
+    flat = np.array(paletted, dtype=np.uint8).reshape(-1)
+    flat[where] = indices
+    fixed = Image.frombytes("P", rgb.size, flat.tobytes())
+    fixed.putpalette([value for colour in colours for value in colour])
+    return fixed
+
+
+#: colours a GIF frame drawn over the one before may use: the 256th index is its transparency
+_GIF_COLOURS = 255
+
+
 def exact_palette(image: Image.Image) -> Image.Image | None:
     """``image`` as a palette image with exactly its own colours, or None when it shows more than 256 (GIF keeps
     one bit of alpha: pixels under half opacity become the transparent index).
@@ -122,15 +205,16 @@ def exact_palette(image: Image.Image) -> Image.Image | None:
     transparent = any(colour[3] < 128 for _, colour in colours)
     if len(opaque) + transparent > 256 or not opaque:
         return None
-    entries = opaque + [opaque[0]] * (256 - len(opaque))  # (pad: a nearest search meets the real entry first)
-    reference = Image.new("P", (1, 1))
-    reference.putpalette([value for colour in entries for value in colour])
-    paletted = rgba.convert("RGB").quantize(palette=reference, dither=Image.Dither.NONE)
+    rgb = rgba.convert("RGB")
+    see_through = rgba.getchannel("A").point(lambda alpha: 255 if alpha < 128 else 0)
+    if transparent:  # (their colour is no entry: index 0 for now, the transparent index below)
+        rgb.paste(opaque[0], mask=see_through)
+    paletted = _indexed(rgb, opaque)
     if transparent:
         index = len(opaque)
         palette = paletted.getpalette()[: 3 * len(opaque)] + [0, 0, 0]
         paletted.putpalette(palette)
-        paletted.paste(index, mask=rgba.getchannel("A").point(lambda alpha: 255 if alpha < 128 else 0))
+        paletted.paste(index, mask=see_through)
         paletted.info["transparency"] = index
     return paletted
 
@@ -191,9 +275,11 @@ def encode(
     if keep:
         params = {key: value for key, value in params.items() if key != "quality"} | dict(keep)
     if animated:
-        params.update(save_all=True, append_images=frames[1:])
         if fmt in ("GIF", "WEBP", "PNG") and animation is not None:
             params.update(_animation_params(fmt, frames, animation))
+        if fmt == "GIF" and params.get("disposal") == 1:
+            frames = exact_gif_frames(frames)
+        params.update(save_all=True, append_images=frames[1:])
     if fmt == "BMP" and frames[0].mode == "RGBA":
         return bmp_with_alpha(frames[0])
     out = io.BytesIO()
