@@ -2,16 +2,16 @@
 // upload through a presigned POST, follow the status. Plain JavaScript modules, no framework and no build:
 // served as-is by CloudFront and by the local edge.
 import {
-  PIXEL_SIZE_MAX, PIXEL_SIZE_MIN, clampPixelSize, describeFacesFound, describeFailure, describePixelated,
-  downloadName, formatBytes, formatName, plural,
+  PIXEL_SIZE_MAX, PIXEL_SIZE_MIN, clampPixelSize, describeFaceBlocks, describeFacesFound, describeFailure,
+  describePixelated, downloadName, formatBytes, formatName, mergeSameFaces, plural, retryableFailure,
 } from "./words.js";
 import {
-  areaTargets, drawAreasPreview, drawPreview, loadWorkingCopy,
+  areaTargets, dctGrid, drawAreasPreview, drawPreview, loadWorkingCopy,
 } from "./preview.js";
 import { followStatus, postToStorage, requestUpload } from "./network.js";
 import { findFaces } from "./faces.js";
-import { AreaEditor, outlineRegions } from "./areas.js";
-import { uprightPhoto } from "./orientation.js";
+import { AreaEditor, MAX_AREAS, outlineRegions } from "./areas.js";
+import { readJpegLayout, uprightPhoto } from "./orientation.js";
 import { acceptDroppedFiles } from "./dropzone.js";
 
 // How many files upload at the same time.
@@ -93,8 +93,21 @@ function showMessage(slot, text, kind = "error") {
   slot.append(message);
 }
 
-function showError(entry, text) {
+// An error on the card, with a button to act on it ({label, run}) when there is something to try.
+function showError(entry, text, action = null) {
   showMessage(entry.parts.errorSlot, text);
+  if (!action || !text) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "retry secondary";
+  button.dataset.testid = "retry";
+  button.textContent = action.label;
+  button.setAttribute("aria-label", `${action.label}: ${entry.file.name}`);
+  button.addEventListener("click", () => {
+    if (entry.state !== "failed" || !entries.includes(entry)) return;
+    action.run();
+  }, { once: true });
+  entry.parts.errorSlot.append(button);
 }
 
 // ---- chosen areas -----------------------------------------------------------------------------------
@@ -112,6 +125,7 @@ function showAreaTools(entry) {
   const faces = entry.editor ? entry.editor.areas.filter((a) => a.source === "face").length : 0;
   parts.findFaces.hidden = parts.addArea.hidden = !entry.editor;
   if (!entry.editor) {
+    parts.count.classList.remove("full");
     parts.count.textContent = entry.previewable === false
       ? "This browser cannot show this photo, so no areas can be drawn on it: only faces the server finds are hidden."
       : entry.unsure ? "This photo's rotation could not be read, so areas drawn on it could land elsewhere: only faces the server finds are hidden."
@@ -120,7 +134,11 @@ function showAreaTools(entry) {
   }
   parts.count.textContent = count
     ? `${plural(count, "area", "areas")} to pixelate${faces ? ` (${plural(faces, "face", "faces")} found)` : ""}`
+      + (count >= MAX_AREAS ? ": the most one photo can have" : "")
     : "No areas yet";
+  parts.count.classList.toggle("full", count >= MAX_AREAS);
+  // "no more areas" holds until one is deleted
+  if (count < MAX_AREAS && parts.faceSlot.querySelector(".area-limit")) parts.faceSlot.replaceChildren();
 }
 
 // "Nothing is chosen" holds until the areas or the options change.
@@ -169,7 +187,9 @@ function renderPreview(entry) {
   let label;
   let caption;
   if (options.areas) {
-    const targets = areaTargets(entry.editor ? entry.editor.areas : [], options.pixelSize);
+    // an upright JPEG is pixelated in the DCT domain: each area grown to whole 8 or 16 px blocks
+    const grid = dctGrid(entry.jpeg, options.method);
+    const targets = areaTargets(entry.editor ? entry.editor.areas : [], options.pixelSize, grid, entry.work.width, entry.work.height);
     drawAreasPreview(preview, entry.work, targets, options.method);
     label = targets.length
       ? `Preview of ${entry.file.name} with ${plural(targets.length, "area", "areas")} pixelated at ${describeOptions(options)}`
@@ -248,6 +268,11 @@ function startEditor(entry) {
     helpId: parts.help.id,
     onChange: () => areasChanged(entry),
     announce: (text) => { parts.announcer.textContent = text; },
+    // the limit shown on the card too, not only announced
+    onLimit: (text) => {
+      showMessage(parts.faceSlot, text, "warning");
+      parts.faceSlot.firstChild.classList.add("area-limit");
+    },
   });
   // the last area deleted from the keyboard: focus goes on to where another can be added
   parts.layer.addEventListener("areas-empty", () => parts.addArea.focus());
@@ -270,6 +295,7 @@ function addFile(file) {
     try {
       // upright as the server sees it (a PNG or WebP the browser shows as stored is turned here)
       const photo = await uprightPhoto(parts.original, file);
+      entry.jpeg = await readJpegLayout(file); // how the server will edit it, if it is a JPEG
       parts.meta.textContent = `${photo.width} × ${photo.height} pixels, ${formatBytes(file.size)}`;
       entry.work = await loadWorkingCopy(photo.image || parts.original, photo.width, photo.height);
       if (photo.turned) photo.image.toBlob((blob) => { parts.original.src = entry.uprightUrl = URL.createObjectURL(blob); });
@@ -318,9 +344,10 @@ function finishDone(entry, record, options, shown) {
   if (options.areas) {
     shown.classList.add("areas-result"); // mostly the photo as it was: not drawn blocky when scaled
     // an animation's faces carry the frames they were on: the still outlines show the first frame's
-    const regions = (Array.isArray(record.regions) ? record.regions : []).filter((r) => !r.frames || r.frames[0] === 0);
+    // a face the server found where the person kept one is that face again: counted and outlined once
+    const regions = mergeSameFaces((Array.isArray(record.regions) ? record.regions : []).filter((r) => !r.frames || r.frames[0] === 0));
     if (regions.length) {
-      caption = `Pixelated: ${describePixelated(regions)} (${describeOptions(options)})`;
+      caption = `Pixelated: ${describePixelated(regions)} (${describeOptions(options)}${describeFaceBlocks(regions, options.pixelSize)})`;
       if (shown.tagName === "IMG") parts.stage.append(outlineRegions(regions, output.width || shown.width, output.height || shown.height));
       parts.outlines.hidden = shown.tagName !== "IMG";
     } else {
@@ -378,12 +405,15 @@ function showResult(entry, record, options) {
 
 async function process(entry, options) {
   const { parts } = entry;
+  entry.sent = options; // what a retry sends again: the same photo, areas and options
   parts.errorSlot.replaceChildren();
   parts.faceSlot.replaceChildren(); // what "Find faces" said is for the editing, over now
+  let slot;
+  setProgress(entry, 0);
   try {
     setState(entry, "requesting", "Preparing the upload…");
     const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
-    const slot = await requestUpload(entry.file, options, busy);
+    slot = await requestUpload(entry.file, options, busy);
     entry.card.dataset.uploadId = slot.id;
     setState(entry, "uploading", "Uploading… 0%");
     await postToStorage(slot.upload, entry.file, (fraction) => {
@@ -391,21 +421,47 @@ async function process(entry, options) {
       entry.parts.state.textContent = `Uploading… ${Math.round(fraction * 100)}%`;
     });
     setProgress(entry, 1);
+  } catch (error) {
+    failed(entry, error.message || String(error), error.retryable ? retryUpload(entry) : null);
+    return;
+  }
+  await follow(entry, slot.id, options);
+}
+
+// "Try again": the same photo sent again, with the same areas and options.
+function retryUpload(entry) {
+  return { label: "Try again", run: () => process(entry, entry.sent) };
+}
+
+function failed(entry, text, action) {
+  setState(entry, "failed", "Failed");
+  showError(entry, text, action);
+}
+
+// Follows an upload's status to its result; when the service cannot be reached, says so and offers to go on.
+async function follow(entry, id, options) {
+  const { parts } = entry;
+  parts.errorSlot.replaceChildren();
+  try {
     setState(entry, "processing", "Uploaded. Pixelating…");
-    const record = await followStatus(slot.id, () => {
+    const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
+    const record = await followStatus(id, () => {
       parts.state.textContent = "Still pixelating: this is taking longer than usual…";
     }, busy);
     if (record.state === "done" && record.image_url) {
       await showResult(entry, record, options);
+    } else if (record.state === "done") {
+      failed(entry, "The image was pixelated but the service gave no address for it. Please try again.", retryUpload(entry));
     } else {
-      setState(entry, "failed", "Failed");
-      showError(entry, record.state === "done"
-        ? "The image was pixelated but the service gave no address for it. Please try again."
-        : describeFailure(record));
+      failed(entry, describeFailure(record), retryableFailure(record) ? retryUpload(entry) : null);
     }
   } catch (error) {
-    setState(entry, "failed", "Failed");
-    showError(entry, error.message || String(error));
+    if (error.keepChecking) {
+      setState(entry, "failed", "Cannot reach the service");
+      showError(entry, error.message, { label: "Check again", run: () => follow(entry, id, options) });
+    } else {
+      failed(entry, error.message || String(error), null);
+    }
   }
 }
 
@@ -415,8 +471,14 @@ function uploadOptions(entry, options) {
   if (!options.areas) return options;
   const regions = entry.editor ? entry.editor.regions() : [];
   if (!regions.length && !options.serverFaces) {
-    showMessage(entry.parts.errorSlot, "Nothing is chosen to pixelate in this photo: draw an area on it, use “Find faces”, "
-      + "tick “Also find faces on the server”, or choose “Whole photo”.");
+    // a photo with no editor (the browser cannot show it, or its rotation is unknown) has no areas to draw
+    const why = entry.previewable === false ? "This browser cannot show this photo, so no areas can be drawn on it"
+      : entry.unsure ? "This photo's rotation could not be read, so no areas can be drawn on it" : "";
+    showMessage(entry.parts.errorSlot, why
+      ? `Nothing is chosen to pixelate in this photo. ${why}: tick “Also find faces on the server” to hide the faces `
+        + "the server finds in it, or choose “Whole photo” to pixelate all of it."
+      : "Nothing is chosen to pixelate in this photo: draw an area on it, use “Find faces”, "
+        + "tick “Also find faces on the server”, or choose “Whole photo”.");
     entry.parts.errorSlot.firstChild.classList.add("nothing-chosen");
     return null;
   }

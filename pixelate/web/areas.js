@@ -10,6 +10,10 @@
 export const MAX_AREAS = 64;
 // A press that moves less than this many CSS pixels is a click (select, or deselect on the bare photo), not a drag.
 const DRAG_THRESHOLD = 4;
+// The smallest area, each way: this many pixels of the photo, and this many CSS pixels on screen. A draw smaller
+// than that is a click (a press that slipped), and a resize stops there: an area is never a sliver too thin to see.
+const MIN_PHOTO_PIXELS = 8;
+const MIN_SCREEN_PIXELS = 6;
 // Keyboard steps: a hundredth of the photo's longer side, ten times that with Shift.
 const STEP_SHARE = 0.01;
 const BIG_STEP = 10;
@@ -36,13 +40,14 @@ export class AreaEditor {
    *                the text that explains the keys; onChange(): called whenever an area changes;
    *                announce(text): tells assistive technology what happened (a live region)
    */
-  constructor(layer, { width, height, name, helpId, onChange, announce }) {
+  constructor(layer, { width, height, name, helpId, onChange, announce, onLimit }) {
     this.layer = layer;
     this.width = width;
     this.height = height;
     this.helpId = helpId;
     this.onChange = onChange || (() => {});
     this.announce = announce || (() => {});
+    this.onLimit = onLimit || (() => {});
     this.areas = [];
     this.drag = null;
     this.locked = false;
@@ -59,6 +64,14 @@ export class AreaEditor {
       if (event.target === layer) this.pointerCancel(event);
     });
     layer.addEventListener("keydown", (event) => this.keyDown(event));
+    // Escape while dragging, wherever focus is: drawing a new area gives no area focus, so the key may not reach
+    // the layer (listened to on the document only while a drag lasts)
+    this.escapeDrag = (event) => {
+      if (event.key !== "Escape" || !this.drag) return;
+      event.preventDefault();
+      event.stopPropagation();
+      this.endDrag(true);
+    };
     // a drag never starts the browser's own image drag or text selection
     layer.addEventListener("dragstart", (event) => event.preventDefault());
   }
@@ -80,7 +93,9 @@ export class AreaEditor {
   /** A new area ({x, y, w, h, source?, score?}), clipped to the photo; null when the photo has MAX_AREAS. */
   add(box, { focus = false, quiet = false } = {}) {
     if (this.areas.length >= MAX_AREAS) {
-      this.announce(`This photo already has ${MAX_AREAS} areas, the most one photo can have.`);
+      const text = `This photo already has ${MAX_AREAS} areas, the most one photo can have: delete one to add another.`;
+      this.announce(text);
+      this.onLimit(text);
       return null;
     }
     const area = { id: this.nextId++, source: box.source || "manual", score: box.score, el: this.element() };
@@ -96,8 +111,9 @@ export class AreaEditor {
 
   /** An area in the middle of the photo, a quarter of its width and height, selected: the keyboard's way to draw. */
   addCentred() {
-    const w = Math.max(1, Math.round(this.width / 4));
-    const h = Math.max(1, Math.round(this.height / 4));
+    const least = this.minSize();
+    const w = Math.max(least.w, Math.round(this.width / 4));
+    const h = Math.max(least.h, Math.round(this.height / 4));
     // each new one a little lower and to the right, so that they do not hide each other
     const shift = (this.areas.length % 8) * Math.round(Math.max(this.width, this.height) * 0.03);
     const x = clamp(Math.round((this.width - w) / 2) + shift, 0, this.width - w);
@@ -105,10 +121,11 @@ export class AreaEditor {
     return this.add({ x, y, w, h }, { focus: true });
   }
 
-  /** Faces found ({x, y, w, h, score}) added as areas marked as faces, except where an area already is one. */
+  /** Faces found ({x, y, w, h, score}) added as areas marked as faces, except where an area already is one; in
+   * reading order (numbered and Tab-ordered top to bottom, then left to right), not the detector's. */
   addFaces(faces) {
     let added = 0;
-    for (const face of faces) {
+    for (const face of readingOrder(faces)) {
       if (this.areas.some((a) => overlap(a, face) >= SAME_AREA_OVERLAP)) continue;
       if (!this.add({ ...face, source: "face" }, { quiet: true })) break;
       added += 1;
@@ -116,14 +133,14 @@ export class AreaEditor {
     return added;
   }
 
-  remove(area, { refocus = false } = {}) {
+  remove(area, { refocus = false, quiet = false } = {}) {
     const index = this.areas.indexOf(area);
     if (index < 0) return;
     const label = this.describe(area);
     this.areas.splice(index, 1);
     area.el.remove();
     this.relabel();
-    this.announce(`Deleted ${label}.`);
+    if (!quiet) this.announce(`Deleted ${label}.`);
     if (refocus) {
       const next = this.areas[Math.min(index, this.areas.length - 1)];
       if (next) next.el.focus({ preventScroll: true });
@@ -228,6 +245,17 @@ export class AreaEditor {
     };
   }
 
+  /** The smallest an area may be ({w, h}, photo pixels): MIN_PHOTO_PIXELS, and MIN_SCREEN_PIXELS as the photo is
+   * shown now; never more than the photo. */
+  minSize() {
+    const rect = this.layer.getBoundingClientRect();
+    const perCss = (length, shown) => (shown > 0 ? Math.ceil((MIN_SCREEN_PIXELS * length) / shown) : 0);
+    return {
+      w: Math.min(this.width, Math.max(MIN_PHOTO_PIXELS, perCss(this.width, rect.width))),
+      h: Math.min(this.height, Math.max(MIN_PHOTO_PIXELS, perCss(this.height, rect.height))),
+    };
+  }
+
   pointerDown(event) {
     if (this.locked || this.drag || !event.isPrimary) return;
     if (event.pointerType === "mouse" && event.button !== 0) return;
@@ -244,6 +272,7 @@ export class AreaEditor {
     };
     if (area) area.el.focus({ preventScroll: true });
     this.layer.classList.add("dragging");
+    document.addEventListener("keydown", this.escapeDrag, true);
   }
 
   pointerMove(event) {
@@ -270,11 +299,15 @@ export class AreaEditor {
       let [x0, y0, x1, y1] = [start.x, start.y, start.x + start.w, start.y + start.h];
       const dx = p.x - at.x;
       const dy = p.y - at.y;
-      // an edge stops one pixel short of the opposite edge: an area never turns inside out or vanishes
-      if (drag.edges.includes("w")) x0 = clamp(Math.round(x0 + dx), 0, x1 - 1);
-      if (drag.edges.includes("e")) x1 = clamp(Math.round(x1 + dx), x0 + 1, this.width);
-      if (drag.edges.includes("n")) y0 = clamp(Math.round(y0 + dy), 0, y1 - 1);
-      if (drag.edges.includes("s")) y1 = clamp(Math.round(y1 + dy), y0 + 1, this.height);
+      // an edge stops the smallest area's size short of the opposite edge (or where it was, for a smaller area: a
+      // tiny face found): an area never turns inside out or shrinks to a sliver
+      const least = this.minSize();
+      const minW = Math.min(least.w, start.w);
+      const minH = Math.min(least.h, start.h);
+      if (drag.edges.includes("w")) x0 = clamp(Math.round(x0 + dx), 0, x1 - minW);
+      if (drag.edges.includes("e")) x1 = clamp(Math.round(x1 + dx), x0 + minW, this.width);
+      if (drag.edges.includes("n")) y0 = clamp(Math.round(y0 + dy), 0, y1 - minH);
+      if (drag.edges.includes("s")) y1 = clamp(Math.round(y1 + dy), y0 + minH, this.height);
       this.setBox(area, x0, y0, x1, y1);
     }
     this.onChange();
@@ -291,6 +324,13 @@ export class AreaEditor {
     }
     drag.area.el.classList.remove("drawing");
     if (drag.kind === "draw") {
+      const least = this.minSize();
+      if (drag.area.w < least.w || drag.area.h < least.h) {
+        // smaller than an area can be: a press that slipped, taken as a click on the bare photo
+        this.remove(drag.area, { quiet: true });
+        if (this.layer.contains(document.activeElement)) document.activeElement.blur();
+        return;
+      }
       drag.area.el.focus({ preventScroll: true });
       this.announce(`Added ${this.describe(drag.area)}.`);
     } else {
@@ -310,10 +350,11 @@ export class AreaEditor {
     if (!drag) return;
     this.drag = null;
     this.layer.classList.remove("dragging");
+    document.removeEventListener("keydown", this.escapeDrag, true);
     if (this.layer.hasPointerCapture(drag.pointerId)) this.layer.releasePointerCapture(drag.pointerId);
     if (!restore || !drag.moved || !drag.area) return;
     if (drag.kind === "draw") {
-      this.remove(drag.area);
+      this.remove(drag.area, { quiet: true });
     } else {
       const { x, y, w, h } = drag.start;
       this.setBox(drag.area, x, y, x + w, y + h);
@@ -344,9 +385,10 @@ export class AreaEditor {
     const step = Math.max(1, Math.round(Math.max(this.width, this.height) * STEP_SHARE)) * (event.shiftKey ? BIG_STEP : 1);
     const [dx, dy] = direction.map((d) => d * step);
     if (event.altKey) {
-      // resize: the right and bottom edges move, the top-left corner stays
-      this.setBox(area, area.x, area.y, clamp(area.x + area.w + dx, area.x + 1, this.width),
-        clamp(area.y + area.h + dy, area.y + 1, this.height));
+      // resize: the right and bottom edges move, the top-left corner stays; no smaller than the smallest area
+      const least = this.minSize();
+      this.setBox(area, area.x, area.y, clamp(area.x + area.w + dx, area.x + Math.min(least.w, area.w), this.width),
+        clamp(area.y + area.h + dy, area.y + Math.min(least.h, area.h), this.height));
     } else {
       const x = clamp(area.x + dx, 0, this.width - area.w);
       const y = clamp(area.y + dy, 0, this.height - area.h);
@@ -355,6 +397,19 @@ export class AreaEditor {
     this.announce(this.describe(area));
     this.onChange();
   }
+}
+
+/** `boxes` ({x, y, w, h}) in reading order: rows top to bottom (a box whose middle is level with a row's first box
+ * joins that row), each row left to right. */
+export function readingOrder(boxes) {
+  const rows = [];
+  for (const box of [...boxes].sort((a, b) => a.y - b.y || a.x - b.x)) {
+    const middle = box.y + box.h / 2;
+    const row = rows.find((r) => middle >= r.top && middle < r.bottom);
+    if (row) row.boxes.push(box);
+    else rows.push({ top: box.y, bottom: box.y + box.h, boxes: [box] });
+  }
+  return rows.flatMap((r) => r.boxes.sort((a, b) => a.x - b.x));
 }
 
 /** Outlines of what the server pixelated (a status record's `regions`: {x, y, w, h, source}) over a result

@@ -15,8 +15,23 @@ const POLL_GIVE_UP_MS = 10 * 60_000;
 const UNREACHABLE = "Could not reach the service. Check your connection and try again.";
 const NOT_UNDERSTOOD = "The service gave an answer this page does not understand. Please try again later.";
 
+// Following a status: this many status requests in a row that get no answer (the network fails, or the service
+// answers 5xx) and at least this long since the last answer mean the service cannot be reached (~20 s of back-off).
+const POLL_UNREACHABLE_TRIES = 8;
+const POLL_UNREACHABLE_MS = 20_000;
+
 function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// An Error for people; `retryable` when the same request may well work a little later (the network, a busy or
+// failing service), so that the page offers to try again; `keepChecking` when the upload went through and only
+// its status could not be followed.
+function failure(message, { retryable = false, keepChecking = false } = {}) {
+  const error = new Error(message);
+  error.retryable = retryable;
+  error.keepChecking = keepChecking;
+  return error;
 }
 
 // A busy service (429 Too Many Requests, 503 Unavailable) is asked again: after its Retry-After when it gives
@@ -75,11 +90,13 @@ export async function requestUpload(file, options, onBusy) {
       body: JSON.stringify(request),
     }, onBusy);
   } catch {
-    throw new Error(UNREACHABLE);
+    throw failure(UNREACHABLE, { retryable: true });
   }
   const body = await readJson(response);
-  if (!response.ok) throw new Error(describeApiError(response.status, body, file));
-  if (!body || !body.id || !body.upload || !body.upload.url) throw new Error(NOT_UNDERSTOOD);
+  if (!response.ok) {
+    throw failure(describeApiError(response.status, body, file), { retryable: response.status >= 500 || response.status === 429 });
+  }
+  if (!body || !body.id || !body.upload || !body.upload.url) throw failure(NOT_UNDERSTOOD, { retryable: true });
   return body;
 }
 
@@ -97,27 +114,39 @@ export function postToStorage(upload, file, onProgress) {
     };
     xhr.onload = () => {
       if (xhr.status >= 200 && xhr.status < 300) resolve();
-      else reject(new Error(describeStorageError(xhr.status, xhr.responseText)));
+      // a refused link (expired, say) is asked for again on a retry; a file too large or too small stays so
+      else reject(failure(describeStorageError(xhr.status, xhr.responseText), { retryable: xhr.status >= 500 || xhr.status === 403 }));
     };
-    xhr.onerror = () => reject(new Error(describeStorageError(0, "")));
-    xhr.ontimeout = () => reject(new Error("The upload took too long. Check your connection and try again."));
+    xhr.onerror = () => reject(failure(describeStorageError(0, ""), { retryable: true }));
+    xhr.ontimeout = () => reject(failure("The upload took too long. Check your connection and try again.", { retryable: true }));
     xhr.send(form);
   });
 }
 
 // Follows GET /api/uploads/{id} until the record is final. A 404 means "no status yet"; server errors
-// are retried like a missing status, since the record will still come.
+// are retried like a missing status, since the record will still come; but when nothing has answered for a while
+// (POLL_UNREACHABLE_TRIES requests in a row, POLL_UNREACHABLE_MS), it stops and says the service cannot be reached
+// (an Error with `keepChecking`: the page offers to go on).
 export async function followStatus(id, onSlow, onBusy) {
   const url = `${API_UPLOADS}/${encodeURIComponent(id)}`;
   const started = Date.now();
   let delay = POLL_FIRST_MS;
   let warned = false;
+  let unanswered = 0;
+  let answered = started;
+  const noAnswer = () => {
+    unanswered += 1;
+    if (unanswered >= POLL_UNREACHABLE_TRIES && Date.now() - answered >= POLL_UNREACHABLE_MS) {
+      throw failure("The service cannot be reached, so this image's progress is unknown: the connection or the "
+        + "service is down. It may still be pixelated: check again in a moment.", { keepChecking: true });
+    }
+  };
   for (;;) {
     await sleep(delay);
     delay = Math.min(POLL_MAX_MS, delay * POLL_FACTOR);
     const waited = Date.now() - started;
     if (waited > POLL_GIVE_UP_MS) {
-      throw new Error("The service has not finished this image after ten minutes. Please try again later.");
+      throw failure("The service has not finished this image after ten minutes. Please check again later.", { keepChecking: true });
     }
     if (!warned && waited > POLL_SLOW_NOTICE_MS) {
       warned = true;
@@ -127,9 +156,16 @@ export async function followStatus(id, onSlow, onBusy) {
     try {
       response = await fetchWithRetry(url, { headers: { Accept: "application/json" }, cache: "no-store" }, onBusy);
     } catch {
-      continue; // offline for a moment: keep trying until the give-up time
+      noAnswer(); // offline for a moment: keep trying, for a while
+      continue;
     }
-    if (response.status === 404 || response.status === 429 || response.status >= 500) continue;
+    if (response.status >= 500) {
+      noAnswer();
+      continue;
+    }
+    unanswered = 0;
+    answered = Date.now();
+    if (response.status === 404 || response.status === 429) continue;
     const body = await readJson(response);
     if (!response.ok) throw new Error(describeApiError(response.status, body));
     if (body && (body.state === "done" || body.state === "failed")) return body;

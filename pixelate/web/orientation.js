@@ -24,8 +24,17 @@ function ascii(bytes) {
 // The Orientation (0x0112) of TIFF-structured EXIF at `bytes` (an optional "Exif\0\0" first): 1 to 8, 1 when
 // absent or out of range (as the server reads it), null when the EXIF is not readable.
 function tiffOrientation(bytes) {
+  const value = tiffValue(bytes, 0x0112);
+  if (value === null) return null;
+  return value >= 1 && value <= 8 ? value : 1;
+}
+
+// The value (SHORT or LONG) of `tag` in the first IFD of TIFF-structured data at `bytes` (an optional "Exif\0\0"
+// or "MPF\0" first): 0 when absent, null when the data is not readable.
+function tiffValue(bytes, tag) {
   let start = 0;
   if (ascii(bytes.subarray(0, 4)) === "Exif") start = 6;
+  else if (ascii(bytes.subarray(0, 4)) === "MPF\0") start = 4;
   try {
     const view = new DataView(bytes.buffer, bytes.byteOffset + start, bytes.length - start);
     const order = view.getUint16(0);
@@ -35,12 +44,11 @@ function tiffOrientation(bytes) {
     const count = view.getUint16(ifd, little);
     for (let i = 0; i < count; i++) {
       const entry = ifd + 2 + i * 12;
-      if (view.getUint16(entry, little) !== 0x0112) continue;
+      if (view.getUint16(entry, little) !== tag) continue;
       const type = view.getUint16(entry + 2, little);
-      const value = type === 3 ? view.getUint16(entry + 8, little) : type === 4 ? view.getUint32(entry + 8, little) : 0;
-      return value >= 1 && value <= 8 ? value : 1;
+      return type === 3 ? view.getUint16(entry + 8, little) : type === 4 ? view.getUint32(entry + 8, little) : 0;
     }
-    return 1;
+    return 0;
   } catch {
     return null; // a RangeError: the EXIF is cut short
   }
@@ -107,6 +115,53 @@ export async function readOrientation(file) {
   }
   if (bytes[0] === 0xff && bytes[1] === 0xd8) return { carrier: "jpeg", orientation: null }; // the browser turns it
   return { carrier: "", orientation: 1 };
+}
+
+// What the server's DCT-domain path needs to know of a JPEG (pixelate/image/fast/jpeg_regions.py, parse_header;
+// pixelate/image/region_steps.py, jpeg_regions_in_dct): {sof, precision, sampling: [[h, v], ...], orientation
+// (as the server reads it: the first APP1 Exif, 1 when absent or unreadable), images (an MPF's count: Pillow
+// opens a JPEG of more than one as MPO, which takes the pixel path)}; null when it is not a plain JPEG.
+export function jpegLayout(bytes) {
+  if (bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  let frame = null;
+  let orientation = 0;
+  let images = 1;
+  for (let at = 2; at + 4 <= bytes.length;) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1];
+    if (marker === 0xff) { at += 1; continue; } // a fill byte
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { at += 2; continue; }
+    const length = view.getUint16(at + 2);
+    const segment = bytes.subarray(at + 4, at + 2 + length);
+    if (length < 2 || segment.length !== length - 2) return null;
+    if (marker === 0xda) break; // the first scan: the header is over
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (frame || segment.length < 6) return null;
+      const count = segment[5];
+      if (segment.length < 6 + 3 * count) return null;
+      const sampling = [];
+      for (let i = 0; i < count; i++) sampling.push([segment[7 + 3 * i] >> 4, segment[7 + 3 * i] & 15]);
+      frame = { sof: marker, precision: segment[0], height: (segment[1] << 8) | segment[2], width: (segment[3] << 8) | segment[4], sampling };
+    } else if (marker === 0xe1 && !orientation && ascii(segment.subarray(0, 6)) === "Exif\0\0") {
+      orientation = tiffOrientation(segment) || 1;
+    } else if (marker === 0xe2 && ascii(segment.subarray(0, 4)) === "MPF\0") {
+      images = tiffValue(segment, 0xb001) || 1;
+    }
+    at += 2 + length;
+  }
+  return frame && { ...frame, orientation: orientation || 1, images };
+}
+
+/** The JPEG layout of `file` (jpegLayout), or null for anything else. */
+export async function readJpegLayout(file) {
+  const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+  if (head[0] !== 0xff || head[1] !== 0xd8) return null;
+  try {
+    return jpegLayout(new Uint8Array(await file.arrayBuffer()));
+  } catch {
+    return null; // cut short
+  }
 }
 
 // Whether this browser turns a file whose orientation is carried this way.

@@ -182,13 +182,53 @@ export function faceBlock(box, pixelSize) {
   return needed <= pixelSize ? pixelSize : Math.ceil(needed / 16) * 16;
 }
 
-// The areas ({x, y, w, h, source}) as the preview's targets, each with its block. A face the person kept is sent
-// as a face region (x,y,w,h,face): the server pixelates it with a face's block, at most FACE_BLOCKS blocks across
-// it, whatever the pixel size asked; the preview shows the same.
-export function areaTargets(areas, pixelSize) {
-  return areas.map((area) => ({ box: area, block: area.source === "face" ? faceBlock(area, pixelSize) : pixelSize }));
+// The 8×8 block grid of an upright JPEG that the server pixelates in the DCT domain (pixelate/image/region_steps.py,
+// jpeg_regions_in_dct; pixelate/image/fast/jpeg_regions.py, pixelate_jpeg_regions and plan), from its layout
+// (orientation.js, jpegLayout) and the method; null when the server takes the pixel path, which pixelates each
+// area exactly as it is (another format, an EXIF orientation other than 1, "nearest", arithmetic coding, a
+// precision other than 8 bits, a multi-picture file, odd sampling). `luma`: the pixels one block of the first
+// component covers, what a face grows to; `all`: the pixels a block of every component covers (16 px where
+// chroma is subsampled 2×, 8 px for 4:4:4 and grey), what a drawn area grows to.
+export function dctGrid(layout, method) {
+  if (!layout || method !== "average" || layout.orientation !== 1 || layout.images > 1) return null;
+  const { sof, precision, sampling } = layout;
+  if (![0xc0, 0xc1, 0xc2].includes(sof) || precision !== 8 || ![1, 3, 4].includes(sampling.length)) return null;
+  const hmax = Math.max(...sampling.map(([h]) => h));
+  const vmax = Math.max(...sampling.map(([, v]) => v));
+  if (sampling.some(([h, v]) => h < 1 || v < 1 || hmax % h || vmax % v)) return null;
+  const footprints = sampling.map(([h, v]) => [(8 * hmax) / h, (8 * vmax) / v]);
+  const gcd = (a, b) => (b ? gcd(b, a % b) : a);
+  const lcm = (values) => values.reduce((a, b) => (a * b) / gcd(a, b));
+  const all = [lcm(footprints.map((f) => f[0])), lcm(footprints.map((f) => f[1]))];
+  // four components (CMYK, YCCK) have no chroma to spare: a face grows to every component's blocks too
+  return { luma: footprints.length === 4 ? all : footprints[0], all };
 }
 
+// What the server pixelates for `box` ({x, y, w, h}) at `block` on the DCT grid `grid` (dctGrid) of a `width` ×
+// `height` JPEG: a block a multiple of 8 grows the box outward to whole units (a face's to the luma's blocks,
+// any other area's to every component's), clipped to the photo, its blocks then laid from the grown box's corner;
+// any other block leaves the box as it is. Answers {x, y, w, h}.
+export function dctBox(box, block, face, grid, width, height) {
+  if (!grid || block % 8) return box;
+  const [ux, uy] = face ? grid.luma : grid.all;
+  const x0 = Math.floor(box.x / ux) * ux;
+  const y0 = Math.floor(box.y / uy) * uy;
+  const x1 = Math.min(width, Math.ceil((box.x + box.w) / ux) * ux);
+  const y1 = Math.min(height, Math.ceil((box.y + box.h) / uy) * uy);
+  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+}
+
+// The areas ({x, y, w, h, source}) as the preview's targets, each with its block. A face the person kept is sent
+// as a face region (x,y,w,h,face): the server pixelates it with a face's block, at most FACE_BLOCKS blocks across
+// it, whatever the pixel size asked; the preview shows the same. On an upright JPEG (`grid`: dctGrid) each box is
+// the one the server's DCT-domain edit pixelates (dctBox), in the `width` × `height` photo.
+export function areaTargets(areas, pixelSize, grid = null, width = 0, height = 0) {
+  return areas.map((area) => {
+    const face = area.source === "face";
+    const block = face ? faceBlock(area, pixelSize) : pixelSize;
+    return { box: dctBox(area, block, face, grid, width, height), block };
+  });
+}
 
 // The photo itself at the canvas's size, scaled down once (a 12 MP photo takes a while to resample well) and
 // kept, so that dragging an area redraws in a fraction of a millisecond.

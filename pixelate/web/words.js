@@ -108,15 +108,65 @@ export function describeStorageError(status, xmlText) {
   return `The upload was refused by storage (HTTP ${status}${code ? `, ${code}` : ""}). Please try again.`;
 }
 
-// What the server pixelated (the status record's `regions`), counted in words: "2 areas you chose and 1 face
-// the server found". A face the server found carries its detector's score; a face marked here is an area chosen.
+// Whether a failed status record may come out otherwise if the photo is sent again: not when the image itself was
+// refused (pixelate.REASONS), but a service's own failure (a timeout, say) may.
+export function retryableFailure(record) {
+  return !(record && Object.hasOwn(FAILURE_TEXT, record.reason));
+}
+
+// Two boxes ({x, y, w, h}) are the same face when they overlap mostly: intersection over union above a half, or
+// most (80 %) of the smaller inside the larger (a face box grown to whole blocks, or with a margin, around another).
+function sameFace(a, b) {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return false;
+  const shared = w * h;
+  const one = a.w * a.h;
+  const other = b.w * b.h;
+  return shared / (one + other - shared) > 0.5 || shared / Math.min(one, other) > 0.8;
+}
+
+// The status record's `regions` with each face the server found (it has a score) that is a region the person sent
+// again (the same face, kept on the page and found again by the server) merged into that region: one entry, over
+// both boxes, with the larger block. The rest as they are.
+export function mergeSameFaces(regions) {
+  const sent = regions.filter((r) => r.score === undefined).map((r) => ({ ...r }));
+  const found = [];
+  for (const face of regions.filter((r) => r.score !== undefined)) {
+    const same = sent.find((r) => sameFace(r, face));
+    if (!same) {
+      found.push(face);
+      continue;
+    }
+    const x1 = Math.max(same.x + same.w, face.x + face.w);
+    const y1 = Math.max(same.y + same.h, face.y + face.h);
+    same.x = Math.min(same.x, face.x);
+    same.y = Math.min(same.y, face.y);
+    Object.assign(same, { w: x1 - same.x, h: y1 - same.y, block: Math.max(same.block || 0, face.block || 0) || undefined });
+  }
+  return [...sent, ...found];
+}
+
+// What the server pixelated (the status record's `regions`, merged: mergeSameFaces), counted in words: "2 areas
+// you chose, 1 face you kept and 1 face the server found". A face the server found carries its detector's score;
+// a face kept on the page (found by "Find faces") is sent, and comes back, as a face without one.
 export function describePixelated(regions) {
-  const chosen = regions.filter((r) => r.score === undefined).length;
-  const faces = regions.length - chosen;
+  const chosen = regions.filter((r) => r.score === undefined && r.source !== "face").length;
+  const kept = regions.filter((r) => r.score === undefined && r.source === "face").length;
+  const found = regions.length - chosen - kept;
   const parts = [];
   if (chosen) parts.push(`${plural(chosen, "area", "areas")} you chose`);
-  if (faces) parts.push(`${plural(faces, "face", "faces")} the server found`);
-  return parts.join(" and ");
+  if (kept) parts.push(`${plural(kept, "face", "faces")} you kept`);
+  if (found) parts.push(`${plural(found, "face", "faces")} the server found`);
+  return parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}` : parts.join("");
+}
+
+// The larger blocks faces were given ("; faces in blocks of 32 px"), or "" when every block is the pixel size.
+export function describeFaceBlocks(regions, pixelSize) {
+  const blocks = [...new Set(regions.filter((r) => r.block > pixelSize).map((r) => r.block))].sort((a, b) => a - b);
+  if (!blocks.length) return "";
+  const range = blocks.length > 1 ? `${blocks[0]} to ${blocks[blocks.length - 1]}` : String(blocks[0]);
+  return `; faces in blocks of ${range} px`;
 }
 
 // What "Find faces" found: `found` faces, of which `added` were not marked yet.

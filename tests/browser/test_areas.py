@@ -224,6 +224,36 @@ def test_mouse_draws_moves_and_resizes_an_area_and_the_keyboard_moves_and_delete
         page.keyboard.press("Backspace")
         assert areas_of(card) == []
 
+        # Escape while drawing a new area drops it (the drag gave no area focus: the key must still reach it).
+        page.mouse.move(*screen_point(layer, size, 300.5, 100.5))
+        page.mouse.down()
+        page.mouse.move(*screen_point(layer, size, 400.5, 200.5), steps=5)
+        assert len(areas_of(card)) == 1  # being drawn
+        page.keyboard.press("Escape")
+        page.mouse.move(*screen_point(layer, size, 420.5, 220.5), steps=2)
+        page.mouse.up()
+        assert areas_of(card) == []
+
+        # A press that slips a few CSS pixels is a click, not a sliver of an area.
+        start = screen_point(layer, size, 300.5, 100.5)
+        mouse_drag(page, start, (start[0] + 5, start[1]), steps=2)
+        assert areas_of(card) == []
+
+        # Resizing a corner past the opposite one stops at the smallest area (8 photo pixels, and a few CSS px).
+        mouse_drag(page, screen_point(layer, size, 300.5, 100.5), screen_point(layer, size, 400.5, 200.5))
+        (area,) = areas_of(card)
+        handle = card.locator(".area .handle-se").bounding_box()
+        grip = (handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2)
+        mouse_drag(page, grip, screen_point(layer, size, 200.5, 20.5))
+        (shrunk,) = areas_of(card)
+        assert (shrunk["x"], shrunk["y"]) == (area["x"], area["y"])
+        least = max(8, math.ceil(6 * 512 / layer.bounding_box()["width"]))
+        assert (shrunk["w"], shrunk["h"]) == (least, least), shrunk
+        page.keyboard.press("Alt+ArrowLeft")  # the keyboard does not shrink it further
+        assert (areas_of(card)[0]["w"], areas_of(card)[0]["h"]) == (least, least)
+        page.keyboard.press("Delete")
+        assert areas_of(card) == []
+
         # Nothing chosen and the server not asked to find faces: the upload says so and waits.
         page.get_by_role("button", name=re.compile("Pixelate")).click()
         error = card.get_by_test_id("error")
@@ -231,6 +261,16 @@ def test_mouse_draws_moves_and_resizes_an_area_and_the_keyboard_moves_and_delete
         assert card.get_attribute("data-state") == "pending"
         page.get_by_role("button", name="Add an area to astronaut.png").click()
         assert card.get_by_test_id("error").count() == 0  # an area chosen: the message goes
+
+        # The 64 areas a photo may have: one more is refused, and the card says so where it can be seen.
+        card.get_by_test_id("add-area").evaluate("button => { for (let i = 0; i < 64; i++) button.click(); }")
+        assert len(areas_of(card)) == 64
+        limit = card.locator(".face-slot").get_by_test_id("warning")
+        assert limit.is_visible() and "64 areas" in limit.inner_text(), limit.all_inner_texts()
+        assert card.get_by_test_id("area-count").inner_text() == "64 areas to pixelate: the most one photo can have"
+        card.get_by_test_id("area").last.focus()
+        page.keyboard.press("Delete")
+        assert len(areas_of(card)) == 63 and limit.count() == 0
         assert problems.problems == []
     finally:
         context.close()
@@ -355,6 +395,17 @@ def test_find_faces_marks_the_face_for_the_person_to_check(browser, site):
         assert "Could not look for faces" in alert.inner_text() and "busy" in alert.inner_text()
         assert not re.search(r"HTTP|503|Error\b|[{}<>]|crashed", alert.inner_text()), alert.inner_text()
         assert coffee.get_by_test_id("find-faces").get_attribute("aria-disabled") == "false"
+
+        # Faces are numbered (and Tab-ordered) in reading order, whatever order the detector gave them in.
+        scattered = [{"x": 400, "y": 210, "w": 60, "h": 60, "score": 0.9}, {"x": 50, "y": 40, "w": 60, "h": 60, "score": 0.8},
+                     {"x": 200, "y": 205, "w": 60, "h": 60, "score": 0.95}, {"x": 300, "y": 30, "w": 60, "h": 60, "score": 0.7}]
+        page.unroute("**/api/detect?*")
+        page.route("**/api/detect?*", lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps({"width": 600, "height": 400, "faces": scattered})))
+        coffee.get_by_test_id("find-faces").click()
+        coffee.locator(".face-slot .status").filter(has_text="Found 4 faces").wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert [(a["x"], a["y"]) for a in areas_of(coffee)] == [(50, 40), (300, 30), (200, 205), (400, 210)]
+        assert [a["label"].split(":")[0] for a in areas_of(coffee)] == [f"Area {n}, a face" for n in range(1, 5)]
         screenshot(page, "areas-faces.png")
         assert problems.problems == []
     finally:
@@ -410,7 +461,8 @@ def test_upload_of_chosen_areas_pixelates_them_and_nothing_else(browser, site):
 
         # The result shows what the server pixelated: outlines over the image, and words.
         assert card.locator(".result-area").count() == 2
-        assert card.locator(".result-caption").inner_text().startswith("Pixelated: 2 areas you chose")
+        # a face kept is said as a face (it was sent as one), with its block: 32 px here, the pixel size asked
+        assert card.locator(".result-caption").inner_text() == "Pixelated: 1 area you chose and 1 face you kept (32 px, average)"
         outline = card.locator(".result-area").first.bounding_box()
         shown = image.bounding_box()
         assert abs(outline["x"] - (shown["x"] + expected[0][0] * shown["width"] / 512)) <= 1.5
@@ -424,14 +476,86 @@ def test_upload_of_chosen_areas_pixelates_them_and_nothing_else(browser, site):
 
 
 @browser_test
-def test_the_server_also_hides_faces_it_finds_with_blocks_large_enough(browser, site):
+def test_the_preview_of_an_upright_jpeg_is_what_its_dct_edit_makes(browser, site, tmp_path):
+    """An upright JPEG is pixelated in the DCT domain: a drawn area grows outward to whole blocks of every component
+    (16 px with 4:2:0 chroma), a face kept to whole 8 px blocks of the luma, and the blocks are laid from the grown
+    box's corner. The preview shows just that ("nearest" takes the pixel path: there the area stays as drawn), and
+    is the downloaded result, block for block, within JPEG decoding noise."""
+    import numpy
+
+    photo = tmp_path / "astronaut-420.jpg"
+    Image.open(ASTRONAUT).convert("RGB").save(photo, quality=92, subsampling=2)
+    context, page, problems = open_page(browser, site, viewport=DESKTOP)
+    try:
+        choose_areas(page, server_faces=False)
+        card, layer = open_editor(page, photo)
+        card.get_by_test_id("find-faces").click()
+        card.locator(".face-slot .status").filter(has_text="Found").wait_for(timeout=RESULT_TIMEOUT_MS)
+        card.get_by_test_id("add-area").click()
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowDown")  # off the 16 px grid: the drawn area is not where its blocks start
+        face, area = (box_of(a) for a in areas_of(card))
+        assert area[0] % 16 and area[1] % 16, area
+
+        def grown(box, unit):
+            x0, y0 = box[0] // unit * unit, box[1] // unit * unit
+            return x0, y0, min(512, -(-(box[0] + box[2]) // unit) * unit), min(512, -(-(box[1] + box[3]) // unit) * unit)
+
+        expected = [grown(face, 8), grown(area, 16)]
+        page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        preview = canvas_image(card)
+        assert preview.size == (512, 512)
+
+        # "nearest" is done on decoded pixels: the area is pixelated as drawn, the band around it left as it was
+        page.locator("input[name=method][value=nearest]").check()
+        card.locator("canvas.preview[data-method='nearest']").wait_for()
+        page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+        band = (expected[1][0], expected[1][1], area[0], expected[1][3])  # left of the area, inside its grown box
+        assert max_difference(canvas_image(card), Image.open(photo).convert("RGB"), band) <= 8, "nearest grew the area"
+        assert max_difference(preview, Image.open(photo).convert("RGB"), band) > 30, "the grown band is not pixelated"
+        page.locator("input[name=method][value=average]").check()
+
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        image = wait_for_result(card)
+        record = status_record(page, site, card)
+        assert [(r["x"], r["y"], r["x"] + r["w"], r["y"] + r["h"]) for r in record["regions"]] == expected
+        result = numpy.asarray(Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB"), dtype=float)
+        shown = numpy.asarray(preview, dtype=float)
+        mask = numpy.zeros((512, 512), bool)
+        for x0, y0, x1, y1 in expected:
+            mask[y0:y1, x0:x1] = True
+            difference = numpy.abs(shown[y0:y1, x0:x1] - result[y0:y1, x0:x1])
+            # (a face's 4:2:0 chroma cells start at the first 16 px chroma block inside it: a little colour differs)
+            assert difference.mean() <= 4, ((x0, y0, x1, y1), difference.mean())
+            # block by block in brightness, which the DCT edit lays exactly on the preview's grid
+            luma = numpy.abs((shown[y0:y1, x0:x1] - result[y0:y1, x0:x1]) @ [0.299, 0.587, 0.114])
+            blocks = luma.reshape((y1 - y0) // 8, 8, (x1 - x0) // 8, 8).mean(axis=(1, 3))
+            assert blocks.max() <= 4, ((x0, y0, x1, y1), blocks.max())
+        assert numpy.abs(shown[~mask] - result[~mask]).mean() <= 1.5, "the preview changed pixels outside the grown boxes"
+        assert re.fullmatch(r"Pixelated: 1 area you chose and 1 face you kept \(16 px, average; faces in blocks of \d+ px\)",
+                            card.locator(".result-caption").inner_text()), card.locator(".result-caption").inner_text()
+        assert problems.problems == []
+    finally:
+        context.close()
+
+
+@browser_test
+def test_the_server_also_hides_faces_it_finds_with_blocks_large_enough(browser, site, tmp_path):
     """Only an area on the flag is drawn, the face is left to the server: it is hidden all the same, with the
-    block raised so that the face is at most 8 blocks across, and the page says so."""
+    block raised so that the face is at most 8 blocks across, and the page says so. On a copy whose face was also
+    found and kept on the page, the server finds it again: the page counts and outlines that face once."""
+    kept = tmp_path / "astronaut-kept.png"
+    kept.write_bytes(ASTRONAUT.read_bytes())
     context, page, problems = open_page(browser, site, viewport=DESKTOP)
     try:
         choose_areas(page, server_faces=True)
         card, layer = open_editor(page, ASTRONAUT)
         mouse_drag(page, screen_point(layer, (512, 512), 0.5, 0.5), screen_point(layer, (512, 512), 80.5, 120.5))
+        twice, twice_layer = open_editor(page, kept)
+        twice.get_by_test_id("find-faces").click()
+        twice.locator(".face-slot .status").filter(has_text="Found").wait_for(timeout=RESULT_TIMEOUT_MS)
+        twice_layer.scroll_into_view_if_needed()
+        mouse_drag(page, screen_point(twice_layer, (512, 512), 0.5, 0.5), screen_point(twice_layer, (512, 512), 80.5, 120.5))
         page.get_by_role("button", name=re.compile("Pixelate")).click()
         image = wait_for_result(card)
         record = status_record(page, site, card)
@@ -439,11 +563,20 @@ def test_the_server_also_hides_faces_it_finds_with_blocks_large_enough(browser, 
         faces = [r for r in record["regions"] if r["source"] == "face"]
         assert len(faces) == 1 and covers((faces[0]["x"], faces[0]["y"], faces[0]["w"], faces[0]["h"]), ASTRONAUT_FACE)
         assert faces[0]["block"] > 16 and max(faces[0]["w"], faces[0]["h"]) / faces[0]["block"] <= 8
-        assert card.locator(".result-caption").inner_text().startswith("Pixelated: 1 area you chose and 1 face the server found")
+        # the face's larger block is said too, not only the pixel size asked
+        assert card.locator(".result-caption").inner_text() == (
+            f"Pixelated: 1 area you chose and 1 face the server found (16 px, average; faces in blocks of {faces[0]['block']} px)")
         result = Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB")
         original = Image.open(ASTRONAUT).convert("RGB")
         regions = [(r["x"], r["y"], r["x"] + r["w"], r["y"] + r["h"]) for r in record["regions"]]
         assert outside_identical(result, original, regions)
+
+        # The face kept on the page and the one the server found are the same face: one in words, one outline.
+        wait_for_result(twice)
+        sources = sorted((r["source"], "score" in r) for r in status_record(page, site, twice)["regions"])
+        assert sources == [("face", False), ("face", True), ("manual", False)]
+        assert twice.locator(".result-caption").inner_text().startswith("Pixelated: 1 area you chose and 1 face you kept (")
+        assert twice.locator(".result-area").count() == 2
         assert problems.problems == []
     finally:
         context.close()
@@ -498,12 +631,20 @@ def test_without_areas_the_server_finds_the_faces_and_says_when_there_were_none(
     tiff = REPO / "tests" / "corpus" / "hopper.tif"
     context, page, problems = open_page(browser, site, viewport=DESKTOP)
     try:
-        choose_areas(page, server_faces=True)
+        choose_areas(page, server_faces=False)
         page.get_by_test_id("file-input").set_input_files([str(tiff), str(SAMPLES / "coffee.png")])
         hopper, coffee = card_of(page, "hopper.tif"), card_of(page, "coffee.png")
         coffee.locator("canvas.preview[data-target='areas']").wait_for()
         hopper.get_by_text("cannot show this photo").wait_for()
         assert not hopper.get_by_test_id("find-faces").is_visible()
+        # Nothing chosen: the advice fits each card (no tools to draw with on the one the browser cannot show).
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        advice = hopper.get_by_test_id("error").inner_text()
+        assert "Nothing is chosen" in advice and "cannot show" in advice and "Whole photo" in advice, advice
+        assert "draw an area" not in advice and "Find faces" not in advice, advice
+        assert "draw an area" in coffee.get_by_test_id("error").inner_text()
+        page.get_by_test_id("server-faces").check()
+        assert hopper.get_by_test_id("error").count() == 0
         page.get_by_role("button", name=re.compile("Pixelate")).click()
 
         image = wait_for_result(coffee)

@@ -219,6 +219,7 @@ def test_files_that_are_not_images_get_a_readable_error(browser, site, tmp_path)
             assert error.get_attribute("role") == "alert"
             assert card.get_attribute("data-state") == "failed"
             assert card.get_by_test_id("result-image").count() == 0
+            assert card.get_by_test_id("retry").count() == 0  # refused for good: the same file would be again
         screenshot(page, "upload-errors.png")
         assert problems.problems == []
     finally:
@@ -429,6 +430,46 @@ def test_preview_of_a_large_photo_shows_what_the_server_makes(browser, site, tmp
 
 
 @browser_test
+def test_a_service_that_cannot_be_reached_after_upload_is_said_and_checked_again(browser, site):
+    """The photo is uploaded, then the status cannot be fetched: after a few tries (~20 s of back-off, run on a
+    fake clock here) the card says the service cannot be reached, not "Pixelating…" for ten minutes, and offers to
+    check again; once the service answers, the result comes."""
+    context, page, problems = open_page(browser, site, viewport={"width": 1280, "height": 900})
+    polls = []
+
+    def unreachable(route):
+        polls.append(route.request.url)
+        route.abort("connectionrefused")
+
+    try:
+        page.clock.install()
+        page.reload()
+        page.route(re.compile(r"/api/uploads/[^/?]+$"), unreachable)
+        page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        card = card_of(page, "chelsea.png")
+        card.locator(".state", has_text="Pixelating").wait_for(timeout=RESULT_TIMEOUT_MS)
+        error = card.get_by_test_id("error")
+        for _ in range(40):
+            if error.count():
+                break
+            page.clock.run_for(2000)
+            page.wait_for_timeout(50)
+        assert "cannot be reached" in error.inner_text(), card.inner_text()
+        assert 8 <= len(polls) <= 12, len(polls)  # a few tries, not ten minutes' worth
+        assert card.get_attribute("data-state") == "failed"
+
+        page.unroute(re.compile(r"/api/uploads/[^/?]+$"))
+        card.get_by_role("button", name="Check again: chelsea.png").click()
+        page.clock.run_for(2000)
+        card.get_by_test_id("result-image").wait_for(timeout=RESULT_TIMEOUT_MS)
+        assert card.get_attribute("data-state") == "done" and error.count() == 0
+        assert [p for p in problems.problems if "ERR_CONNECTION_REFUSED" not in p] == []
+    finally:
+        context.close()
+
+
+@browser_test
 def test_a_busy_api_is_asked_again_after_its_retry_after_and_the_person_is_told(browser, site):
     """429 and 503 are not final: the page waits (Retry-After when given, else back-off with jitter), says so
     on the card, and tries again a bounded number of times."""
@@ -461,6 +502,7 @@ def test_a_busy_api_is_asked_again_after_its_retry_after_and_the_person_is_told(
 
 @browser_test
 def test_a_busy_api_is_given_up_after_a_bounded_number_of_tries_with_words_for_people(browser, site):
+    """Given up, the card offers to try again: the same photo, with the same areas and options."""
     context, page, problems = open_page(browser, site, allow_api_refusals=True, viewport={"width": 1280, "height": 900})
     answered = []
 
@@ -471,14 +513,28 @@ def test_a_busy_api_is_given_up_after_a_bounded_number_of_tries_with_words_for_p
 
     try:
         page.route(re.compile(r"/api/uploads$"), always_busy)
+        page.get_by_test_id("target-areas").check()
+        page.get_by_test_id("server-faces").set_checked(False)
+        page.get_by_test_id("pixel-size").fill("24")
         page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
         card = card_of(page, "chelsea.png")
+        card.locator("canvas.preview[data-target='areas']").wait_for()
+        card.get_by_test_id("add-area").click()
+        area = card.get_by_test_id("area").evaluate("el => [+el.dataset.x, +el.dataset.y, +el.dataset.w, +el.dataset.h]")
+        page.get_by_role("button", name=re.compile("Pixelate")).click()
         error = card.get_by_test_id("error")
         error.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
         assert "busy" in error.inner_text() and "HTTP" not in error.inner_text()
         assert card.get_attribute("data-state") == "failed"
         assert answered == ["POST"] * 5  # RETRY_TRIES in app.js
+
+        # The service is back: "Try again" sends the same photo, area and options.
+        page.unroute(re.compile(r"/api/uploads$"))
+        page.get_by_test_id("pixel-size").fill("8")  # changed since: the retry keeps what was sent
+        card.get_by_role("button", name="Try again: chelsea.png").click()
+        wait_for_result(card)
+        record = page.request.get(f"{site}api/uploads/{card.get_attribute('data-upload-id')}").json()
+        assert record["options"]["pixel_size"] == 24 and record["options"]["regions"] == [",".join(map(str, area))]
         assert problems.problems == []
     finally:
         context.close()
