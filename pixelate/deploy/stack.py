@@ -23,6 +23,7 @@ import hashlib
 import json
 import mimetypes
 import os
+import re
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -100,6 +101,23 @@ def _parameter_text(value: Any) -> str:
 def effective_parameters(template: Mapping, values: Mapping[str, Any]) -> dict[str, str]:
     """Every parameter's value as the stack sees it: the template's defaults, overridden by ``values``."""
     return {**parameter_defaults(template), **{k: _parameter_text(v) for k, v in values.items()}}
+
+
+def check_parameters(stack_name: str, effective: Mapping[str, str], account_id: str = "123456789012",
+                     region: str = "us-east-1") -> None:
+    """Refuse, before anything is built or sent, values CloudFormation would accept and AWS then refuse halfway
+    through (the stack rolls back): a job queue whose visibility timeout is shorter than the function's timeout
+    (the SQS event source is refused), and a stack name that makes the buckets' names invalid (S3: at most 63
+    characters, lowercase letters, digits and hyphens)."""
+    timeout, visibility = int(effective["FunctionTimeout"]), int(effective["QueueVisibilityTimeout"])
+    if visibility < timeout:
+        raise DeployError(f"QueueVisibilityTimeout ({visibility} s) must be at least FunctionTimeout ({timeout} s), "
+                          f"or AWS refuses the queue as the function's event source; AWS advises 6x: {6 * timeout}.")
+    longest = f"{stack_name}-processed-{account_id}-{region}"
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", stack_name) or len(longest) > 63:
+        raise DeployError(f"the stack name {stack_name!r} makes bucket names such as {longest!r}, which S3 refuses: "
+                          f"use lowercase letters, digits and hyphens, at most {63 - len(longest) + len(stack_name)} "
+                          "characters here.")
 
 
 def code_key(zip_path: Path) -> str:
@@ -351,11 +369,12 @@ def _deploy_aws(stack_name: str, region: str | None, profile: str | None, parame
     # an update keeps the stack's runtime and architecture unless told otherwise: build for those
     previous = parameters_of(describe_stack(cfn, stack_name) or {})
     effective = effective_parameters(template, {**previous, **values})
+    account_id = session.client("sts").get_caller_identity()["Account"]
+    check_parameters(stack_name, effective, account_id, region)
     report = build_package(PackageSpec.from_template_parameters(effective["Runtime"], effective["Architecture"]),
                            build_dir)
     if not report.ok:
         raise DeployError("the Lambda package does not fit its target:\n" + report.summary())
-    account_id = session.client("sts").get_caller_identity()["Account"]
     bucket = artifacts_bucket_name(stack_name, account_id, region)
     ensure_private_bucket(s3, bucket, region)
     key = code_key_of_digest(report.sha256)  # the build hashed the zip already

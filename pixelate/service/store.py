@@ -189,6 +189,21 @@ def object_etag(bucket: str, key: str, s3=None) -> str | None:
     return None if head is None else unquote_etag(head["ETag"])
 
 
+def output_etag(bucket: str, key: str, s3=None) -> str | None:
+    """The ETag (unquoted) of the output ``key``, or None when there is none yet.
+
+    On AWS the pixelate role may read ``pixelated/*`` but not list it (a listing would enumerate everyone's
+    results), so S3 answers a missing output 403, not 404: here 403 means "none yet". Were it a real denial of an
+    output that exists, the write conditioned on its absence would fail (412) and the job go back to the queue,
+    never overwrite it."""
+    try:
+        return object_etag(bucket, key, s3)
+    except ClientError as exc:
+        if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 403:
+            return None
+        raise
+
+
 def latest_status(bucket: str, prefix: str, s3=None) -> dict | None:
     """The newest status record under ``prefix`` (by the time S3 stored it), or None when there is none yet.
 

@@ -112,7 +112,7 @@ def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadl
     # What is there now, read before the source: a record or output written after this point, from whatever
     # version, makes this job's conditional writes lose (see the module docstring).
     existing, existing_etag = store.read_status_version(config.processed_bucket, status_key, s3)
-    output_etag = store.object_etag(config.processed_bucket, output_key, s3)
+    output_etag = store.output_etag(config.processed_bucket, output_key, s3)
     try:
         head = store.head_source(job.bucket, job.key, s3)
     except store.SourceGone:

@@ -5,6 +5,7 @@ import pytest
 
 from pixelate.deploy.stack import (
     DeployError,
+    check_parameters,
     code_key,
     effective_parameters,
     is_no_change,
@@ -54,3 +55,13 @@ def test_outputs_and_no_change_messages():
     assert is_no_change("The submitted information didn't contain changes. Submit different information")
     assert is_no_change("No updates are to be performed.")
     assert not is_no_change("Template error")
+
+
+def test_values_aws_would_refuse_halfway_are_refused_before_anything_is_sent():
+    check_parameters("pixelator", effective_parameters(TPL, {}))  # the defaults deploy
+    with pytest.raises(DeployError, match="QueueVisibilityTimeout"):  # the SQS event source would be refused
+        check_parameters("pixelator", effective_parameters(TPL, {"FunctionTimeout": 600}))
+    check_parameters("pixelator", effective_parameters(TPL, {"FunctionTimeout": 600, "QueueVisibilityTimeout": 3600}))
+    for name in ("Pixelator", "a-stack-name-long-enough-to-break-buckets"):  # S3: lowercase, 63 characters
+        with pytest.raises(DeployError, match="bucket names"):
+            check_parameters(name, effective_parameters(TPL, {}), "123456789012", "ap-southeast-3")

@@ -118,6 +118,25 @@ def test_losing_every_time_with_the_version_current_is_transient(pipeline, event
     assert pipeline.notifications() == []
 
 
+def test_a_missing_output_that_s3_answers_403_is_none_yet(pipeline, events):
+    """On AWS the pixelate role may read pixelated/* but not list it, so a missing output answers 403, not 404:
+    that is "none yet", not a transient failure that would send every new image to the dead-letter queue."""
+    from botocore.exceptions import ClientError
+
+    def forbidden(params, **_):
+        if params.get("Key", "").startswith("pixelated/"):
+            raise ClientError({"Error": {"Code": "403", "Message": "Forbidden"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+                              "HeadObject")
+
+    pipeline.put("fresh/photo.png", HOPPER)
+    unregister = hooked("HeadObject", forbidden)
+    try:
+        assert run(events.s3(pipeline.originals, "fresh/photo.png")) == {"outcomes": ["done"]}
+    finally:
+        unregister()
+    assert pipeline.status("fresh/photo.png")["state"] == "done"
+
+
 def test_write_conditions():
     assert store.write_condition(None) == {"IfNoneMatch": "*"}
     assert store.write_condition("abc") == {"IfMatch": '"abc"'}
