@@ -10,8 +10,9 @@ defaults apply; with them, they override the metadata for this backfill. Locally
 Map) the command lists the bucket and sends the backfill messages itself (:mod:`pixelate.local.backfill`); on
 AWS it starts the stack's backfill state machine and follows its map run (:mod:`pixelate.deploy.backfill`).
 ``--wait`` then follows the status records until every listed object has a terminal one for these options,
-and prints the done and failed counts by reason. Exit status: 0 when all finished done, 2 when some failed,
-1 on an internal error (or when ``--timeout`` passed first).
+and prints the done and failed counts by reason. Exit status: 0 when all finished done, 2 when some failed or
+the flags do not fit the stack (nothing sent), 1 on an internal error, a missing stack, or when ``--timeout``
+passed first.
 """
 from __future__ import annotations
 
@@ -70,11 +71,25 @@ def register(subparsers, name: str) -> None:
     parser.add_argument("--manifest", default=None, metavar="S3_URL",
                         help="aws target: read the objects from this S3 Inventory manifest.json instead of listing")
     parser.add_argument("--wait", action="store_true", help="follow until every object has its status, then report")
-    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="stop waiting after this long")
+    parser.add_argument("--timeout", type=_seconds, default=None, metavar="SECONDS", help="stop waiting after this long")
     parser.add_argument("--target", choices=("local", "aws"), default=None,
                         help="the stack .pixelate/stack.json describes (default), which must be this one")
     parser.add_argument("--folder", default=".", help="where .pixelate/stack.json is")
     parser.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"--timeout takes a number of seconds above 0, not {text!r}")
+    return seconds
+
+
+class StackProblem(Exception):
+    """The stack file or the stack is not what the command needs (exit 1)."""
 
 
 class UsageProblem(Exception):
@@ -89,7 +104,10 @@ def run(args) -> int:
 
     try:
         return backfill(args)
-    except (UsageProblem, BackfillError, SendError, ClientError, BotoCoreError) as error:
+    except UsageProblem as error:  # flags that do not go together: nothing was sent
+        print(f"pixelate backfill: {error}", file=sys.stderr)
+        return 2
+    except (StackProblem, BackfillError, SendError, ClientError, BotoCoreError) as error:
         print(f"pixelate backfill: {error}", file=sys.stderr)
         return 1
 
@@ -99,13 +117,13 @@ def _stack(args) -> tuple[dict, str]:
 
     outputs = read_stack_file(args.folder)
     if not outputs or not outputs.get("OriginalsBucket"):
-        raise UsageProblem(f"no stack described at {stack_file_path(args.folder)}: start `pixelate up` or deploy first")
+        raise StackProblem(f"no stack described at {stack_file_path(args.folder)}: start `pixelate up` or deploy first")
     described = "local" if is_local(outputs) else "aws"
     target = args.target or described
     if target != described:
         raise UsageProblem(f"{stack_file_path(args.folder)} describes the {described} stack, not the {target} one")
     if target == "local" and not is_running(outputs):
-        raise UsageProblem("the local stack does not answer: start it with `pixelate up`")
+        raise StackProblem("the local stack does not answer: start it with `pixelate up`")
     if args.manifest and target == "local":
         raise UsageProblem("--manifest reads an S3 Inventory report on AWS; locally the bucket is listed")
     if args.manifest and (args.wait or args.prefix):
@@ -134,7 +152,7 @@ def backfill(args) -> int:
     if args.wait:
         function = outputs.get("PixelateFunctionArn")
         if not function:
-            raise UsageProblem("the stack file names no PixelateFunctionArn: redeploy (or restart `pixelate up`)")
+            raise StackProblem("the stack file names no PixelateFunctionArn: redeploy (or restart `pixelate up`)")
         defaults = plan.function_defaults(stack_client(outputs, "lambda"), function)
         listing = plan.expected_statuses(s3, bucket, keys, chosen, defaults, readers)
         for what, found in (("gone since listed", listing.gone), ("the service's own output, never processed", listing.own_output)):
@@ -164,7 +182,7 @@ def _run_on_aws(outputs: dict, args, chosen: dict, plan) -> int:
 
     state_machine = outputs.get("BackfillStateMachineArn")
     if not state_machine:
-        raise UsageProblem("the stack file names no BackfillStateMachineArn: redeploy the stack with this version")
+        raise StackProblem("the stack file names no BackfillStateMachineArn: redeploy the stack with this version")
     sfn = stack_client(outputs, "stepfunctions")
     execution = plan.start_backfill(sfn, state_machine, plan.execution_input(args.prefix, chosen, args.manifest))
     print(f"started {execution}")

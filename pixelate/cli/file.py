@@ -102,13 +102,20 @@ def pixelate_file(source: Path, target: Path | None, options: Options, limits: L
         return record
     if target is None:  # planning read no image format in the first bytes, the pipeline read one: it changed
         raise RuntimeError(f"{source} changed while it was read")
-    target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")  # hidden: a folder walk skips it
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         partial.write_bytes(result.data)
         os.replace(partial, target)
+    except OSError as error:  # a folder where the output goes, a file where its folder goes, no room, no right
+        why = ("a folder has its name" if isinstance(error, IsADirectoryError) else
+               "a file stands where a folder of its path should be" if isinstance(error, (FileExistsError, NotADirectoryError))
+               else error.strerror or str(error))
+        record.update(status="rejected", reason="unwritable", message=f"{target}: the output cannot be written there: {why}")
+        return record
     finally:
-        partial.unlink(missing_ok=True)
+        if partial.parent.is_dir():
+            partial.unlink(missing_ok=True)
     record.update(output=str(target), format=result.format, width=result.width, height=result.height, frames=result.frames)
     if options.regions or options.faces:
         record["regions"] = [dict(region) for region in result.regions]
@@ -141,11 +148,19 @@ def run(args: argparse.Namespace) -> int:
         return _usage(exc.message)
     if args.output and (problem := _output_format_problem(Path(args.inputs[0]), Path(args.output))):
         return _usage(problem)
-    limits = Limits.from_env()
+    try:
+        limits = Limits.from_env()
+    except ValueError as exc:  # a limit set in the environment that is no number
+        return _usage(str(exc))
     items = batch.plan(
         args.inputs, output=args.output, out_dir=args.out_dir, globs=args.glob, skip_existing=args.skip_existing
     )
     if not items:
+        if args.glob:  # a pattern that matches nothing is most likely a typo: a script should hear of it
+            patterns = " ".join(f"--glob {pattern!r}" for pattern in args.glob)
+            print(f"pixelate file: no file matches {patterns} (case is ignored; hidden files and outputs are left "
+                  "out)", file=sys.stderr)
+            return 2
         print("pixelate file: no files found (folders are walked without hidden files and outputs)", file=sys.stderr)
         return 0
     if any(item.outcome is None for item in items):

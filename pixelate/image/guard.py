@@ -58,8 +58,8 @@ def check_header(image: Image.Image, limits: Limits) -> None:
     if width * height > limits.max_pixels:
         raise PixelateError(
             "too-large",
-            f"The image is {width}×{height} ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+            f"The image is {width}×{height} ({width * height / 1e6:.3g} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:g} megapixels.",
         )
     try:
         frames = frame_count(image, at_most=limits.max_frames)
@@ -72,7 +72,7 @@ def check_header(image: Image.Image, limits: Limits) -> None:
         raise PixelateError(
             "too-many-frames",
             f"The {frames} frames hold {frames * width * height / 1e6:.0f} megapixels in all; "
-            f"the limit is {limits.max_total_pixels / 1e6:.0f}.",
+            f"the limit is {limits.max_total_pixels / 1e6:g}.",
         )
 
 
@@ -86,14 +86,14 @@ def check_frame_pixels(size: tuple[int, int], pixels_before: int, limits: Limits
     if width * height > limits.max_pixels:
         raise PixelateError(
             "too-large",
-            f"A frame of the image is {width}×{height} ({width * height / 1e6:.1f} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+            f"A frame of the image is {width}×{height} ({width * height / 1e6:.3g} megapixels); "
+            f"the limit is {limits.max_pixels / 1e6:g} megapixels.",
         )
     total = pixels_before + width * height
     if total > limits.max_total_pixels:
         raise PixelateError(
             "too-many-frames",
-            f"The frames hold over {total / 1e6:.0f} megapixels in all; the limit is {limits.max_total_pixels / 1e6:.0f}.",
+            f"The frames hold over {total / 1e6:.0f} megapixels in all; the limit is {limits.max_total_pixels / 1e6:g}.",
         )
     return total
 
@@ -107,7 +107,7 @@ def check_tiff_tile(image: Image.Image, limits: Limits) -> None:
     if width * height > limits.max_pixels:
         raise PixelateError(
             "too-large",
-            f"The TIFF is stored in tiles of {width}×{height} pixels; the limit is {limits.max_pixels / 1e6:.0f} megapixels.",
+            f"The TIFF is stored in tiles of {width}×{height} pixels; the limit is {limits.max_pixels / 1e6:g} megapixels.",
         )
 
 
@@ -153,7 +153,7 @@ def _too_large_message(exc: Exception, limits: Limits) -> str:
     claimed = re.search(r"\((\d+) pixels\)", str(exc))
     what = f"{int(claimed.group(1)) / 1e6:,.0f} megapixels" if claimed else "enormous dimensions"
     return (
-        f"The image claims {what}; the limit is {limits.max_pixels / 1e6:.0f} megapixels. "
+        f"The image claims {what}; the limit is {limits.max_pixels / 1e6:g} megapixels. "
         "It was refused before decoding."
     )
 

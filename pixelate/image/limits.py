@@ -38,9 +38,13 @@ class Limits:
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            raw = env.get(f"PIXELATE_{f.name.upper()}")
+            name = f"PIXELATE_{f.name.upper()}"
+            raw = env.get(name)
             if raw:
-                values[f.name] = int(raw)
+                text = raw.strip()
+                if not (text.isascii() and text.isdigit()) or int(text) < 1:
+                    raise ValueError(f"{name} must be a whole number of at least 1, not {raw[:20]!r}.")
+                values[f.name] = int(text)
         return cls(**values)
 
 

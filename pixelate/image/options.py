@@ -14,7 +14,7 @@ Strict on purpose; what one door accepts, every door accepts:
   marks a region as a face (one a person found or kept): it gets a face's block (``face_blocks``). In Python a
   region may also be a tuple of four numbers (integers: pixels; any other real number: fractions, rounded to 9
   decimals as the text would be; numpy's numbers too), with ``"face"`` as a fifth item;
-- ``faces`` is a bool, or ``true``/``false`` (also ``yes``/``no``, ``1``/``0``) in text;
+- ``faces`` is a bool (or 1/0), or ``true``/``false`` (also ``yes``/``no``, ``1``/``0``) in text;
 - ``face_blocks`` (0 to 64) is the most blocks a detected face may span across: the block size is raised for a
   face that would otherwise keep more detail (default 8: a face is never left recognisable); 0 keeps the pixel
   size as asked.
@@ -181,6 +181,9 @@ def parse_region(value: object, index: int = 1) -> Region:
         numbers = [text.strip() for text in value.split(",")]
         face = len(numbers) == 5 and numbers[4].lower() == "face"
         numbers = numbers[:4] if face else numbers
+        if len(numbers) == 4 and any(text.startswith("-") for text in numbers):
+            raise invalid(f"Region {index} ({value[:40]}) has a negative number: x and y count from the image's "
+                          "top-left corner, 0,0 (a region reaching past the right or bottom edge is clipped).")
         if len(numbers) != 4 or not all(_NUMBER.fullmatch(text) for text in numbers):
             raise invalid(f"Region {index} must be four numbers x,y,w,h (pixels, or fractions such as 0.25), "
                           f"and 'face' after them for a face, not {value[:40]!r}.")
@@ -219,9 +222,14 @@ def parse_region(value: object, index: int = 1) -> Region:
 
 
 def parse_flag(value: object, name: str = "faces") -> bool:
-    """A bool, or ``true``/``false`` (``yes``/``no``, ``1``/``0``, ``on``/``off``) in any case."""
+    """A bool, the number 1 or 0, or ``true``/``false`` (``yes``/``no``, ``1``/``0``, ``on``/``off``) in any case;
+    ``None`` (JSON's null: not given) is false."""
     if isinstance(value, bool):
         return value
+    if value is None:
+        return False
+    if isinstance(value, int) and value in (0, 1):  # (JSON's 1 and 0, as the text "1" and "0")
+        return bool(value)
     text = value.strip().lower() if isinstance(value, str) else None
     if text in _TRUE:
         return True

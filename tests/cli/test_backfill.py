@@ -55,17 +55,21 @@ def test_locally_it_sends_one_message_per_listed_original(stack, moto_endpoint, 
                     for i in range(23)]
 
 
-def test_refusals_exit_1_before_anything_is_sent(stack, moto_endpoint, tmp_path):
-    assert "no stack described" in run(tmp_path).stderr
+def test_refusals_before_anything_is_sent(stack, moto_endpoint, tmp_path):
+    """Flags that do not fit the stack are usage errors (2), as argparse answers bad flags; a stack that lacks
+    what the command needs is 1."""
+    missing = run(tmp_path)
+    assert missing.returncode == 1 and "no stack described" in missing.stderr
     write_stack_file({**stack, "EndpointUrl": moto_endpoint}, tmp_path)
-    for args, says in ((["--manifest", "s3://inv/m.json"], "--manifest"),
-                       (["--target", "aws"], "describes the local stack"),
-                       (["--wait"], "PixelateFunctionArn")):
+    for args, says, code in ((["--manifest", "s3://inv/m.json"], "--manifest", 2),
+                             (["--target", "aws"], "describes the local stack", 2),
+                             (["--timeout", "-5", "--wait"], "--timeout takes a number of seconds above 0", 2),
+                             (["--wait"], "PixelateFunctionArn", 1)):
         proc = run(tmp_path, *args)
-        assert proc.returncode == 1 and says in proc.stderr, (args, proc.stderr)
+        assert proc.returncode == code and says in proc.stderr, (args, proc.stderr)
     assert queued(stack["JobQueueUrl"]) == []
     proc = run(tmp_path, "--pixel-size", "-3")
-    assert proc.returncode == 2 and "pixel size" in proc.stderr  # a usage error, as argparse answers them
+    assert proc.returncode == 2 and "pixel size" in proc.stderr
 
 
 def test_on_aws_it_starts_the_state_machine_with_the_documented_input(stack, moto_endpoint, tmp_path, unique_name):

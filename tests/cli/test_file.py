@@ -107,3 +107,41 @@ def test_a_folder_that_cannot_be_listed_is_rejected_unreadable(tmp_path, monkeyp
     locked, done = batch.plan([str(tmp_path / "locked"), str(tmp_path / "a.jpg")])
     assert (locked.outcome.status, locked.outcome.reason) == ("rejected", "unreadable")
     assert "Permission denied" in locked.outcome.message and done.outcome is None
+
+
+def test_outputs_that_cannot_be_written_there_are_rejected_unwritable_not_internal_errors(tmp_path):
+    """-o naming a folder, --out-dir naming a file, a folder where an output goes: the user's to fix (exit 2), with
+    no temporary file's name in the message and nothing left behind."""
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "a.jpg")
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_bytes(b"")
+    (tmp_path / "in").mkdir()
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "in" / "b.jpg")
+    (tmp_path / "in" / "b.pixelated.jpg").mkdir()
+    for args, says in ((["a.jpg", "-o", "folder"], "a folder has its name"),
+                       (["a.jpg", "--out-dir", "file"], "a file stands where a folder of its path should be"),
+                       (["a.jpg", "--out-dir", "file/deeper"], "a file stands where a folder of its path should be"),
+                       (["in"], "a folder has its name")):
+        proc = run(*args, "--json", cwd=tmp_path)
+        (record,) = map(json.loads, proc.stdout.splitlines())
+        assert proc.returncode == 2 and (record["status"], record["reason"]) == ("rejected", "unwritable"), proc.stdout
+        assert says in record["message"] and "partial" not in record["message"]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.name.startswith(".")) == []
+
+
+def test_limits_from_the_environment_must_be_numbers_and_a_glob_that_matches_nothing_exits_2(tmp_path):
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "a.jpg")
+    for value in ("abc", "-1", "0"):
+        proc = subprocess.run([sys.executable, "-m", "pixelate.cli", "file", "a.jpg"], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=120, env={**os.environ, "PIXELATE_MAX_BYTES": value})
+        assert proc.returncode == 2 and "PIXELATE_MAX_BYTES must be a whole number of at least 1" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    small = subprocess.run([sys.executable, "-m", "pixelate.cli", "file", "a.jpg"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120, env={**os.environ, "PIXELATE_MAX_PIXELS": "1000"})
+    assert small.returncode == 2 and "the limit is 0.001 megapixels" in small.stderr  # (it said 0)
+    (tmp_path / "g").mkdir()
+    shutil.copy(CORPUS / "hopper.jpg", tmp_path / "g" / "a.jpg")
+    typo = run("g", "--glob", "*.jgp", cwd=tmp_path)
+    assert typo.returncode == 2 and "no file matches --glob '*.jgp'" in typo.stderr
+    (tmp_path / "empty").mkdir()
+    assert run("empty", cwd=tmp_path).returncode == 0

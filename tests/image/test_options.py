@@ -91,7 +91,8 @@ def test_invalid_regions(value):
     assert caught.value.reason == "invalid-option"
 
 
-@pytest.mark.parametrize("value,expected", [("true", True), ("FALSE", False), ("yes", True), ("0", False), (True, True)])
+@pytest.mark.parametrize("value,expected", [("true", True), ("FALSE", False), ("yes", True), ("0", False), (True, True),
+                                            (1, True), (0, False), (None, False)])
 def test_faces_flag(value, expected):
     assert parse_options(faces=value).faces is expected
 
@@ -110,3 +111,8 @@ def test_the_core_refuses_what_the_other_doors_refuse(value):
     with pytest.raises(PixelateError) as caught:
         pixelate_bytes((CORPUS / "hopper.png").read_bytes(), value)
     assert caught.value.reason == "invalid-option"
+
+
+def test_a_negative_number_is_named_as_such():
+    with pytest.raises(PixelateError, match="has a negative number: x and y count from the image's top-left"):
+        parse_regions("-10,-10,50,50")

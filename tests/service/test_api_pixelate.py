@@ -82,8 +82,9 @@ def test_faces_in_the_query_hide_the_face(events):
 
 
 def test_a_text_body_is_taken_as_its_bytes(events):
-    """API Gateway passes text media types unencoded: such a body is read as UTF-8 bytes (and is no image)."""
-    assert error_of(call(events, "POST", "/api/pixelate", "hello, not an image")) == (415, "unsupported-format")
+    """A body passed unencoded under a binary type is read as its UTF-8 bytes (and is no image)."""
+    event = events.http("POST", "/api/pixelate", "hello, not an image", headers={"content-type": "application/octet-stream"})
+    assert error_of(api.lambda_handler(event, None)) == (415, "unsupported-format")
 
 
 @pytest.mark.parametrize(
@@ -238,3 +239,14 @@ def test_detect_on_a_reduced_copy_looks_for_the_photos_faces_when_told_its_size(
         bad = call(events, "POST", "/api/detect", copy.getvalue(), query={"width": width, "height": "10"})
         assert error_of(bad) == (400, "invalid-dimensions"), width
     assert found({"width": "400000", "height": "300000"}) == 6  # no pixel limit: it only sets the smallest face
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded; charset=utf-8"])
+def test_an_image_declared_as_text_is_answered_with_what_to_send(events, content_type):
+    """A body declared as text reaches the function as text, its bytes already mangled: curl --data-binary sends a
+    form type unless told otherwise, and the answer was 415 "not an image" for a good PNG."""
+    mangled = HOPPER.decode("latin-1")
+    for path in ("/api/pixelate", "/api/detect"):
+        response = api.lambda_handler(events.http("POST", path, mangled, headers={"content-type": content_type}), None)
+        assert error_of(response) == (415, "invalid-content-type")
+        assert "Content-Type image/" in json.loads(response["body"])["message"]
