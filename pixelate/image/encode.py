@@ -109,23 +109,53 @@ def to_palette(image: Image.Image) -> Image.Image:
 
 def exact_gif_frames(frames: list[Image.Image]) -> list[Image.Image]:
     """Opaque GIF frames, each showing more than 256 colours (a GIF whose frames carry their own colour tables,
-    composed one over the other) as only what changed since the frame before, the rest transparent, to be drawn
-    over it (disposal 1: the frames are opaque, so nothing needs clearing). Without this Pillow quantises such a
-    frame whole, and pixels no region covers change colour. What changed keeps its exact colours when they fit
-    in 255 (an encoder that writes a colour table per frame keeps one for transparency); else only they are
-    quantised, within the box that holds them."""
-    out, previous = [], None
+    composed one over the other) as only what changed, the rest transparent, to be drawn over the frame before
+    (disposal 1: the frames are opaque, so nothing needs clearing). Without this Pillow quantises such a frame
+    whole, and pixels no region covers change colour.
+
+    What changed is taken against what the viewer shows by then (pixels an earlier frame had to leave wrong are
+    then put right) or against the frame before as it is (fewer colours to fit), whichever leaves fewer pixels
+    wrong; exact when the colours fit in 255 (an encoder that writes a table per frame keeps one for
+    transparency), else quantised alone."""
+    out: list[Image.Image] = []
+    previous = on_screen = None  # the frame before, as it is, and as the viewer shows it
     for frame in frames:
-        shown = frame.convert("RGB")
-        if frame.mode != "P" and previous is not None:
-            delta = ImageChops.difference(shown, previous).split()
-            changed = ImageChops.lighter(ImageChops.lighter(delta[0], delta[1]), delta[2]).point(lambda v: 255 if v else 0)
-            changes = Image.new("RGBA", shown.size, (0, 0, 0, 0))
-            changes.paste(shown, mask=changed)
-            frame = exact_palette(changes) or _quantised_changes(shown, changed)
+        wanted = frame.convert("RGB")
+        if frame.mode != "P" and on_screen is not None:
+            befores = (on_screen,) if ImageChops.difference(on_screen, previous).getbbox() is None else (on_screen, previous)
+            frame, on_screen = min((_drawn_over(wanted, before, on_screen) for before in befores),
+                                   key=lambda drawn: drawn[2])[:2]
+        elif frame.mode != "P":  # the first frame: exact if it can be, else quantised here, so its look is known
+            frame = exact_palette(frame) or wanted.quantize(256, dither=Image.Dither.NONE)
+            on_screen = frame.convert("RGB")
+        else:
+            on_screen = wanted.copy()
         out.append(frame)
-        previous = shown
+        previous = wanted
     return out
+
+
+def _drawn_over(wanted: Image.Image, before: Image.Image, on_screen: Image.Image) -> tuple[Image.Image, Image.Image, int]:
+    """The frame of what ``wanted`` changed from ``before``, what the viewer then shows over ``on_screen``, and how
+    many of its pixels are not ``wanted``'s."""
+    changed = _changed(wanted, before)
+    frame = _exact_changes(wanted, changed) or _quantised_changes(wanted, changed)
+    shown = on_screen.copy()
+    shown.paste(frame.convert("RGB"), mask=changed)
+    return frame, shown, _changed(wanted, shown).histogram()[255]
+
+
+def _changed(wanted: Image.Image, before: Image.Image) -> Image.Image:
+    """A mask, 255 where ``wanted`` differs from ``before`` (RGB)."""
+    red, green, blue = ImageChops.difference(wanted, before).split()
+    return ImageChops.lighter(ImageChops.lighter(red, green), blue).point(lambda v: 255 if v else 0)
+
+
+def _exact_changes(wanted: Image.Image, changed: Image.Image) -> Image.Image | None:
+    """The pixels of ``wanted`` where ``changed``, in their exact colours, transparent elsewhere; None past 255."""
+    changes = Image.new("RGBA", wanted.size, (0, 0, 0, 0))
+    changes.paste(wanted, mask=changed)
+    return exact_palette(changes)
 
 
 def _quantised_changes(shown: Image.Image, changed: Image.Image) -> Image.Image:

@@ -195,10 +195,7 @@ def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Im
 
     def index_of(rgba: tuple[int, ...]) -> int:
         if rgba not in nearest:
-            key = _premultiplied(rgba)
-            # (alpha weighs 4×: an opaque block never takes a see-through colour because its tint is close)
-            nearest[rgba] = min(entries, key=lambda entry: sum((a - b) ** 2 for a, b in zip(entry[1][:3], key)) +
-                                4 * (entry[1][3] - key[3]) ** 2)[0]
+            nearest[rgba] = min(entries, key=lambda entry: _distance(entry[1], rgba))[0]
         return nearest[rgba]
 
     for box, size in boxes:
@@ -212,8 +209,8 @@ def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Im
 
 
 def _palette_entries(image: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
-    """Each palette index with its colour premultiplied by its alpha (from tRNS: one transparent index, or an
-    alpha per index, as PNG8 with alpha has)."""
+    """Each palette index with its colour and alpha (from tRNS: one transparent index, or an alpha per index, as
+    PNG8 with alpha has)."""
     palette = image.getpalette() or []
     transparency = image.info.get("transparency")
     entries = []
@@ -224,10 +221,13 @@ def _palette_entries(image: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
             alpha = transparency[index] if index < len(transparency) else 255
         else:
             alpha = 255
-        entries.append((index, _premultiplied((*palette[3 * index : 3 * index + 3], alpha))))
+        entries.append((index, (*palette[3 * index : 3 * index + 3], alpha)))
     return entries or [(0, (0, 0, 0, 255))]
 
 
-def _premultiplied(rgba: tuple[int, ...]) -> tuple[int, ...]:
-    red, green, blue, alpha = rgba
-    return (red * alpha // 255, green * alpha // 255, blue * alpha // 255, alpha)
+def _distance(entry: tuple[int, ...], block: tuple[int, ...]) -> float:
+    """How far a palette entry is from a block's mean colour, both RGBA: colour counts as far as both are seen
+    (the colour of a see-through pixel does not matter), alpha 4× (an opaque block never takes a half-transparent
+    entry for a close tint). Among opaque entries the nearest by RGB wins, as it did before alpha counted."""
+    seen = min(entry[3], block[3]) / 255
+    return seen * seen * sum((a - b) ** 2 for a, b in zip(entry[:3], block[:3])) + 4 * (entry[3] - block[3]) ** 2

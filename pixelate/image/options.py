@@ -290,9 +290,11 @@ def _finite(value: Real) -> bool:
 
 def _outward(value: float, rounding) -> int:
     """``value`` rounded outward with ``rounding`` (floor or ceil), but to the nearest whole number when it is one
-    but for float error: (0.1 + 0.2) × 100 is 30, not 31."""
+    but for float error: (0.1 + 0.2) × 100 is 30, not 31. A fraction of 9 decimals times a width in pixels is a
+    multiple of 1e-9: nearer a whole number than that, only float error (under 5e-10 below a million pixels
+    across) puts it there."""
     nearest = round(value)
-    return nearest if abs(value - nearest) < 1e-6 else rounding(value)
+    return nearest if abs(value - nearest) < 5e-10 else rounding(value)
 
 
 def _fraction_text(value: float) -> str:

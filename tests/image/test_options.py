@@ -78,6 +78,7 @@ def test_fractions_round_outward_but_not_past_float_error():
     # (0.1 + 0.2) × 100 is 30.000000000000004: the box is 20 px across, as in pixels, not 21
     assert Region(0.1, 0.1, 0.2, 0.2, fraction=True).box(100, 80) == Region(10, 8, 20, 16).box(100, 80)
     assert Region(0.101, 0.1, 0.2, 0.2, fraction=True).box(100, 80).corners == (10, 8, 31, 24)
+    assert parse_regions("0.5,0.5,0.000000001,0.000000001")[0].box(1000, 1000).corners == (500, 500, 501, 501)
 
 
 @pytest.mark.parametrize("value", ["1,2,3", "1,2,3,4,5", "1,2,3,4,head", "1,2,3,4,face,face", [(1, 2, 3, 4, "hand")], "-1,2,3,4", "+1,2,3,4", "1e3,1,1,1", "١,2,3,4", "0.5,2,3,4",

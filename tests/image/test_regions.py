@@ -189,6 +189,22 @@ def test_a_gif_frame_with_its_own_colour_table_keeps_its_pixels_outside_the_regi
         assert_flat_blocks(frame, result.regions[0])
 
 
+def test_gif_frames_of_too_many_colours_have_their_errors_put_right_when_they_can():
+    """A frame whose changes hold more than 255 colours is quantised, leaving pixels wrong. The next frame's
+    changes were taken against the input's frame before, so a pixel it kept stayed wrong; they are taken against
+    what the viewer shows when that leaves fewer pixels wrong."""
+    from pixelate.image.encode import Animation, encode
+
+    first = Image.new("RGB", (48, 48), (10, 20, 30)).quantize(4)
+    busy = Image.merge("RGB", [Image.effect_noise((48, 48), 90 + 5 * band) for band in range(3)])  # ~2300 colours
+    calm = Image.new("RGB", (48, 48), (200, 100, 50))
+    calm.paste(busy.crop((8, 8, 16, 16)), (8, 8))  # the same 64 noisy pixels as the frame before, the rest flat
+    data = encode([first, busy, calm], "GIF", animation=Animation([100] * 3, 0))
+    shown = frames(data)
+    assert len(shown) == 3 and ImageChops.difference(shown[1].convert("RGB"), busy).getbbox() is not None
+    assert ImageChops.difference(shown[2].convert("RGB"), calm).getbbox() is None  # the 64 are put right
+
+
 def test_alpha_weighted_blocks_in_a_region():
     # half transparent red, half opaque blue inside one block: the block is blue, never a purple tint
     image = Image.new("RGBA", (32, 32), (0, 255, 0, 255))

@@ -200,6 +200,9 @@ def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
     out, pos, inserted = [jpeg[:2]], 2, not icc_segments
     while True:
         marker = jpeg[pos + 1]
+        if marker == 0xFF:  # a fill byte before a marker
+            pos += 1
+            continue
         if not inserted and marker not in (0xE0, 0xEE):
             out.extend(icc_segments)
             inserted = True
@@ -216,7 +219,12 @@ def _scans(jpeg: bytes, pos: int) -> list[bytes]:
     """The scans from the first SOS at ``pos`` to the EOI, with the tables between them (DHT, DQT, DRI) and no
     APPn or COM; an EOI is added when the file ends without one (a truncated file the decoder accepted)."""
     out: list[bytes] = []
-    while pos + 4 <= len(jpeg) and jpeg[pos] == 0xFF:
+    while pos + 4 <= len(jpeg):
+        if jpeg[pos] != 0xFF:  # stray bytes before a marker: libjpeg skips them with a warning, so does this
+            pos = jpeg.find(b"\xff", pos)
+            if pos == -1:
+                break
+            continue
         marker = jpeg[pos + 1]
         if marker == 0xD9:
             break
