@@ -83,4 +83,5 @@ def run(args) -> int:
         print(f"pixelate demo: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
         return 1
     finally:
+        view.close()
         stack.stop()

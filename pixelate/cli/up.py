@@ -135,10 +135,16 @@ def interrupt_on_sigterm() -> None:
 
 def run(args) -> int:
     from pixelate.local.progress import ProgressView
+    from pixelate.local.stack import FolderInUse, stack_in_use
 
+    busy = stack_in_use(Path.cwd())
+    if busy:  # before anything starts (LocalStack.start checks again, for a stack started meanwhile)
+        print(f"pixelate up: {busy}.", file=sys.stderr, flush=True)
+        return 1
     interrupt_on_sigterm()
     view = ProgressView(quiet=args.quiet)
     stack = stack_from_args(args, view)
+    code = 0
     try:
         print(f"Starting the local stack ({args.workers} workers) ...", flush=True)
         stack.start()
@@ -147,12 +153,15 @@ def run(args) -> int:
         serve_until_signalled(threading.Event(), stack)
     except KeyboardInterrupt:
         pass
+    except FolderInUse as exc:
+        print(f"pixelate up: {exc}.", file=sys.stderr, flush=True)
+        code = 1
     except Exception as exc:
         print(f"pixelate up: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
-        return 1
+        code = 1
     finally:
+        view.close()
         print("Stopping ...", flush=True)
-        stack.stop()
-        print("Stopped; removed the stack file.", flush=True)
-    return 0
-
+        removed = stack.stop()
+        print("Stopped; removed the stack file." if removed else "Stopped.", flush=True)
+    return code

@@ -8,19 +8,24 @@ template's ``PublicBaseUrl``) → the template is deployed through ``pixelate.lo
 the same code as ``deploy.ipynb`` → the runner reads its settings from the deployed function, mapping and
 queue → the edge loads the api function → workers report ready → ``.pixelate/stack.json`` is written.
 Everything runs in child processes of this one; ``stop()`` ends them all within a few seconds and removes
-the file. ``pixelate up``, ``pixelate demo``, the notebooks and the tests all use this class.
+the file if it is still the one this stack wrote.
+
+One folder, one stack: ``start()`` refuses (``FolderInUse``, before starting anything) when the folder's stack
+file describes a stack that is still there (``stack_in_use``): a local stack whose ``pixelate up`` process is
+alive or whose moto answers, or a stack on AWS. A file left by a process that has died is replaced. ``pixelate up``, ``pixelate demo``, the notebooks and the tests all use this class.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-from pixelate.deploy.stackfile import STACK_FILE, write_stack_file
+from pixelate.deploy.stackfile import STACK_FILE, answers, is_local, read_stack_file, write_stack_file
 from pixelate.local import moto_server
 from pixelate.local.edge import HEALTH_PATH, Edge, EdgeConfig
 from pixelate.local.lambda_sim import function_settings, moto_client
@@ -80,6 +85,62 @@ def api_function(functions: list[dict], processing_arn: str) -> dict | None:
     return others[0] if others else None
 
 
+class FolderInUse(RuntimeError):
+    """The folder's stack file describes a stack that is still there: starting another would replace the file."""
+
+
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not) that looks like a Python program (so a recycled pid
+    of some other program does not count)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # someone else's: alive
+    except (OSError, OverflowError, TypeError, ValueError):
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                return False
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            command = cmdline.read().lower()
+    except OSError:
+        return True  # no /proc (macOS): what kill answered
+    return b"python" in command or b"pixelate" in command
+
+
+def stack_in_use(folder: str | Path) -> str | None:
+    """Why ``folder``'s stack file must not be replaced (a sentence naming the stack), or None when there is no
+    file, an unreadable one, or one left by a stack that is gone.
+
+    What the file records decides: the ``pixelate up`` process (``Local.Processes.Supervisor``) while it lives;
+    without one (a file from ``pixelate deploy``), a local stack while its moto answers, and a stack on AWS always.
+    """
+    outputs = read_stack_file(folder)
+    if not outputs:
+        return None
+    path = Path(folder) / STACK_FILE
+    endpoint, page = outputs.get("EndpointUrl"), outputs.get("DistributionUrl")
+    supervisor = ((outputs.get("Local") or {}).get("Processes") or {}).get("Supervisor")
+    if isinstance(supervisor, int) and supervisor != os.getpid():
+        if not process_alive(supervisor):
+            return None
+        return (f"{path} describes a local stack that is still running: `pixelate up` pid {supervisor}, "
+                f"page {page}, moto {endpoint}. Stop it first (Ctrl-C in its terminal, or kill {supervisor}), "
+                f"or start another stack in another folder")
+    if is_local(outputs):
+        if not answers(endpoint, timeout=1.0):
+            return None
+        return (f"{path} describes a local stack whose moto still answers at {endpoint}"
+                + (f" (page {page})" if page else "") + ". Stop it first, or start another stack in another folder")
+    if outputs.get("OriginalsBucket"):
+        return (f"{path} describes the stack deployed to AWS (originals s3://{outputs['OriginalsBucket']}); "
+                f"a local stack would replace that file. Start the local stack in another folder")
+    return None
+
+
 class LocalStack:
     """moto + the deployed template + the runner + the edge, as child processes of this one."""
 
@@ -111,6 +172,7 @@ class LocalStack:
         self.moto: moto_server.MotoServer | None = None
         self.edge: Edge | None = None
         self.runner: Runner | None = None
+        self._wrote_stack_file = False
         self._ready: set[int] = set()
         self._ready_event = threading.Event()
         self._lock = threading.Lock()
@@ -126,6 +188,7 @@ class LocalStack:
         return self
 
     def _start(self) -> None:
+        self.check_folder()
         self.moto = moto_server.start(self.moto_port, log_path=self._log("moto.log"))
         self.edge = Edge(self.port, log_path=self._log("edge.log"))
         edge_url = self.edge.start()
@@ -153,7 +216,16 @@ class LocalStack:
         self.runner.start()
         self._wait_for_workers()
         moto_server.wait_until_answers(edge_url + HEALTH_PATH, 30)
+        self.check_folder()  # again: another stack may have started in this folder meanwhile, and written first
         self.write_stack_file()
+
+    def check_folder(self) -> None:
+        """Raise ``FolderInUse`` when the folder's stack file describes another stack that is still there."""
+        if self.folder is None or self._wrote_stack_file:
+            return
+        reason = stack_in_use(self.folder)
+        if reason:
+            raise FolderInUse(reason)
 
     def _wait_for_workers(self) -> None:
         """Until every worker has loaded the handler; fail fast if they keep dying (a broken handler)."""
@@ -193,16 +265,29 @@ class LocalStack:
         if self.on_report:
             self.on_report(report)
 
-    def stop(self) -> None:
-        """Stop every child (workers, edge, moto) and remove the stack file; safe to call twice."""
+    def stop(self) -> bool:
+        """Stop every child (workers, edge, moto) and remove the stack file if it is still the one this stack
+        wrote (True when it was removed); safe to call twice."""
         for part in (self.runner, self.edge, self.moto):
             if part is not None:
                 with contextlib.suppress(Exception):
                     part.stop()
-        if self.stack_file and self.stack_file.exists():
+        removed = False
+        if self.owns_stack_file():
             with contextlib.suppress(OSError):
                 self.stack_file.unlink()
+                removed = True
                 self.stack_file.parent.rmdir()  # only if empty: the deploy notebook may keep files there
+        self._wrote_stack_file = False
+        return removed
+
+    def owns_stack_file(self) -> bool:
+        """Whether the folder's stack file is the one this stack wrote (not another stack's, nor a deploy's)."""
+        if not (self._wrote_stack_file and self.stack_file is not None and self.outputs):
+            return False
+        known = read_stack_file(self.folder) or {}
+        supervisor = ((known.get("Local") or {}).get("Processes") or {}).get("Supervisor")
+        return supervisor == os.getpid() and known.get("EndpointUrl") == self.outputs.get("EndpointUrl")
 
     def __enter__(self) -> "LocalStack":
         return self.start()
@@ -246,9 +331,14 @@ class LocalStack:
         return {**self.outputs, "Local": {"Processes": self.processes(), "Runner": settings_summary(self.settings)}}
 
     def write_stack_file(self) -> None:
+        """Write (or, when the workers change, rewrite) the folder's stack file; never over another stack's."""
         if self.stack_file is None or not self.outputs:
             return
+        if self._wrote_stack_file and self.stack_file.exists() and not self.owns_stack_file():
+            print(f"not rewriting {self.stack_file}: it describes another stack now", file=sys.stderr, flush=True)
+            return
         write_stack_file(self.stack_document(), self.folder)
+        self._wrote_stack_file = True
 
     def client(self, service: str):
         """A boto3 client for this stack's moto."""

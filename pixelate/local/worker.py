@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from pixelate.local import lambda_sim
@@ -40,6 +40,8 @@ class BatchReport:
     ms: float
     error: str | None = None
     faults_injected: int = 0
+    # (message id, keys it names, delivery number) of each message left for redelivery, those naming no object too
+    failed_messages: list[tuple[str, list[str], int]] = field(default_factory=list)
 
 
 def worker_main(settings: RunnerSettings, index: int, fault_rate: float, report: Callable[[BatchReport], None],
@@ -105,7 +107,14 @@ def invoke(handler: Callable, messages: list[dict], settings: RunnerSettings, in
         failed=jobs_of([m for m in messages if m["MessageId"] in failed]),
         ms=(time.perf_counter() - started) * 1000,
         error=error,
+        failed_messages=[message_summary(m) for m in messages if m["MessageId"] in failed],
     )
+
+
+def message_summary(message: dict) -> tuple[str, list[str], int]:
+    """(message id, keys it names, delivery number): what the progress view says of a message that failed."""
+    delivery = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+    return message["MessageId"], [key for _bucket, key, _delivery in jobs_of([message])], delivery
 
 
 def jobs_of(messages: list[dict]) -> list[tuple[str, str, int]]:

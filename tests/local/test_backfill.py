@@ -196,4 +196,4 @@ def test_without_flags_each_object_keeps_its_own_options_and_bad_flags_are_refus
     code, out, err = finish(backfill(up, "--pixel-size", "1", stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     assert code == 2 and "pixel size" in err  # argparse's usage error, before anything is sent
     code, out, err = finish(backfill(up, "--target", "aws", stdout=subprocess.PIPE, stderr=subprocess.PIPE))
-    assert code == 1 and "describes the local stack" in err
+    assert code == 2 and "describes the local stack" in err  # flags that do not fit the stack: a usage error

@@ -103,6 +103,18 @@ def test_the_stack_file_names_every_output_and_the_page_is_served(up):
     assert up.outputs["DistributionUrl"] + "/" in log and "s3 cp" in log  # the page URL and a CLI example
 
 
+def test_a_second_up_in_the_same_folder_is_refused_and_the_first_keeps_its_file(up):
+    before = up.stack_file.read_text()
+    second = subprocess.run([sys.executable, "-m", "pixelate.cli", "up", "--port", "0"], cwd=up.cwd, env=user_env(),
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 1, second.stdout + second.stderr
+    supervisor = up.stack()["Local"]["Processes"]["Supervisor"]
+    assert f"pid {supervisor}" in second.stderr and up.outputs["DistributionUrl"] in second.stderr, second.stderr
+    assert "Starting" not in second.stdout and "removed the stack file" not in second.stdout
+    assert up.stack_file.read_text() == before
+    assert edge_get(up.outputs["DistributionUrl"] + "/")[0] == 200
+
+
 # ---- uploads from the outside -----------------------------------------------------------------------------
 
 
