@@ -170,11 +170,16 @@ class ProgressView:
 
     def is_gone(self, bucket: str, key: str) -> bool:
         """Whether the object a finished job named no longer exists (the handler skipped it: ``skipped-gone``)."""
+        from botocore.exceptions import ClientError
+
+        from pixelate.service.aws import is_not_found
+
         try:
             self._s3.head_object(Bucket=bucket, Key=key)
-        except Exception as error:
-            code = str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-            return code in ("404", "NoSuchKey", "NotFound")
+        except ClientError as error:
+            return is_not_found(error)
+        except Exception:  # moto busy or stopping: not known to be gone
+            return False
         return False
 
     def _watch_dead_letters(self) -> None:
