@@ -106,6 +106,9 @@ function showError(entry, text, action = null) {
   button.addEventListener("click", () => {
     if (entry.state !== "failed" || !entries.includes(entry)) return;
     action.run();
+    // the button is gone: focus goes to the card's state, which says what happens now
+    entry.parts.state.tabIndex = -1;
+    entry.parts.state.focus();
   }, { once: true });
   entry.parts.errorSlot.append(button);
 }
@@ -442,6 +445,7 @@ function failed(entry, text, action) {
 async function follow(entry, id, options) {
   const { parts } = entry;
   parts.errorSlot.replaceChildren();
+  entry.unknown = false;
   try {
     setState(entry, "processing", "Uploaded. Pixelating…");
     const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
@@ -458,6 +462,7 @@ async function follow(entry, id, options) {
   } catch (error) {
     if (error.keepChecking) {
       setState(entry, "failed", "Cannot reach the service");
+      entry.unknown = true; // it may yet be pixelated: "Clear finished" leaves it
       showError(entry, error.message, { label: "Check again", run: () => follow(entry, id, options) });
     } else {
       failed(entry, error.message || String(error), null);
@@ -529,7 +534,8 @@ form.addEventListener("submit", (event) => {
 });
 
 clearButton.addEventListener("click", () => {
-  for (const entry of entries.filter((e) => e.state === "done" || e.state === "failed")) removeEntry(entry);
+  // (a card whose progress is unknown, waiting on "Check again", is not finished)
+  for (const entry of entries.filter((e) => e.state === "done" || (e.state === "failed" && !e.unknown))) removeEntry(entry);
 });
 
 // The result's outlines of what was pixelated can be hidden, to look at the picture alone.

@@ -458,9 +458,14 @@ def test_a_service_that_cannot_be_reached_after_upload_is_said_and_checked_again
         assert "cannot be reached" in error.inner_text(), card.inner_text()
         assert 8 <= len(polls) <= 12, len(polls)  # a few tries, not ten minutes' worth
         assert card.get_attribute("data-state") == "failed"
+        # its progress is unknown, so it is not "finished": Clear finished leaves it
+        page.get_by_role("button", name=re.compile("Clear finished")).click()
+        assert card.count() == 1
 
         page.unroute(re.compile(r"/api/uploads/[^/?]+$"))
         card.get_by_role("button", name="Check again: chelsea.png").click()
+        # the button is gone: focus is on the card's state, which says what happens now
+        assert page.evaluate("document.activeElement.classList.contains('state')")
         page.clock.run_for(2000)
         card.get_by_test_id("result-image").wait_for(timeout=RESULT_TIMEOUT_MS)
         assert card.get_attribute("data-state") == "done" and error.count() == 0
