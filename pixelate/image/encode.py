@@ -117,6 +117,8 @@ def exact_gif_frames(frames: list[Image.Image]) -> list[Image.Image]:
     then put right) or against the frame before as it is (fewer colours to fit), whichever leaves fewer pixels
     wrong; exact when the colours fit in 255 (an encoder that writes a table per frame keeps one for
     transparency), else quantised alone."""
+    if all(frame.mode == "P" for frame in frames):
+        return frames  # every frame in its own colours already: nothing to do
     out: list[Image.Image] = []
     previous = on_screen = None  # the frame before, as it is, and as the viewer shows it
     for frame in frames:
@@ -129,7 +131,7 @@ def exact_gif_frames(frames: list[Image.Image]) -> list[Image.Image]:
             frame = exact_palette(frame) or wanted.quantize(256, dither=Image.Dither.NONE)
             on_screen = frame.convert("RGB")
         else:
-            on_screen = wanted.copy()
+            on_screen = wanted  # (never changed in place: each frame drawn over it makes a new one)
         out.append(frame)
         previous = wanted
     return out
@@ -169,7 +171,7 @@ def _quantised_changes(shown: Image.Image, changed: Image.Image) -> Image.Image:
     colours = sorted(((count, colour[:3]) for count, colour in counted.getcolors(2 * _GIF_COLOURS + 1) or [] if colour[3]),
                      reverse=True)
     if colours:  # (getcolors answers None past 2 × 255 colours: then the quantiser)
-        part.paste(colours[0][1], mask=mask.point(lambda v: 0 if v else 255))  # (the unchanged: transparent below)
+        part.paste(colours[0][1], mask=ImageChops.invert(mask))  # (the unchanged: transparent below)
         quantised = _indexed(part, sorted(colour for _, colour in colours[:_GIF_COLOURS]))
     else:
         quantised = part.quantize(_GIF_COLOURS, dither=Image.Dither.NONE)
@@ -177,7 +179,7 @@ def _quantised_changes(shown: Image.Image, changed: Image.Image) -> Image.Image:
     frame = Image.new("P", shown.size, _GIF_COLOURS)
     frame.putpalette(palette + [0, 0, 0] * (256 - len(palette) // 3))
     frame.paste(quantised, box[:2])
-    frame.paste(_GIF_COLOURS, mask=changed.point(lambda v: 0 if v else 255))
+    frame.paste(_GIF_COLOURS, mask=ImageChops.invert(changed))
     frame.info["transparency"] = _GIF_COLOURS
     return frame
 
@@ -191,8 +193,7 @@ def _indexed(rgb: Image.Image, colours: list[tuple[int, ...]]) -> Image.Image:
     reference.putpalette([value for colour in colours + [colours[0]] * (256 - len(colours)) for value in colour])
     paletted = rgb.quantize(palette=reference, dither=Image.Dither.NONE)
     paletted.putpalette([value for colour in colours for value in colour])
-    bands = ImageChops.difference(paletted.convert("RGB"), rgb).split()
-    wrong = ImageChops.lighter(ImageChops.lighter(bands[0], bands[1]), bands[2])
+    wrong = _changed(rgb, paletted.convert("RGB"))
     if wrong.getbbox() is None:
         return paletted
     import numpy as np
@@ -400,7 +401,9 @@ def bmp_with_alpha(image: Image.Image) -> bytes:
 
 def _animation_params(fmt: str, frames: list[Image.Image], animation: Animation) -> dict:
     """Durations, loop count and frame disposal so that full frames replace each other cleanly."""
-    params: dict = {"duration": [max(0, round(d)) for d in animation.durations] or 100}
+    default_image = fmt == "PNG" and animation.default_image  # (Pillow's durations are then of the frames after it)
+    durations = animation.durations[1:] if default_image else animation.durations
+    params: dict = {"duration": [max(0, round(d)) for d in durations] or 100}
     if animation.loop is not None:
         params["loop"] = animation.loop
     transparent = any(f.mode in ("RGBA", "LA", "P") and f.has_transparency_data for f in frames)
@@ -410,8 +413,8 @@ def _animation_params(fmt: str, frames: list[Image.Image], animation: Animation)
         params["optimize"] = False
     elif fmt == "PNG":
         params.update(disposal=0, blend=0)  # APNG: no disposal, and each frame *replaces* the canvas (OP_SOURCE)
-        if animation.default_image:  # (Pillow's durations are then of the frames after it)
-            params.update(default_image=True, duration=[max(0, round(d)) for d in animation.durations[1:]] or 100)
+        if default_image:
+            params["default_image"] = True
     elif fmt == "WEBP":
         params["minimize_size"] = False
     return params

@@ -39,6 +39,7 @@ from pixelate.deploy.security_headers import COMMON_HEADERS, origin_of, page_hea
 from pixelate.local import child, edge_guard, lambda_sim
 from pixelate.local.child import Channel
 from pixelate.local.lambda_sim import FunctionSettings, LambdaContext, moto_client
+from pixelate.service.api import is_text  # (which bodies API Gateway passes as text: one list for both)
 
 #: Path prefixes served from the processed bucket (the distribution's S3 origin).
 OBJECT_PREFIXES = ("/pixelated/", "/status/")
@@ -48,8 +49,6 @@ ROUTE_KEY = "ANY /api/{proxy+}"
 HEALTH_PATH = "/_local/health"
 #: API Gateway's integration timeout: the api function gets at most this long, whatever its own timeout.
 INTEGRATION_TIMEOUT_S = 29
-#: Content types API Gateway hands to a function as text rather than base64.
-TEXT_TYPES = ("text/", "application/json", "application/x-www-form-urlencoded", "application/xml", "application/javascript")
 
 
 @dataclass(frozen=True)
@@ -132,10 +131,6 @@ def query_parameters(raw_query: str) -> dict[str, str]:
     for name, value in parse_qsl(raw_query, keep_blank_values=True):
         merged.setdefault(name, []).append(value)
     return {name: ",".join(values) for name, values in merged.items()}
-
-
-def is_text(content_type: str) -> bool:
-    return content_type.lower().startswith(TEXT_TYPES)
 
 
 def http_api_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:

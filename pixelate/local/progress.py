@@ -147,7 +147,8 @@ class ProgressView:
         settings = getattr(self.stack, "settings", None)
         return getattr(getattr(settings, "queue", None), "max_receive_count", None)
 
-    def log_path(self, worker: int) -> str:
+    def log_path(self, worker: int | str) -> str:
+        """The log of worker ``worker`` (a number, or ``*`` for every worker's)."""
         folder = getattr(self.stack, "folder", None)
         if folder is None:
             return "the worker's log"
@@ -208,7 +209,7 @@ class ProgressView:
         queue = "the dead-letter queue"
         if not self._final_failures:
             return (f"  dead-lettered  a message reached {queue} (no worker reported its last failure; "
-                    f"see {self.log_path(0).replace('worker-0', 'worker-*')})")
+                    f"see {self.log_path('*')})")
         failure = self._final_failures.pop(next(iter(self._final_failures)))
         return (f"  dead-lettered  {message_name(failure.message_id, failure.keys)} reached {queue} after "
                 f"{failure.delivery} receives; why: {self.log_path(failure.worker)}")

@@ -123,7 +123,7 @@ def stack_in_use(folder: str | Path) -> str | None:
         return None
     path = Path(folder) / STACK_FILE
     endpoint, page = outputs.get("EndpointUrl"), outputs.get("DistributionUrl")
-    supervisor = ((outputs.get("Local") or {}).get("Processes") or {}).get("Supervisor")
+    supervisor = _supervisor_of(outputs)
     if isinstance(supervisor, int) and supervisor != os.getpid():
         if not process_alive(supervisor):
             return None
@@ -139,6 +139,11 @@ def stack_in_use(folder: str | Path) -> str | None:
         return (f"{path} describes the stack deployed to AWS (originals s3://{outputs['OriginalsBucket']}); "
                 f"a local stack would replace that file. Start the local stack in another folder")
     return None
+
+
+def _supervisor_of(outputs: dict):
+    """The pid of the ``pixelate up`` process a stack file names (``Local.Processes.Supervisor``), if any."""
+    return ((outputs.get("Local") or {}).get("Processes") or {}).get("Supervisor")
 
 
 class LocalStack:
@@ -286,8 +291,7 @@ class LocalStack:
         if not (self._wrote_stack_file and self.stack_file is not None and self.outputs):
             return False
         known = read_stack_file(self.folder) or {}
-        supervisor = ((known.get("Local") or {}).get("Processes") or {}).get("Supervisor")
-        return supervisor == os.getpid() and known.get("EndpointUrl") == self.outputs.get("EndpointUrl")
+        return _supervisor_of(known) == os.getpid() and known.get("EndpointUrl") == self.outputs.get("EndpointUrl")
 
     def __enter__(self) -> "LocalStack":
         return self.start()

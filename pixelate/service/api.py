@@ -390,9 +390,7 @@ def request_image() -> bytes:
     if event.body and len(event.body) > SYNC_MAX_BYTES * 4 // 3 + 4:
         raise too_large("the image is larger than the synchronous limit")
     declared = (event.headers or {}).get("content-type", "").split(";")[0].strip().lower()
-    if event.body and not event.is_base64_encoded and _is_text_type(declared):
-        # A body declared as text reaches the function as text: an image's bytes would not survive it (curl's
-        # --data-binary sends application/x-www-form-urlencoded unless told otherwise)
+    if event.body and not event.is_base64_encoded and is_text(declared):  # (an image's bytes do not survive text)
         raise ApiError(415, "invalid-content-type", f"send the image as binary, with Content-Type image/… or "
                        f"application/octet-stream, not {declared} (with curl: -H 'Content-Type: image/jpeg')")
     data = decode_body(event.body, event.is_base64_encoded)
@@ -403,10 +401,11 @@ def request_image() -> bytes:
     return data
 
 
-def _is_text_type(content_type: str) -> bool:
-    """Whether a request body of this type is passed to the function as text (a form, JSON, text/…)."""
-    return content_type.startswith("text/") or content_type in (
-        "application/x-www-form-urlencoded", "application/json", "application/xml", "multipart/form-data")
+def is_text(content_type: str) -> bool:
+    """Whether API Gateway hands a request body of this type to a function as text rather than base64 (the local
+    edge does the same): text/…, JSON, XML, JavaScript, forms (curl's --data-binary default among them)."""
+    return content_type.lower().startswith(("text/", "application/json", "application/x-www-form-urlencoded",
+                                            "application/xml", "application/javascript", "multipart/form-data"))
 
 
 #: The most bytes of regions a response header carries: CDNs and proxies refuse a response whose headers run much

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from pixelate.deploy.security_headers import RESULT_POLICY, page_policy
-from pixelate.local import edge_guard, moto_server
+from pixelate.local import edge_guard
 from pixelate.local.edge import Edge, EdgeConfig
 from pixelate.local.lambda_sim import FunctionSettings
 from tests.support.paths import CORPUS, REPO
@@ -23,13 +23,6 @@ pytestmark = pytest.mark.slow
 
 CLIENT_WAIT_S = 30
 IDLE_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def moto():
-    server = moto_server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture(scope="module")

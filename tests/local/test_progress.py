@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pixelate.local import moto_server, runner
+from pixelate.local import runner
 from pixelate.local.progress import ProgressView
 from pixelate.local.settings import read_settings
 from pixelate.local.worker import BatchReport
@@ -18,13 +18,6 @@ from tests.local.test_runner import client, make_mapped_queue
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def moto():
-    server = moto_server.start()
-    yield server
-    server.stop()
 
 
 class Stack:

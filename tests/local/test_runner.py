@@ -16,19 +16,12 @@ import zipfile
 import boto3
 import pytest
 
-from pixelate.local import moto_server, runner
+from pixelate.local import runner
 from pixelate.local.settings import read_settings
 from pixelate.local.worker import BatchReport
 from tests.support.paths import REPO
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def moto():
-    server = moto_server.start()
-    yield server
-    server.stop()
 
 
 def client(moto, service):
