@@ -41,8 +41,9 @@ MAX_REGIONS = 64
 #: the default and the range of ``face_blocks``
 DEFAULT_FACE_BLOCKS = 8
 MAX_FACE_BLOCKS = 64
-#: a number in a region: digits, or digits with one decimal point (a fraction)
-_NUMBER = re.compile(r"(?:[0-9]{1,6}|[0-9]?\.[0-9]{1,9}|[0-9]\.)")
+#: a number in a region: digits, or digits with one decimal point (a fraction; one above 1, such as ``10.5``, is
+#: matched too so that the answer can say why it is refused)
+_NUMBER = re.compile(r"(?:[0-9]{1,6}|[0-9]{0,6}\.[0-9]{1,9}|[0-9]{1,6}\.)")
 _TRUE, _FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off", "")
 
 
