@@ -155,9 +155,8 @@ def backfill(args) -> int:
             raise StackProblem("the stack file names no PixelateFunctionArn: redeploy (or restart `pixelate up`)")
         defaults = plan.function_defaults(stack_client(outputs, "lambda"), function)
         listing = plan.expected_statuses(s3, bucket, keys, chosen, defaults, readers)
-        for what, found in (("gone since listed", listing.gone), ("the service's own output, never processed", listing.own_output)):
-            if found:
-                print(f"{len(found)} listed objects expect no status ({what}), e.g. {found[0]!r}")
+        if listing.gone:
+            print(f"{len(listing.gone)} listed objects expect no status (gone since listed), e.g. {listing.gone[0]!r}")
 
     if target == "local":
         from pixelate.local.backfill import send_backfill

@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable, Mapping
 
 from pixelate.image.options import Options
-from pixelate.service import events, status, store, workflow
+from pixelate.service import events, status, store
 from pixelate.service.config import default_options
 
 #: States of a Step Functions execution that will not change any more.
@@ -188,22 +188,19 @@ class Expected:
 
 @dataclass
 class Listing:
-    """The listed objects split by what their status will be: expected, gone since listed, never processed."""
+    """The listed objects split by what their status will be: expected, or gone since listed."""
 
     expected: dict[str, Expected] = field(default_factory=dict)
     gone: list[str] = field(default_factory=list)
-    own_output: list[str] = field(default_factory=list)
 
 
 def expected_statuses(s3, bucket: str, keys: Iterable[str], chosen: Mapping[str, str], defaults: Options,
                       readers: int = READERS) -> Listing:
     """Head each key once: its ETag, and the options its status must record (metadata with the overrides on
-    top, parsed by ``options_from_metadata`` as the function does). Keys the function never processes (its
-    own prefixes) and objects gone since the listing expect no status."""
+    top, parsed by ``options_from_metadata`` as the function does). Objects gone since the listing expect no
+    status."""
     listing = Listing()
-    keys = list(keys)
-    listing.own_output = [key for key in keys if key.startswith(workflow.OWN_PREFIXES)]
-    wanted = [key for key in keys if not key.startswith(workflow.OWN_PREFIXES)]
+    wanted = list(keys)
 
     def one(key: str) -> tuple[str, Expected | None]:
         try:

@@ -28,7 +28,8 @@ import math
 from numbers import Integral, Real
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, MAX_PIXEL_SIZE, METHODS, MIN_PIXEL_SIZE
@@ -161,6 +162,8 @@ def parse_regions(value: object) -> tuple[Region, ...]:
         raise invalid("The regions must be text or x,y,w,h rectangles, not bytes.")
     elif isinstance(value, Region):
         parts = [value]
+    elif isinstance(value, Mapping):  # (its keys would be read as regions: {"x": 1} as region 'x')
+        raise invalid(f"The regions must be x,y,w,h rectangles (text, or lists of four numbers), not {_shown(value)}.")
     else:
         try:
             parts = list(value)  # type: ignore[arg-type]

@@ -217,7 +217,10 @@ class EdgeHandler(BaseHTTPRequestHandler):
             length = edge_guard.body_length(self.headers)
         except edge_guard.Refusal as refusal:
             self.close_connection = True  # the body, if any, is not read: nothing more can be read here
-            self.send(refusal.status, [("Content-Type", "text/plain; charset=utf-8")], (refusal.message + "\n").encode())
+            if path.startswith(API_PREFIX + "/"):  # API Gateway's own refusals are JSON {"message": ...}
+                self.send(refusal.status, [("Content-Type", "application/json")], json.dumps({"message": refusal.message}).encode())
+            else:
+                self.send(refusal.status, [("Content-Type", "text/plain; charset=utf-8")], (refusal.message + "\n").encode())
             return
         try:
             # always read: an unread body would garble the next request on this connection

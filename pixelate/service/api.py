@@ -2,11 +2,11 @@
 
 Routes:
 
-- ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?, regions?, faces?}`` → 201
+- ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?, regions?, faces?, face_blocks?}`` → 201
   ``{id, key, upload: {url, fields}}``: a presigned POST to the originals bucket whose signed policy pins the
   key, the size (exactly the declared ``size``, at most ``MAX_UPLOAD_BYTES``), the ``Content-Type`` (one of the
   raster types the service decodes: ``UPLOAD_CONTENT_TYPES``), the options metadata (``x-amz-meta-pixel-size``,
-  ``-method``, ``-regions`` as ``x,y,w,h;…``, ``-faces``), and an expiry of ``UPLOAD_EXPIRY_SECONDS``. S3
+  ``-method``, ``-regions`` as ``x,y,w,h;…``, ``-faces``, ``-face-blocks``), and an expiry of ``UPLOAD_EXPIRY_SECONDS``. S3
   enforces the policy on AWS (moto does not: there the handler's own checks stand). The key is an upload slot:
   the processing function keeps its first result only.
 - ``GET /api/uploads/{id}`` → 200 with the status record (without the bucket's name), plus ``image_url``
@@ -15,14 +15,15 @@ Routes:
   → 204 once the result, its status record and the original (if still there) are deleted; 403 without the
   right token (the id is in the image's URL, so it proves nothing: see ``uploads``); 404 when there is no
   status (yet).
-- ``POST /api/pixelate?size=&method=&regions=&faces=`` with the image as the body → 200 with the pixelated
+- ``POST /api/pixelate?size=&method=&regions=&faces=&face_blocks=`` with the image as the body → 200 with the pixelated
   image (base64, as API Gateway returns binary bodies; ``X-Pixelated-Regions`` lists the boxes pixelated when
   regions or faces were asked, as many as fit in 8 KB, and ``X-Pixelated-Regions-Total`` how many there are). Input and output are limited to ``SYNC_MAX_BYTES`` (4 MiB): base64 makes
   4 MiB into 5.3 MB, inside Lambda's 6 MB synchronous payload limit both ways.
 - ``POST /api/detect`` with an image as the body → 200 ``{width, height, faces: [{x, y, w, h, score}]}``: the
   faces found in its first frame, upright (the page sends a reduced copy and scales the boxes back).
 
-Every error is JSON ``{"error": code, "message": text}``: 400 for a malformed request, 404 for an unknown
+Requests are parsed and checked in ``api_requests`` (a field or parameter a route does not take is a 400
+``unknown-parameter``). Every error is JSON ``{"error": code, "message": text}``: 400 for a malformed request, 404 for an unknown
 route or an upload with no status yet, 405 for a known route with another method, 413 for a body too large,
 415 for an unsupported image format, 422 for an image that cannot be processed, 503 when S3 fails. Nothing a
 client sends gives a 500.
@@ -35,7 +36,6 @@ import dataclasses
 import json
 import os
 import re
-import unicodedata
 import uuid
 from http import HTTPStatus
 from urllib.parse import quote
@@ -47,8 +47,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from pixelate.image.errors import PixelateError
 from pixelate.image.limits import Limits
-from pixelate.image.options import Region, parse_flag, parse_method, parse_options, parse_pixel_size, parse_regions, regions_text
+from pixelate.image.options import regions_text
 from pixelate.service import aws, status, store, uploads
+from pixelate.service.api_requests import (DETECT_PARAMETERS, PIXELATE_PARAMETERS, ApiError, UploadRequest, check_known,
+                                           parse_json_object, parse_upload_request, photo_size, query_options)
 from pixelate.service.config import ApiConfig
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pixelator")
@@ -71,23 +73,10 @@ SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
 #: to start; it is also how long a leaked form could be replayed (the slot keeps its first result anyway).
 UPLOAD_EXPIRY_SECONDS = 60
 UPLOAD_PREFIX = status.UPLOAD_PREFIX
-#: Declared types a presigned upload may carry: raster formats the service decodes. Not ``image/svg+xml``
-#: (script in an image), nor any other ``image/*`` type. The bytes are sniffed anyway; the type is what S3 stores.
-UPLOAD_CONTENT_TYPES = frozenset({
-    "image/jpeg", "image/png", "image/apng", "image/gif", "image/webp", "image/tiff", "image/bmp", "image/x-ms-bmp",
-    "image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence", "image/avif", "image/mpo",
-})
-#: Deepest JSON nesting a request body may have: the upload request is a flat object.
-MAX_JSON_DEPTH = 32
 #: S3's limit on an object's user metadata: the UTF-8 bytes of every key and value together (counted here with the
 #: x-amz-meta- prefix, to stay on the safe side)
 S3_METADATA_BYTES = 2048
-MAX_FILENAME_CHARS = 255
-#: Safe names: ASCII letters, digits, dot, dash, underscore; at most this long (the extension included).
-SAFE_NAME_CHARS = 100
-
 _UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 #: Known routes and their methods: a known path with another method is a 405, not a 404.
 ROUTES: dict[re.Pattern, tuple[str, ...]] = {
@@ -108,119 +97,6 @@ REJECTION_STATUS = {
 }
 
 
-class ApiError(Exception):
-    """A request the API answers with a 4xx: an HTTP status, a stable code and a human message."""
-
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
-        super().__init__(message)
-        self.status, self.code, self.message, self.headers = int(status), code, message, headers or {}
-
-
-# --- pure request parsing -----------------------------------------------------------------------------------
-
-
-def parse_json_object(body: bytes) -> dict:
-    if not body:
-        raise ApiError(400, "invalid-json", "the request body must be a JSON object")
-    if json_depth_exceeds(body, MAX_JSON_DEPTH):  # json.loads recurses: 50,000 "[" would be a RecursionError
-        raise ApiError(400, "invalid-json", f"the request body is nested deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        value = json.loads(body)  # bytes: json detects UTF-8/16/32; undecodable bytes are a ValueError too
-    except (ValueError, RecursionError):
-        raise ApiError(400, "invalid-json", "the request body is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise ApiError(400, "invalid-json", "the request body must be a JSON object")
-    return value
-
-
-def json_depth_exceeds(body: bytes, limit: int) -> bool:
-    """Whether brackets outside strings nest deeper than ``limit`` (a linear scan, no recursion).
-
-    Only ASCII-compatible encodings are scanned; a UTF-16/32 body is left to ``json.loads``, whose
-    ``RecursionError`` is caught too.
-    """
-    depth, in_string, escaped = 0, False, False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
-            depth += 1
-            if depth > limit:
-                return True
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return False
-
-
-def safe_filename(name: object) -> str:
-    """A file name safe as the last part of an S3 key and a URL: the base name only, ASCII letters, digits,
-    ``.``, ``-`` and ``_``, the extension kept. Raises ``ApiError`` for a missing or insane name."""
-    if not isinstance(name, str) or not name.strip():
-        raise ApiError(400, "invalid-filename", "filename is required")
-    if len(name) > MAX_FILENAME_CHARS or any(unicodedata.category(c) == "Cc" for c in name):
-        raise ApiError(400, "invalid-filename", f"filename must be at most {MAX_FILENAME_CHARS} printable characters")
-    base = re.split(r"[/\\]", name.strip())[-1]
-    ascii_base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    stem, dot, extension = ascii_base.rpartition(".")
-    if not dot:
-        stem, extension = ascii_base, ""
-    stem = _UNSAFE.sub("-", stem).strip(".-_") or "image"
-    extension = _UNSAFE.sub("", extension).lower()[:10]
-    stem = stem[: SAFE_NAME_CHARS - len(extension) - 1]
-    return f"{stem}.{extension}" if extension else stem
-
-
-def parse_content_type(value: object) -> str:
-    text = value.strip().lower() if isinstance(value, str) else ""
-    if text not in UPLOAD_CONTENT_TYPES:
-        raise ApiError(400, "invalid-content-type", "content_type must be a raster image type such as image/jpeg or image/png")
-    return text
-
-
-def parse_size(value: object, max_bytes: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= max_bytes:
-        raise ApiError(400, "invalid-size", f"size must be an integer number of bytes from 1 to {max_bytes}")
-    return value
-
-
-def parse_option(parse, value, code: str):
-    try:
-        return parse(value)
-    except PixelateError as error:
-        raise ApiError(400, code, error.message) from None
-
-
-@dataclasses.dataclass(frozen=True)
-class UploadRequest:
-    filename: str
-    content_type: str
-    size: int
-    pixel_size: int
-    method: str | None
-    regions: tuple[Region, ...] = ()
-    faces: bool = False
-
-
-def parse_upload_request(body: dict, config: ApiConfig) -> UploadRequest:
-    method = body.get("method")
-    return UploadRequest(
-        filename=safe_filename(body.get("filename")),
-        content_type=parse_content_type(body.get("content_type")),
-        size=parse_size(body.get("size"), config.max_upload_bytes),
-        pixel_size=parse_option(parse_pixel_size, body.get("pixel_size", config.defaults.pixel_size), "invalid-pixel-size"),
-        method=None if method is None else parse_option(parse_method, method, "invalid-method"),
-        regions=parse_option(parse_regions, body.get("regions"), "invalid-regions"),
-        faces=parse_option(parse_flag, body.get("faces", False), "invalid-faces"),
-    )
-
-
 def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tuple[dict, list]:
     """The form fields and the policy conditions of a presigned upload: the size is pinned to the declared one
     (``parse_size`` kept it within ``max_bytes``), the content type to the declared one, and every option is an
@@ -233,6 +109,8 @@ def upload_fields_and_conditions(request: UploadRequest, max_bytes: int) -> tupl
         fields["x-amz-meta-regions"] = regions_text(request.regions)
     if request.faces:
         fields["x-amz-meta-faces"] = "true"
+    if request.face_blocks is not None:
+        fields["x-amz-meta-face-blocks"] = str(request.face_blocks)
     size = min(request.size, max_bytes)
     conditions: list = [
         ["content-length-range", size, size],
@@ -273,7 +151,8 @@ def create_upload() -> Response:
     config = ApiConfig.from_env()
     event = app.current_event
     # API Gateway may deliver any body base64-encoded, depending on its content type.
-    request = parse_upload_request(parse_json_object(decode_body(event.body, event.is_base64_encoded)), config)
+    body = parse_json_object(decode_body(event.body, event.is_base64_encoded))
+    request = parse_upload_request(body, config.defaults.pixel_size, config.max_upload_bytes)
     upload_id = uuid.uuid4().hex
     key = f"{UPLOAD_PREFIX}{upload_id}/{request.filename}"
     fields, conditions = upload_fields_and_conditions(request, config.max_upload_bytes)
@@ -336,13 +215,9 @@ def pixelate_now() -> Response:
 
     event = app.current_event
     query = event.query_string_parameters or {}
-    config = ApiConfig.from_env()
-    size = parse_option(parse_pixel_size, query.get("size", config.defaults.pixel_size), "invalid-pixel-size")
-    method = parse_option(parse_method, query.get("method", config.defaults.method), "invalid-method")
-    regions = parse_option(parse_regions, query.get("regions"), "invalid-regions")
-    faces = parse_option(parse_flag, query.get("faces", "false"), "invalid-faces")
+    check_known(query, PIXELATE_PARAMETERS, "query parameter")
+    options = query_options(query, ApiConfig.from_env().defaults)
     data = request_image()
-    options = parse_options(size, method, regions, faces)
     result = pixelate_bytes(data, options=options, limits=sync_limits(Limits.from_env()))
     if len(result.data) > SYNC_MAX_OUTPUT_BYTES:
         raise ApiError(413, "too-large", f"the pixelated image is larger than the synchronous limit of {SYNC_MAX_OUTPUT_BYTES} bytes: use POST /api/uploads")
@@ -364,24 +239,11 @@ def detect_faces() -> Response:
     the photo's: 1.5 % of its long side), and scales the boxes back to its photo."""
     from pixelate.image.pipeline import find_faces
 
-    stands_for = photo_size(app.current_event.query_string_parameters or {})
+    query = app.current_event.query_string_parameters or {}
+    check_known(query, DETECT_PARAMETERS, "query parameter")
+    stands_for = photo_size(query)
     found = find_faces(request_image(), sync_limits(Limits.from_env()), stands_for)
     return json_response(200, {"width": found.width, "height": found.height, "faces": found.faces})
-
-
-def photo_size(query: dict) -> tuple[int, int] | None:
-    """``width`` and ``height`` from the query (both or neither): whole numbers of pixels, 1 to 999,999,999. No
-    pixel limit applies: the size only sets the smallest face looked for, which never goes under 1.5 % of the
-    copy's own long side, however large the photo is said to be."""
-    width, height = query.get("width"), query.get("height")
-    if width is None and height is None:
-        return None
-    sides = []
-    for name, text in (("width", width), ("height", height)):
-        if text is None or not (text.isascii() and text.isdigit() and len(text) <= 9) or int(text) == 0:
-            raise ApiError(400, "invalid-dimensions", f"{name} must be a whole number of pixels from 1, given with the other")
-        sides.append(int(text))
-    return sides[0], sides[1]
 
 
 def request_image() -> bytes:

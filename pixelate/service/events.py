@@ -27,7 +27,8 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, S3Eve
 from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventBridgeNotificationEvent
 
 from pixelate.image.errors import PixelateError
-from pixelate.image.options import Options, parse_face_blocks, parse_flag, parse_method, parse_pixel_size, parse_regions
+from pixelate.image.options import (Options, invalid, parse_face_blocks, parse_flag, parse_method, parse_pixel_size,
+                                    parse_regions)
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,16 @@ class Job:
     overrides: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def requested_metadata(self, metadata: Mapping[str, str]) -> dict[str, str]:
-        """The object's user metadata with this job's overrides on top: what ``options_from_metadata`` parses."""
-        return {**{str(k).lower(): v for k, v in metadata.items()}, **self.overrides}
+        """The object's user metadata with this job's overrides on top: what ``options_from_metadata`` parses. An
+        override replaces the object's option under either spelling (``pixel_size`` or ``pixel-size``)."""
+        overridden = {metadata_name(key) for key in self.overrides}
+        own = {str(k).lower(): v for k, v in metadata.items() if metadata_name(k) not in overridden}
+        return {**own, **self.overrides}
+
+
+def metadata_name(key: object) -> str:
+    """An option's name in metadata as the parser reads it: lowercase, ``_`` as ``-``."""
+    return str(key).lower().replace("_", "-")
 
 
 class UnrecognisedEvent(ValueError):
@@ -305,10 +314,17 @@ class RequestedOptions:
 def options_from_metadata(metadata: dict[str, str], defaults: Options) -> RequestedOptions:
     """The options of a source object from its user metadata; a missing key takes the default.
 
-    Keys are compared case-insensitively (S3 lowercases them; this makes it a guarantee).
+    Keys are compared case-insensitively (S3 lowercases them; this makes it a guarantee), and ``_`` reads as
+    ``-``: ``x-amz-meta-pixel_size`` was ignored, and the photo came back at the default size. One option given
+    under both spellings with different values is ``invalid-option``.
     """
-    lowered = {str(k).lower(): v for k, v in metadata.items()}
+    lowered: dict[str, object] = {}
     errors: list[PixelateError] = []
+    for key, value in metadata.items():
+        name = metadata_name(key)
+        if name in lowered and lowered[name] != value:
+            errors.append(invalid(f"x-amz-meta-{name} is given twice, with different values ({key!r} is one)."))
+        lowered.setdefault(name, value)
 
     def parsed(key: str, parse, default, shown):
         if key not in lowered:

@@ -57,14 +57,12 @@ TIMEOUT = "timeout"
 #: back to the queue (each loss means another job wrote: in a burst of versions of one key, the newest wins).
 WRITE_ATTEMPTS = 5
 
-#: Keys the service writes itself. Never processed, whatever bucket they are in, so that a notification
-#: configured on the wrong bucket or prefix cannot start a loop.
-OWN_PREFIXES = (status.OUTPUT_PREFIX, status.STATUS_PREFIX)
-
-
 def is_own_output(job: events.Job, config: HandlerConfig) -> bool:
-    """The recursion guard: the processed bucket and the service's own key prefixes are never inputs."""
-    return job.bucket == config.processed_bucket or job.key.startswith(OWN_PREFIXES)
+    """The recursion guard: the processed bucket, where every key the service writes goes, is never an input.
+
+    Its prefixes (``pixelated/``, ``status/``) are ordinary folder names in the originals bucket, and a photo
+    there is processed like any other (it used to be skipped there without a status, and its client waited)."""
+    return job.bucket == config.processed_bucket
 
 
 def process_job(job: events.Job, config: HandlerConfig, s3, sns=None, deadline: Deadline | None = None) -> str:

@@ -112,7 +112,8 @@ def test_expected_options_are_the_metadata_under_the_overrides(buckets):
     assert listing.expected["a.png"].options == {"pixel_size": 24, "method": "nearest", "regions": [], "faces": False}
     assert listing.expected["b.png"].options == {"pixel_size": 24, "method": "average", "regions": [], "faces": False}
     assert listing.expected["a.png"].etag == s3.head_object(Bucket=originals, Key="a.png")["ETag"].strip('"')
-    assert (listing.gone, listing.own_output) == (["gone.png"], ["status/own.png"])
+    # a folder named like the service's own prefixes is an ordinary folder of the originals bucket
+    assert listing.gone == ["gone.png"] and "status/own.png" in listing.expected
     invalid = plan.expected_statuses(s3, originals, ["b.png"], {"pixel-size": "1"}, DEFAULTS)
     assert invalid.expected["b.png"].options == {"pixel_size": 1, "method": "average", "regions": [], "faces": False}  # what the failed record says
 

@@ -7,6 +7,7 @@ by that bound; no assertion is about how fast anything is.
 """
 from __future__ import annotations
 
+import json
 import socket
 
 import boto3
@@ -126,6 +127,9 @@ def test_bad_lengths_are_answered_at_once_and_the_connection_closed(stack, lengt
     answer = request(edge, f"POST /api/uploads HTTP/1.1\nHost: 127.0.0.1:{edge.port}\nContent-Length: {length}\n", b"{}")
     assert status_of(answer) == status
     assert b"Connection: close" in answer
+    # on /api, JSON as API Gateway's own refusals are (a client reading every 4xx as JSON got plain text)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"Content-Type: application/json" in head and json.loads(body)["message"]
 
 
 def test_a_large_body_is_refused_without_being_read(stack):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import requests
 
-from pixelate.service import api, handler
+from pixelate.service import api, api_requests, handler
 from tests.support.paths import CORPUS
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -68,7 +68,7 @@ def test_types_that_are_not_decoded_rasters_are_not_signed(service, events, cont
     assert (status, body["error"]) == (400, "invalid-content-type")
 
 
-@pytest.mark.parametrize("content_type", sorted(api.UPLOAD_CONTENT_TYPES))
+@pytest.mark.parametrize("content_type", sorted(api_requests.UPLOAD_CONTENT_TYPES))
 def test_every_raster_type_the_page_sends_is_signed(service, events, content_type):
     assert {"Content-Type": content_type} in policy_of(presign(events, content_type=content_type))["conditions"]
 
@@ -80,7 +80,7 @@ def test_the_page_sends_only_types_the_api_signs():
     import re
 
     sent = set(re.findall(r'"(image/[^"]+)"', table)) - {"image/vnd.adobe.photoshop"}  # refused as it should be
-    assert sent <= api.UPLOAD_CONTENT_TYPES
+    assert sent <= api_requests.UPLOAD_CONTENT_TYPES
 
 
 # --- answers do not name the bucket ------------------------------------------------------------------------
@@ -218,5 +218,5 @@ def test_deep_nesting_in_utf16_is_400_too(service, events):
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting():
-    assert not api.json_depth_exceeds(json.dumps({"filename": "[" * 100 + '\\"{' * 50}).encode(), 32)
-    assert api.json_depth_exceeds(b"[" * 33, 32) and not api.json_depth_exceeds(b"[" * 32, 32)
+    assert not api_requests.json_depth_exceeds(json.dumps({"filename": "[" * 100 + '\\"{' * 50}).encode(), 32)
+    assert api_requests.json_depth_exceeds(b"[" * 33, 32) and not api_requests.json_depth_exceeds(b"[" * 32, 32)

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from pixelate.service import api
-from tests.support.paths import CORPUS
+from tests.support.paths import CORPUS, SAMPLES
 
 HOPPER = (CORPUS / "hopper.png").read_bytes()
 
@@ -33,6 +33,22 @@ def test_pixelates_a_base64_body(events, name, content_type):
     image = Image.open(io.BytesIO(base64.b64decode(response["body"])))
     assert image.size == (128, 128)
     assert response["headers"]["X-Image-Width"] == "128"
+
+
+def test_a_parameter_the_route_does_not_take_is_named_not_ignored(events):
+    # pixel_size is the upload request's name for it: it used to be ignored, and the answer made at the default
+    response = call(events, "POST", "/api/pixelate", HOPPER, query={"pixel_size": "24"})
+    assert error_of(response) == (400, "unknown-parameter")
+    assert "did you mean size?" in json.loads(response["body"])["message"]
+    assert error_of(call(events, "POST", "/api/detect", HOPPER, query={"faces": "true"})) == (400, "unknown-parameter")
+    assert error_of(call(events, "POST", "/api/pixelate", HOPPER, query={"face_blocks": "99"})) == (400, "invalid-face-blocks")
+
+
+def test_face_blocks_in_the_query_keep_the_size_asked_for_a_face(events):
+    photo = (SAMPLES / "astronaut.png").read_bytes()
+    raised = json.loads(call(events, "POST", "/api/pixelate", photo, query={"size": "4", "faces": "true"})["headers"]["X-Pixelated-Regions"])
+    kept = json.loads(call(events, "POST", "/api/pixelate", photo, query={"size": "4", "faces": "true", "face_blocks": "0"})["headers"]["X-Pixelated-Regions"])
+    assert raised and kept and raised[0]["block"] > 4 and kept[0]["block"] == 4
 
 
 def test_the_block_size_is_applied(events):
@@ -60,7 +76,6 @@ def test_regions_in_the_query_pixelate_only_them_and_are_reported(events):
 
 
 def test_detect_answers_the_faces_of_the_image_sent(events):
-    from tests.support.paths import SAMPLES
 
     response = call(events, "POST", "/api/detect", (SAMPLES / "astronaut.png").read_bytes())
     assert response["statusCode"] == 200 and response["headers"]["Content-Type"] == "application/json"
@@ -74,7 +89,6 @@ def test_detect_answers_the_faces_of_the_image_sent(events):
 
 
 def test_faces_in_the_query_hide_the_face(events):
-    from tests.support.paths import SAMPLES
 
     response = call(events, "POST", "/api/pixelate", (SAMPLES / "astronaut.png").read_bytes(), query={"faces": "true"})
     (region,) = json.loads(response["headers"]["X-Pixelated-Regions"])
@@ -214,7 +228,6 @@ def test_faces_asked_and_none_found_say_so_in_the_headers(events):
 
 
 def test_detect_on_a_reduced_copy_looks_for_the_photos_faces_when_told_its_size(events):
-    from tests.support.paths import SAMPLES
 
     # six faces ~61 px wide on a 12 MP photo (pixelate_bytes on the photo finds all six): ~19 px on the copy
     head = Image.open(SAMPLES / "astronaut.png").convert("RGB").crop((120, 20, 330, 230)).resize((160, 160))

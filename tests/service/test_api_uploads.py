@@ -10,7 +10,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from pixelate.service import api, aws, handler
+from pixelate.service import api, api_requests, aws, handler
 from tests.support.paths import CORPUS
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish")
@@ -112,6 +112,20 @@ def test_invalid_regions_and_faces_are_400(service, events, changes, code):
     assert (status, body["error"]) == (400, code) and body["message"]
 
 
+def test_face_blocks_are_signed_and_a_misspelt_field_is_named_not_ignored(service, events):
+    status, _, body = call(events, "POST", "/api/uploads", valid_request(faces=True, face_blocks=0))
+    fields = body["upload"]["fields"]
+    assert status == 201 and fields["x-amz-meta-face-blocks"] == "0"
+    assert {"x-amz-meta-face-blocks": "0"} in json.loads(base64.b64decode(fields["policy"]))["conditions"]
+    assert "x-amz-meta-face-blocks" not in call(events, "POST", "/api/uploads", valid_request())[2]["upload"]["fields"]
+    # (an option given under another door's name used to be ignored: the upload came back at the default)
+    status, _, body = call(events, "POST", "/api/uploads", valid_request(**{"pixel-size": 24}))
+    assert (status, body["error"]) == (400, "unknown-parameter") and "did you mean pixel_size" not in body["message"]
+    assert "'pixel-size'" in body["message"] and "pixel_size" in body["message"]
+    status, _, body = call(events, "POST", "/api/uploads", valid_request(filename=5))
+    assert body["message"] == "filename must be text, not int"
+
+
 def test_a_damaged_status_record_is_not_there_yet_rather_than_a_500(service, events):
     upload_id = "0" * 32
     service.s3.put_object(Bucket=service.processed, Key=f"status/uploads/{upload_id}/cat.png.json", Body=b"{not json")
@@ -189,7 +203,7 @@ def test_image_urls_quote_the_key(service, events, monkeypatch):
     ],
 )
 def test_safe_filenames(filename, safe):
-    assert api.safe_filename(filename) == safe
+    assert api_requests.safe_filename(filename) == safe
 
 
 BAD_UPLOADS = [
@@ -214,6 +228,10 @@ BAD_UPLOADS = [
     ("pixel size fraction", valid_request(pixel_size=16.5), "invalid-pixel-size"),
     ("pixel size null", valid_request(pixel_size=None), "invalid-pixel-size"),
     ("unknown method", valid_request(method="blur"), "invalid-method"),
+    ("face blocks too many", valid_request(face_blocks=65), "invalid-face-blocks"),
+    ("face blocks a word", valid_request(face_blocks="many"), "invalid-face-blocks"),
+    ("a field no door knows", valid_request(pixelsize=24), "unknown-parameter"),
+    ("regions as an object", valid_request(regions={"x": 1, "y": 2, "w": 3, "h": 4}), "invalid-regions"),
 ]
 
 

@@ -109,6 +109,17 @@ def test_valid_metadata_records_the_parsed_options():
     assert requested.record == {"pixel_size": 8, "method": "average", "regions": [], "faces": False}
 
 
+def test_underscores_in_metadata_names_read_as_dashes_and_an_override_wins_over_either():
+    # x-amz-meta-pixel_size used to be ignored: the photo came back at the default size, with nothing to say why
+    requested = options_from_metadata({"Pixel_Size": "24", "face_blocks": "0", "faces": "yes"}, DEFAULTS)
+    assert (requested.error, requested.options.pixel_size, requested.options.face_blocks) == (None, 24, 0)
+    twice = options_from_metadata({"pixel_size": "24", "pixel-size": "8"}, DEFAULTS)
+    assert twice.error.reason == "invalid-option" and "given twice" in twice.error.message
+    assert options_from_metadata({"pixel_size": "8", "pixel-size": "8"}, DEFAULTS).options.pixel_size == 8
+    job = Job("b", "k", overrides={"pixel-size": "32"})
+    assert options_from_metadata(job.requested_metadata({"pixel_size": "24"}), DEFAULTS).options.pixel_size == 32
+
+
 @pytest.mark.parametrize("key", ["a+b (1).jpg", "dir/x+y+z.png", "100%+sure: yes.png", "plain.png"])
 def test_only_s3_notification_keys_are_decoded(events, key):
     """Issue 18: EventBridge keys are raw, S3 notification keys quote_plus-encoded. Decoding the EventBridge key

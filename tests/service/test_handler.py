@@ -289,18 +289,22 @@ def test_a_deleted_source_is_skipped_not_retried(pipeline, events):
     assert pipeline.notifications() == []
 
 
-@pytest.mark.parametrize("where", ["processed-bucket", "pixelated-prefix", "status-prefix"])
-def test_recursion_guard(pipeline, events, where):
-    bucket, key = {
-        "processed-bucket": (pipeline.processed, "photo.png"),
-        "pixelated-prefix": (pipeline.originals, "pixelated/photo.png"),
-        "status-prefix": (pipeline.originals, "status/photo.png.json"),
-    }[where]
-    pipeline.put(key, HOPPER, bucket=bucket)
+@pytest.mark.parametrize("key", ["photo.png", "pixelated/photo.png", "status/photo.png.json"])
+def test_recursion_guard(pipeline, events, key):
+    pipeline.put(key, HOPPER, bucket=pipeline.processed)
     before = pipeline.processed_keys()
-    assert run(events.s3(bucket, key)) == {"outcomes": ["skipped-recursion"]}
+    assert run(events.s3(pipeline.processed, key)) == {"outcomes": ["skipped-recursion"]}
     assert pipeline.processed_keys() == before
     assert pipeline.notifications() == []
+
+
+@pytest.mark.parametrize("folder", ["pixelated", "status"])
+def test_folders_named_like_the_service_output_are_ordinary_in_the_originals(pipeline, events, folder):
+    # a user's "status/2024/photo.png" used to be skipped with no status, and its client waited for one
+    key = f"{folder}/2024/photo.png"
+    pipeline.put(key, HOPPER)
+    run(events.s3(pipeline.originals, key))
+    assert pipeline.status(key)["state"] == "done"
 
 
 # --- deletion of originals ---
