@@ -3,7 +3,8 @@
 // served as-is by CloudFront and by the local edge.
 import {
   PIXEL_SIZE_MAX, PIXEL_SIZE_MIN, clampPixelSize, describeFaceBlocks, describeFacesFound, describeFailure,
-  describePixelated, downloadName, formatBytes, formatName, mergeSameFaces, plural, retryableFailure,
+  describeLargeAreas, describePixelated, downloadName, formatBytes, formatName, mergeSameFaces, plural,
+  retryableFailure,
 } from "./words.js";
 import {
   areaTargets, dctGrid, drawAreasPreview, drawPreview, loadWorkingCopy,
@@ -123,6 +124,9 @@ function showAreaTools(entry) {
   parts.tools.hidden = !editing;
   parts.help.hidden = !(editing && entry.editor);
   if (entry.editor) entry.editor.layer.hidden = !options.areas || entry.state === "done";
+  // drawn areas too many blocks across for a face in them to be hidden: said, not refused
+  const large = editing && entry.editor ? describeLargeAreas(entry.editor.areas, options.pixelSize) : "";
+  showMessage(parts.noteSlot, large, "note");
   if (!editing) return;
   const count = entry.editor ? entry.editor.areas.length : 0;
   const faces = entry.editor ? entry.editor.areas.filter((a) => a.source === "face").length : 0;
@@ -248,8 +252,8 @@ function buildCard(file) {
     stage: part(".stage"), preview: part(".preview"), layer: part(".areas"), resultCaption: part(".result-caption"),
     downloadRow: part(".download-row"), download: part(".download"), remove: part(".remove"),
     pictures: part(".pictures"), tools: part(".area-tools"), findFaces: part(".find-faces"), addArea: part(".add-area"),
-    count: part(".area-count"), faceSlot: part(".face-slot"), help: part(".area-help"), announcer: part(".announcer"),
-    outlines: part(".toggle-outlines"),
+    count: part(".area-count"), faceSlot: part(".face-slot"), noteSlot: part(".note-slot"), help: part(".area-help"),
+    announcer: part(".announcer"), outlines: part(".toggle-outlines"),
   };
   cardCount += 1;
   parts.help.id = `area-help-${cardCount}`;
@@ -264,6 +268,8 @@ function buildCard(file) {
 
 function startEditor(entry) {
   const { parts } = entry;
+  // the photo's aspect ratio, for the stylesheet to keep the preview no taller than most of the screen
+  parts.stage.style.setProperty("--ratio", String(entry.work.width / entry.work.height));
   entry.editor = new AreaEditor(parts.layer, {
     width: entry.work.width,
     height: entry.work.height,
@@ -362,7 +368,8 @@ function finishDone(entry, record, options, shown) {
   parts.resultCaption.textContent = caption;
   parts.download.href = record.image_url;
   parts.download.download = downloadName(entry.file.name, options.pixelSize, output.content_type);
-  parts.download.textContent = `Download the pixelated ${entry.file.name}`;
+  // the name of the file that is saved (a HEIC comes back as a JPEG, say), not the one uploaded
+  parts.download.textContent = `Download ${parts.download.download}`;
   parts.downloadRow.hidden = false;
   const size = output.width ? `${output.width} × ${output.height} pixels, ` : "";
   setState(entry, "done", `Done: ${size}${formatBytes(output.bytes)}`);

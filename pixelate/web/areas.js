@@ -10,6 +10,9 @@
 export const MAX_AREAS = 64;
 // A press that moves less than this many CSS pixels is a click (select, or deselect on the bare photo), not a drag.
 const DRAG_THRESHOLD = 4;
+// A finger or a pen on an area's × deletes it only when lifted over the × having moved less than this many CSS
+// pixels: a touch meant to resize the box by its edge, begun on the ×, is not a delete.
+const TAP_SLOP = 10;
 // The smallest area, each way: this many pixels of the photo, and this many CSS pixels on screen. A draw smaller
 // than that is a click (a press that slipped), and a resize stops there: an area is never a sliver too thin to see.
 const MIN_PHOTO_PIXELS = 8;
@@ -23,6 +26,17 @@ const SAME_AREA_OVERLAP = 0.5;
 
 function clamp(value, low, high) {
   return Math.min(high, Math.max(low, value));
+}
+
+// Whether a pointer has moved more than TAP_SLOP CSS pixels from where it went down ({x, y}).
+function tapSlipped(down, event) {
+  return Math.hypot(event.clientX - down.x, event.clientY - down.y) >= TAP_SLOP;
+}
+
+// Whether a pointer is over `el` now (a touch's events keep going to the element it went down on, wherever it is).
+function isOver(el, event) {
+  const r = el.getBoundingClientRect();
+  return event.clientX >= r.left && event.clientX <= r.right && event.clientY >= r.top && event.clientY <= r.bottom;
 }
 
 function overlap(a, b) {
@@ -180,19 +194,32 @@ export class AreaEditor {
       if (area && !this.locked) this.remove(area, { refocus: true });
     };
     // A finger or a pen deletes on lifting: the click a browser makes of a tap can be lost when the tap comes
-    // right after a drag (measured in Chromium: most taps within ~0.3 s of the end of a drag made no click).
+    // right after a drag (measured in Chromium: most taps within ~0.3 s of the end of a drag made no click). Only a
+    // tap deletes: lifted over the ×, never having moved more than TAP_SLOP (a drag that starts on it is not one).
     let pressed = null;
     remove.addEventListener("pointerdown", (event) => {
       event.stopPropagation(); // not the start of a move of the area
-      pressed = event.pointerId;
+      if (event.pointerType === "mouse") return;
+      // no mouse events made of the touch: their mousedown would take focus from where deleting puts it
+      event.preventDefault();
+      pressed = { id: event.pointerId, x: event.clientX, y: event.clientY, slipped: false };
     });
+    remove.addEventListener("pointermove", (event) => {
+      if (pressed && event.pointerId === pressed.id && tapSlipped(pressed, event)) pressed.slipped = true;
+    });
+    remove.addEventListener("pointercancel", () => { pressed = null; });
     remove.addEventListener("pointerup", (event) => {
-      if (event.pointerType === "mouse" || event.pointerId !== pressed) return;
+      if (!pressed || event.pointerId !== pressed.id) return;
+      const tapped = !pressed.slipped && !tapSlipped(pressed, event) && isOver(remove, event);
       pressed = null;
       event.preventDefault();
+      if (tapped) activate();
+    });
+    remove.addEventListener("click", (event) => {
+      // a finger's or a pen's click is the tap already judged on pointerup; the mouse and assistive technology click
+      if (event.pointerType === "touch" || event.pointerType === "pen") return;
       activate();
     });
-    remove.addEventListener("click", activate); // the mouse, and assistive technology
 
     el.append(remove);
     return el;
@@ -257,6 +284,12 @@ export class AreaEditor {
   }
 
   pointerDown(event) {
+    if (this.drag && event.pointerId !== this.drag.pointerId) {
+      // a second finger (a pinch, say) while one draws or drags: not what the first meant, so it is undone, as if
+      // the browser had taken the pointer (pointercancel)
+      this.endDrag(true);
+      return;
+    }
     if (this.locked || this.drag || !event.isPrimary) return;
     if (event.pointerType === "mouse" && event.button !== 0) return;
     const handle = event.target.closest("[data-handle]");

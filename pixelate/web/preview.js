@@ -7,7 +7,7 @@
 const PREVIEW_WORK_MAX = 1024;
 // The canvas on the page is at most this many CSS pixels on its longer side (times the device pixel ratio).
 const DISPLAY_MAX = 720;
-// A face the server finds spans at most this many blocks across (pixelate/image/regions.py, face_blocks).
+// A face the server finds spans at most this many blocks across (pixelate/image/options.py, DEFAULT_FACE_BLOCKS).
 export const FACE_BLOCKS = 8;
 
 // Block edges of a grid of `size`-pixel blocks from `start` to `end`, the last block partial: the server's grid

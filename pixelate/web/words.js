@@ -169,6 +169,25 @@ export function describeFaceBlocks(regions, pixelSize) {
   return `; faces in blocks of ${range} px`;
 }
 
+// A drawn area more blocks across than this (on its larger side) may leave a face or writing in it recognisable: a
+// face the server finds gets at most 8 (pixelate/image/options.py), a drawn area only the pixel size asked.
+export const AREA_BLOCKS_WARN = 16;
+
+// A note on the drawn areas ({w, h, source}, numbered from 1 in the order given) that are more than
+// AREA_BLOCKS_WARN blocks across at `pixelSize`, or "" when none is. No sizes in it that change while an area is
+// dragged: it is said once, not at every step.
+export function describeLargeAreas(areas, pixelSize) {
+  const large = areas.flatMap((a, i) => (
+    a.source !== "face" && Math.max(a.w, a.h) / pixelSize > AREA_BLOCKS_WARN ? [i + 1] : []));
+  if (!large.length) return "";
+  const which = large.length > 1
+    ? `Areas ${large.slice(0, -1).join(", ")} and ${large[large.length - 1]} are`
+    : `Area ${large[0]} is`;
+  const them = large.length > 1 ? "them" : "it";
+  return `${which} more than ${AREA_BLOCKS_WARN} blocks across at ${pixelSize} px, so a face or anything else in `
+    + `${them} may stay recognisable: larger blocks (a larger pixel size) hide ${them} better.`;
+}
+
 // What "Find faces" found: `found` faces, of which `added` were not marked yet.
 export function describeFacesFound(found, added) {
   if (!found) return "No faces found in this photo. Draw an area over anything you want hidden.";

@@ -241,7 +241,9 @@ def test_phone_sized_screen_fits_and_works(browser, site):
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 375
         box = image.bounding_box()
         assert box["x"] >= 0 and box["x"] + box["width"] <= 375
-        assert_side_by_side(card_of(page, "chelsea.png"))
+        # the result the card's full width, below the original: side by side each would be a thumbnail
+        original = card_of(page, "chelsea.png").locator("img.original-image").bounding_box()
+        assert box["width"] >= 300 and box["y"] >= original["y"] + original["height"], (original, box)
         screenshot(page, "upload-phone.png")
         assert problems.problems == []
     finally:
@@ -371,7 +373,11 @@ def test_dropped_files_preview_live_and_a_tiff_result_is_offered_for_download(br
         )
         assert hopper.get_by_test_id("error").count() == 0
         assert "download" in hopper.locator(".no-display").inner_text()
-        data = fetch(page, hopper.get_by_test_id("download-link").get_attribute("href"))
+        link = hopper.get_by_test_id("download-link")
+        # the link names the file saved (a TIFF comes back as .tiff), not the one uploaded
+        assert link.get_attribute("download") == "hopper-pixelated-16.tiff"
+        assert link.inner_text() == "Download hopper-pixelated-16.tiff"
+        data = fetch(page, link.get_attribute("href"))
         assert Image.open(io.BytesIO(data)).format == "TIFF"
         assert_pixelated(data, tiff, 16, lossy=False)
         screenshot(page, "upload-dropped-tiff.png")
