@@ -34,6 +34,7 @@ def check_bytes(work: Work) -> None:
 
 def sniff(work: Work) -> None:
     work.format = sniff_format(work.data)
+    work.limits = work.limits.for_format(work.format)  # (a WebP's are lower: its encoder needs more memory)
 
 
 def check_structure(work: Work) -> None:

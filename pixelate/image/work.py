@@ -36,7 +36,7 @@ class Work:
     icc_profile: bytes | None = None  # read before the first seek: frames may carry their own info
     loop: int | None = None
     default_image: bool = False  # an APNG whose first frame is its default image, outside the animation
-    jpeg_tables: dict | None = None  # a JPEG's own quantisation tables and sampling, to re-encode it alike
+    input_settings: dict | None = None  # regions mode: to encode like the input (a JPEG's tables, a WebP's kind)
     result: Result | None = None
 
 
