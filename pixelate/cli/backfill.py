@@ -20,6 +20,9 @@ import argparse
 import sys
 import time
 
+from pixelate.image.errors import PixelateError
+from pixelate.image.options import parse_face_blocks, parse_method, parse_pixel_size
+
 
 DESCRIPTION = (
     "Pixelate the photos already in the originals bucket of the stack that .pixelate/stack.json describes. "
@@ -29,44 +32,25 @@ DESCRIPTION = (
 )
 
 
-def _pixel_size(text: str) -> str:
-    from pixelate.image.errors import PixelateError
-    from pixelate.image.options import parse_pixel_size
-
-    try:
-        return str(parse_pixel_size(text))
-    except PixelateError as error:
-        raise argparse.ArgumentTypeError(error.message) from None
-
-
-def _method(text: str) -> str:
-    from pixelate.image.errors import PixelateError
-    from pixelate.image.options import parse_method
-
-    try:
-        return parse_method(text)
-    except PixelateError as error:
-        raise argparse.ArgumentTypeError(error.message) from None
-
-
-def _face_blocks(text: str) -> str:
-    from pixelate.image.errors import PixelateError
-    from pixelate.image.options import parse_face_blocks
-
-    try:
-        return str(parse_face_blocks(text))
-    except PixelateError as error:
-        raise argparse.ArgumentTypeError(error.message) from None
+def _option(parse):
+    """An argparse ``type`` from an options parser: its value as the metadata text a message carries, its
+    ``invalid-option`` message as argparse's usage error."""
+    def checked(text: str) -> str:
+        try:
+            return str(parse(text))
+        except PixelateError as error:
+            raise argparse.ArgumentTypeError(error.message) from None
+    return checked
 
 
 def register(subparsers, name: str) -> None:
     parser = subparsers.add_parser(name, help="pixelate the photos already in the originals bucket", description=DESCRIPTION)
     parser.add_argument("--prefix", default="", help="only originals whose key starts with this")
-    parser.add_argument("--pixel-size", type=_pixel_size, default=None, help="override the pixel size (2..512)")
-    parser.add_argument("--method", type=_method, default=None, help="override the method (average, nearest)")
+    parser.add_argument("--pixel-size", type=_option(parse_pixel_size), default=None, help="override the pixel size (2..512)")
+    parser.add_argument("--method", type=_option(parse_method), default=None, help="override the method (average, nearest)")
     parser.add_argument("--faces", action="store_true",
                         help="pixelate only the faces found (with any regions in each object's metadata)")
-    parser.add_argument("--face-blocks", type=_face_blocks, default=None, metavar="N",
+    parser.add_argument("--face-blocks", type=_option(parse_face_blocks), default=None, metavar="N",
                         help="override the most blocks a face may span (0..64; 0 keeps the pixel size)")
     parser.add_argument("--manifest", default=None, metavar="S3_URL",
                         help="aws target: read the objects from this S3 Inventory manifest.json instead of listing")

@@ -29,6 +29,9 @@ SPELLINGS = {"JPEG": {".jpg", ".jpeg", ".jpe", ".jfif"}, "TIFF": {".tif", ".tiff
 MARK = ".pixelated"
 #: What an item whose worker process died is told (``workers``).
 DIED = "the worker process died while pixelating this file (a crash, or out of memory)"
+#: How far past the oldest item not yet yielded jobs may be sent, per worker, by either pool: while one file is
+#: slow the others go on, but the answers held for the items after it stay bounded.
+WINDOW_PER_WORKER = 16
 #: Bytes read to tell a file's format (the ``ftyp`` brands of HEIF/AVIF lie within the first 512).
 HEAD_BYTES = 512
 

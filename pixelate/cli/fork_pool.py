@@ -24,14 +24,11 @@ from collections import deque
 from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
-from pixelate.cli.batch import DIED, Item
+from pixelate.cli.batch import DIED, WINDOW_PER_WORKER, Item
 
 #: Jobs a worker may hold at once: one to do and one waiting, so it never idles while the parent reads an answer.
 #: Every worker gets its first job before any gets a second, so a short run uses every worker.
 AHEAD = 2
-#: How far past the oldest item not yet yielded jobs may be sent, per worker: while one file is slow the others go
-#: on, but the answers held for the items after it stay bounded (as ``spawn_pool`` bounds them).
-WINDOW_PER_WORKER = 16
 #: How many times an item may take a worker down with it before it is reported: once may be the machine's doing
 #: (the out-of-memory killer picks the largest process), twice is the item's.
 DEATHS_ALLOWED = 1

@@ -15,10 +15,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Generic, Iterator, TypeVar
 
-from pixelate.cli.batch import DIED, Item
-
-#: Answers the pool may owe at once, per worker: enough to keep every worker busy behind a slow head.
-WINDOW_PER_WORKER = 16
+from pixelate.cli.batch import DIED, WINDOW_PER_WORKER, Item
 
 R = TypeVar("R")
 

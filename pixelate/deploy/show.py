@@ -21,10 +21,3 @@ def output_rows(result: Mapping[str, Any]) -> list[tuple[str, str]]:
 def outputs_html(result: Mapping[str, Any]) -> str:
     return html_table(("output", "value"), output_rows(result))
 
-
-def emulation_rows(emulation: Iterable[Mapping[str, str]]) -> list[tuple[str, str, str, str]]:
-    return [(e["logical_id"], e["resource_type"], e["status"], e["detail"]) for e in emulation]
-
-
-def emulation_html(emulation: Iterable[Mapping[str, str]]) -> str:
-    return html_table(("resource", "type", "locally", "detail"), emulation_rows(emulation))

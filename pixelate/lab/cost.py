@@ -227,12 +227,15 @@ BACKFILL_SCENARIOS = (
 )
 #: The line items of a backfill, in the order the README's table shows them.
 BACKFILL_LINES = ("s3 listing", "step functions", "sqs", "lambda", "s3 requests", "sns", "total")
+#: the column heads of those lines, in the README's table
+BACKFILL_HEADS = ("S3 listing", "Step Functions", "SQS", "Lambda", "S3 requests", "SNS", "total")
 
 
 def backfill_cost_markdown(lambda_price: LambdaPrice, memory_mb: int = 2048,
                            prices: BackfillPrices = US_EAST_1) -> str:
-    """The README's table rows: each scenario through the state machine, then the first through S3 Batch Operations."""
-    rows = []
+    """The README's table: its head, each scenario through the state machine, then the first through S3 Batch
+    Operations."""
+    rows = ["| per million objects | " + " | ".join(BACKFILL_HEADS) + " |", "|---" * (1 + len(BACKFILL_HEADS)) + "|"]
     for label, ms, work in BACKFILL_SCENARIOS:
         lines = backfill_cost_per_million(prices, lambda_price, ms, memory_mb, work=work)
         rows.append(f"| {label} | " + " | ".join(f"${lines[name]:.2f}" for name in BACKFILL_LINES) + " |")

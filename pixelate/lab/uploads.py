@@ -1,6 +1,6 @@
 """What ``pipeline.ipynb`` does around the client: which photos go up (a folder, the samples, files chosen in a
-widget), with which options, what the contact sheet says about each, the processing times, and stopping a
-local stack the notebook started (with a count of its processes that are still alive).
+widget), with which options, what the contact sheet says about each, the processing times, and starting and
+stopping a local stack when none runs (with a count of its processes that are still alive).
 
 The S3 side is ``pixelate.deploy.client``; the figures are ``contact_sheet``.
 """
@@ -86,6 +86,29 @@ def processing_times(rows: Iterable[dict]) -> str:
         return "no processing times recorded"
     return (f"processing time per file (the handler's own measure, {len(times)} files): "
             f"median {statistics.median(times):.0f} ms, max {max(times)} ms")
+
+
+def running_or_started(stack_file: Path, workers: int):
+    """The stack ``stack_file`` describes when it runs, or else a local stack started here: ``(outputs, started,
+    note)``, ``started`` being the stack to stop at the end (``stop_started``), ``None`` when it was running."""
+    from pixelate.deploy import stackfile
+
+    outputs = stackfile.read_stack_file(stack_file)
+    if stackfile.is_running(outputs):
+        where = outputs.get("EndpointUrl") or f"AWS ({outputs.get('Region') or 'default region'})"
+        return outputs, None, f"Using the running stack described by {stack_file}: {where}"
+    import atexit
+
+    from pixelate.local import LocalStack
+
+    started = LocalStack(port=0, workers=workers)
+    # If a later cell fails, papermill stops and shuts the kernel down: the stack is stopped on the way out too
+    # (its children also end when the kernel ends; this makes it prompt and tidy).
+    atexit.register(started.stop)
+    started.start()
+    outputs = started.outputs
+    return outputs, started, (f"No stack running; started the local stack: moto at {outputs['EndpointUrl']}, "
+                              f"page at {outputs['DistributionUrl']}, {workers} workers")
 
 
 def stop_started(stack) -> str:

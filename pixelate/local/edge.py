@@ -44,6 +44,8 @@ from pixelate.service.api import is_text  # (which bodies API Gateway passes as 
 #: Path prefixes served from the processed bucket (the distribution's S3 origin).
 OBJECT_PREFIXES = ("/pixelated/", "/status/")
 API_PREFIX = "/api"
+#: API Gateway's own answer to a path under /api with no route (before any function runs)
+API_NOT_FOUND = b'{"message":"Not Found"}'
 #: The template's one HTTP API route (``HttpApiRoute``): every event carries it, and ``{proxy+}`` is a path parameter.
 ROUTE_KEY = "ANY /api/{proxy+}"
 HEALTH_PATH = "/_local/health"
@@ -237,7 +239,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
             elif path.startswith(API_PREFIX + "/") and len(path) > len(API_PREFIX) + 1:
                 self.serve_api(path, query, body)
             elif path in (API_PREFIX, API_PREFIX + "/"):  # no route matches: API Gateway's own 404
-                self.send(404, [("Content-Type", "application/json")], b'{"message":"Not Found"}')
+                self.send(404, [("Content-Type", "application/json")], API_NOT_FOUND)
             elif path.startswith(OBJECT_PREFIXES):
                 self.serve_object(path)
             else:
@@ -250,7 +252,7 @@ class EdgeHandler(BaseHTTPRequestHandler):
 
     def serve_api(self, path: str, query: str, body: bytes) -> None:
         if self.api is None:
-            self.send(404, [("Content-Type", "application/json")], b'{"message": "Not Found"}')
+            self.send(404, [("Content-Type", "application/json")], API_NOT_FOUND)
             return
         event = http_api_event(
             self.command, path, query, dict(self.headers.items()), body,

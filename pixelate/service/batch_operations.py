@@ -21,7 +21,7 @@ from __future__ import annotations
 from pixelate.service import events, status, store, workflow
 from pixelate.service.config import HandlerConfig
 from pixelate.service.deadline import Deadline
-from pixelate.service.telemetry import logger
+from pixelate.service.telemetry import logger, record_transient_failure
 
 SUCCEEDED, TEMPORARY_FAILURE, PERMANENT_FAILURE = "Succeeded", "TemporaryFailure", "PermanentFailure"
 #: Longest ``resultString`` written into the completion report (a human sentence, cut if longer).
@@ -48,11 +48,14 @@ def task_result(
     if task.job is None:
         return result(task.task_id, PERMANENT_FAILURE, f"unrecognised-task: {task.problem}")
     if isinstance(config, RuntimeError):
+        record_transient_failure()
         return result(task.task_id, TEMPORARY_FAILURE, f"misconfigured: {config}")
     try:
         outcome = workflow.process_job(task.job, config, s3, sns, deadline)
         code, text = outcome_result(task.job, outcome, config, s3)
     except Exception as error:  # noqa: BLE001 - by the workflow's policy, what it raises is worth a retry
+        # counted as the SQS path counts them: the invocation itself succeeds, so Lambda's Errors never shows it
+        record_transient_failure()
         logger.warning("task failed transiently: Batch Operations retries it",
                        extra={"bucket": task.job.bucket, "key": task.job.key, "detail": repr(error)[:500]})
         return result(task.task_id, TEMPORARY_FAILURE, f"transient: {type(error).__name__}: {error}")

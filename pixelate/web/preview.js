@@ -175,11 +175,14 @@ export function clipToPhoto(box, width, height) {
   };
 }
 
-// The block the server uses for a face: the pixel size, raised (to a multiple of 16) so that the face spans at
-// most FACE_BLOCKS blocks across its larger side (pixelate/image/regions.py, face_block).
+// A face's block, when raised, is a multiple of this (pixelate/image/regions.py, FACE_BLOCK_MULTIPLE).
+const FACE_BLOCK_MULTIPLE = 16;
+
+// The block the server uses for a face: the pixel size, raised (to a multiple of FACE_BLOCK_MULTIPLE) so that the
+// face spans at most FACE_BLOCKS blocks across its larger side (pixelate/image/regions.py, face_block).
 export function faceBlock(box, pixelSize) {
   const needed = Math.ceil(Math.max(box.w, box.h) / FACE_BLOCKS);
-  return needed <= pixelSize ? pixelSize : Math.ceil(needed / 16) * 16;
+  return needed <= pixelSize ? pixelSize : Math.ceil(needed / FACE_BLOCK_MULTIPLE) * FACE_BLOCK_MULTIPLE;
 }
 
 // The 8×8 block grid of an upright JPEG that the server pixelates in the DCT domain (pixelate/image/region_steps.py,

@@ -417,3 +417,23 @@ def test_a_record_too_long_for_sns_is_sent_without_its_regions_list(pipeline):
     cut, whole = sorted(sent, key=lambda m: len(m["regions"]))
     assert cut == {**record, "regions": [], "regions_total": 4000}
     assert whole == small and "regions_total" not in whole  # a record that fits goes as it is
+
+
+def test_the_lambda_cold_path_imports_no_numpy_or_onnxruntime_for_whole_images():
+    """What the function imports before and while it pixelates whole images (JPEG, PNG, GIF, WebP) is what each
+    cold start pays: numpy and onnxruntime only come with faces (or a GIF whose palette Pillow got wrong)."""
+    import subprocess
+    import sys
+
+    from tests.support.paths import CORPUS
+
+    code = (
+        "import sys, pathlib\n"
+        "import pixelate.service.handler\n"
+        "from pixelate.image.pipeline import pixelate_bytes\n"
+        f"for name in ('hopper.jpg', 'hopper.png', 'hopper.gif', 'hopper.webp'):\n"
+        f"    pixelate_bytes((pathlib.Path({str(CORPUS)!r}) / name).read_bytes(), 16)\n"
+        "heavy = [m for m in ('numpy', 'onnxruntime') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -162,11 +162,13 @@ def test_batch_operations_user_arguments_override_options(pipeline, events):
     assert pipeline.status("args.png")["options"] == {"pixel_size": 32, "method": "nearest", "regions": [], "faces": False}
 
 
-def test_batch_operations_transient_errors_are_temporary_failures(pipeline, events):
+def test_batch_operations_transient_errors_are_temporary_failures(pipeline, events, capsys):
     pipeline.put("flaky.png", HOPPER)
     with fault("GetObject", lambda p: p.get("Key") == "flaky.png", slow_down) as failed:
         response = run(events.batch_operations(pipeline.originals, "flaky.png"))
     assert failed
+    # counted for the TransientFailures alarm, as on the SQS path (Lambda's Errors never sees them)
+    assert '"TransientFailures":[1.0]' in capsys.readouterr().out
     [result] = response["results"]
     assert result["resultCode"] == "TemporaryFailure" and result["resultString"].startswith("transient: ClientError")
     assert pipeline.status("flaky.png") is None
