@@ -1,8 +1,9 @@
 """Tell an upload's format from its first bytes, against an allow-list.
 
 The key, the extension and the declared Content-Type are never trusted: a file is what its bytes say.
-Only the Pillow plugin of the sniffed format is imported and allowed to open it, so a file that claims
-to be a GIF cannot reach the PSD, EPS or any other decoder.
+Only the sniffed format's Pillow plugin is allowed to open it (``Image.open(..., formats=[...])``), so a file
+that claims to be a GIF cannot reach the PSD, EPS or any other decoder. (Pillow's ``preinit`` imports its BMP,
+GIF, PNG and PPM plugins whatever is asked; importing them lets none of them open a file of another format.)
 """
 from __future__ import annotations
 
@@ -70,6 +71,8 @@ def load_plugin(fmt: str) -> list[str]:
         module.register_heif_opener()
         return ["HEIF"]
     if fmt == "JPEG":
+        # The JPEG opener itself turns an MPO into an MpoImageFile; "MPO" has no opener of its own, and naming
+        # it made Pillow end every failed JPEG open with KeyError('MPO') instead of "cannot identify".
         importlib.import_module("PIL.MpoImagePlugin")
-        return ["JPEG", "MPO"]
+        return ["JPEG"]
     return [fmt]
