@@ -44,10 +44,11 @@ _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)", re.MULTILINE)
 
 def pins(lock_text: str) -> dict[str, str]:
     """Package name (normalised) -> pinned version, from a lock's text."""
-    return {_normal(name): version for name, version in _PIN.findall(lock_text)}
+    return {normal_name(name): version for name, version in _PIN.findall(lock_text)}
 
 
-def _normal(name: str) -> str:
+def normal_name(name: str) -> str:
+    """A package name as PEP 503 compares them: runs of ``-_.`` as one ``-``, lowercase."""
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

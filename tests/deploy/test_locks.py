@@ -30,7 +30,7 @@ def _entries(lock: Path) -> list[tuple[str, str, str, list[str]]]:
             continue
         hashes = re.findall(r"--hash=sha256:([0-9a-f]{64})", line)
         requirement = Requirement(line.split(" --hash", 1)[0].strip())
-        out.append((locks._normal(requirement.name), str(requirement.specifier), str(requirement.marker or ""), hashes))
+        out.append((locks.normal_name(requirement.name), str(requirement.specifier), str(requirement.marker or ""), hashes))
     return out
 
 
@@ -59,7 +59,7 @@ def test_the_lambda_lock_has_a_wheel_for_every_runtime_and_architecture():
 def test_the_lambda_lock_is_what_pyproject_asks_for_and_no_more_than_lambda_needs():
     pinned = _pins_here(locks.LAMBDA_LOCK)
     for requirement in map(Requirement, package.runtime_requirements()):
-        name = locks._normal(requirement.name)
+        name = locks.normal_name(requirement.name)
         assert name in pinned and requirement.specifier.contains(pinned[name], prereleases=True), (requirement, pinned.get(name))
     assert not set(pinned) & set(package.PROVIDED_BY_RUNTIME)  # boto3 & co come with the runtime
     written = (REPO / "requirements" / "lambda.in").read_text().splitlines()
@@ -79,7 +79,7 @@ def test_the_dev_lock_is_what_pyproject_asks_for_and_agrees_with_the_lambda_lock
     wanted += [line for line in (REPO / "requirements" / "build.in").read_text().splitlines() if line and not line.startswith("#")]
     pinned = _pins_here(locks.DEV_LOCK)
     for requirement in map(Requirement, wanted):
-        name = locks._normal(requirement.name)
+        name = locks.normal_name(requirement.name)
         assert name in pinned and requirement.specifier.contains(pinned[name], prereleases=True), (requirement, pinned.get(name))
     # the tests run the versions the Lambda runs
     lambda_pins = _pins_here(locks.LAMBDA_LOCK)

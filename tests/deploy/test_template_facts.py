@@ -32,10 +32,10 @@ def tpl() -> dict:
     return load_template()
 
 
-def _ctx(tpl, **values) -> Context:
+def _ctx(tpl, get_att=None, **values) -> Context:
     params = {**parameter_defaults(tpl), "CodeBucket": "b", "CodeKey": "k", **values}
     return Context(tpl, params, pseudo={"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
-                                        "AWS::StackName": "pixelator"})
+                                        "AWS::StackName": "pixelator"}, get_att=get_att)
 
 
 def test_short_tags_become_long_forms():
@@ -85,8 +85,7 @@ def test_function_environments_carry_the_documented_names(tpl):
 
 def test_public_base_url_is_the_distribution_on_aws_and_the_parameter_locally(tpl):
     api = resources_of_type(tpl, "AWS::Lambda::Function")["ApiFunction"]["Properties"]["Environment"]["Variables"]
-    aws = _ctx(tpl, Environment="aws")
-    aws._get_att = lambda resource, attribute: f"{resource}.{attribute}"
+    aws = _ctx(tpl, Environment="aws", get_att=lambda resource, attribute: f"{resource}.{attribute}")
     assert resolve(api["PUBLIC_BASE_URL"], aws) == "https://Distribution.DomainName"
     assert resolve(api["PUBLIC_BASE_URL"], _ctx(tpl, Environment="local", PublicBaseUrl="http://127.0.0.1:8080")) \
         == "http://127.0.0.1:8080"
@@ -184,15 +183,14 @@ def test_buckets_are_private_and_tls_only(tpl):
 
 def test_processed_bucket_admits_only_this_distribution_on_aws(tpl):
     statements = tpl["Resources"]["ProcessedBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    ctx = _ctx(tpl, Environment="aws")
+    processed_arn = lambda resource, attribute: "arn:aws:s3:::processed"  # noqa: E731
+    ctx = _ctx(tpl, Environment="aws", get_att=processed_arn)
     ctx.physical_ids["Distribution"] = "E123"
-    ctx._get_att = lambda resource, attribute: "arn:aws:s3:::processed"
     resolved = resolve(statements, ctx)
     allow, = [s for s in resolved if s["Effect"] == "Allow"]
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
     assert allow["Condition"]["StringEquals"]["AWS:SourceArn"] == "arn:aws:cloudfront::123456789012:distribution/E123"
-    local = _ctx(tpl, Environment="local")
-    local._get_att = ctx._get_att
+    local = _ctx(tpl, Environment="local", get_att=processed_arn)
     assert [s["Sid"] for s in resolve(statements, local)] == ["DenyInsecureTransport"]
 
 

@@ -19,8 +19,8 @@ def tpl() -> dict:
 def _ctx(tpl, **values) -> Context:
     params = {**parameter_defaults(tpl), "CodeBucket": "b", "CodeKey": "k", **values}
     ctx = Context(tpl, params, pseudo={"AWS::Region": "eu-west-1", "AWS::AccountId": "123456789012",
-                                       "AWS::StackName": "pixelator"})
-    ctx._get_att = lambda resource, attribute: f"{resource}.{attribute}"
+                                       "AWS::StackName": "pixelator"},
+                  get_att=lambda resource, attribute: f"{resource}.{attribute}")
     ctx.physical_ids.update({name: f"{name}-id" for name in tpl["Resources"]})
     return ctx
 
