@@ -53,6 +53,25 @@ HEALTH_PATH = "/_local/health"
 INTEGRATION_TIMEOUT_S = 29
 
 
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag``: ``*``, or a list of entity tags compared weakly (``W/"x"``
+    matches ``"x"``), as RFC 9110 has it for GET and HEAD."""
+    if not if_none_match or not etag:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+def cache_headers(answer: dict) -> list[tuple[str, str]]:
+    """An object's caching headers: its Cache-Control and Last-Modified."""
+    headers = [("Cache-Control", answer["CacheControl"])] if answer.get("CacheControl") else []
+    if answer.get("LastModified"):
+        headers.append(("Last-Modified", formatdate(answer["LastModified"].timestamp(), usegmt=True)))
+    return headers
+
+
 @dataclass(frozen=True)
 class EdgeConfig:
     endpoint_url: str
@@ -272,27 +291,23 @@ class EdgeHandler(BaseHTTPRequestHandler):
 
         key = unquote(path.lstrip("/"))
         request = {"Bucket": self.config.processed_bucket, "Key": key}
-        if self.headers.get("If-None-Match"):
-            request["IfNoneMatch"] = self.headers["If-None-Match"]
+        conditional = self.headers.get("If-None-Match")
         try:
-            answer = self.s3.head_object(**request) if self.command == "HEAD" else self.s3.get_object(**request)
+            head = self.s3.head_object(**request) if conditional or self.command == "HEAD" else None
+            if head is not None and etag_matches(conditional, head.get("ETag", "")):
+                # as CloudFront answers: the validators and the caching rules again, no body
+                self.send(304, [("ETag", head["ETag"]), *cache_headers(head)], b"")
+                return
+            answer = head if self.command == "HEAD" else self.s3.get_object(**request)
         except ClientError as exc:
-            status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500))
-            code = exc.response.get("Error", {}).get("Code", "")
-            if status == 304 or code in ("304", "NotModified"):
-                self.send(304, [("ETag", request["IfNoneMatch"])], b"")
-            elif is_not_found(exc):
+            if is_not_found(exc):
                 self.send(404, [("Content-Type", "text/plain"), ("Cache-Control", "no-store")], b"Not Found\n")
-            else:
-                raise
-            return
+                return
+            raise
         body = answer["Body"].read() if "Body" in answer else b""
-        headers = [("Content-Type", answer.get("ContentType") or "application/octet-stream")]
-        for header, field_name in (("Cache-Control", "CacheControl"), ("ETag", "ETag")):
-            if answer.get(field_name):
-                headers.append((header, answer[field_name]))
-        if answer.get("LastModified"):
-            headers.append(("Last-Modified", formatdate(answer["LastModified"].timestamp(), usegmt=True)))
+        headers = [("Content-Type", answer.get("ContentType") or "application/octet-stream"), *cache_headers(answer)]
+        if answer.get("ETag"):
+            headers.append(("ETag", answer["ETag"]))
         headers.append(("X-Cache", "Miss from pixelate-local-edge"))
         headers += list(result_headers().items())
         self.send(200, headers, body, length=answer.get("ContentLength", len(body)))

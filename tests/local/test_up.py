@@ -179,6 +179,11 @@ def test_the_edge_serves_processed_objects_as_cloudfront_would(up):
     status, head_headers, head_body = edge_get(url, method="HEAD")
     assert (status, head_body, head_headers["ETag"]) == (200, b"", headers["ETag"])
     assert edge_get(url, headers={"If-None-Match": headers["ETag"]})[0] == 304
+    # as a browser or a CDN sends it: weak, in a list, or any (each was a 200 with the whole body)
+    for condition in (f"W/{headers['ETag']}", f'"other", {headers["ETag"]}', "*"):
+        status, not_modified, body = edge_get(url, headers={"If-None-Match": condition})
+        assert (status, body, not_modified["ETag"]) == (304, b"", headers["ETag"]) and "max-age" in not_modified["Cache-Control"]
+    assert edge_get(url, headers={"If-None-Match": '"other"'})[0] == 200
     status, headers, body = edge_get(edge_url(up, f"status/{key}.json"))
     assert status == 200 and headers["Content-Type"].startswith("application/json") and json.loads(body)["state"] == "done"
     assert edge_get(edge_url(up, "pixelated/no/such/object.png"))[0] == 404
