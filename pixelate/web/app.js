@@ -27,6 +27,8 @@ const serverFaces = document.getElementById("server-faces");
 const serverFacesChoice = document.getElementById("server-faces-choice");
 const uploadButton = document.getElementById("upload-button");
 const clearButton = document.getElementById("clear-button");
+const uploadButtonEnd = document.getElementById("upload-button-end");
+const actionsEnd = document.getElementById("actions-end");
 const fileList = document.getElementById("file-list");
 const emptyNote = document.getElementById("empty-note");
 const cardTemplate = document.getElementById("file-card");
@@ -56,8 +58,12 @@ function describeOptions(options) {
 function refreshControls() {
   const pending = entries.filter((e) => e.state === "pending").length;
   // aria-disabled rather than disabled: a disabled button loses keyboard focus the moment it is pressed.
-  uploadButton.setAttribute("aria-disabled", String(pending === 0));
-  uploadButton.textContent = pending > 1 ? `Pixelate ${plural(pending, "image", "images")}` : "Pixelate";
+  for (const button of [uploadButton, uploadButtonEnd]) {
+    button.setAttribute("aria-disabled", String(pending === 0));
+    button.textContent = pending > 1 ? `Pixelate ${plural(pending, "image", "images")}` : "Pixelate";
+  }
+  // below the photos too once there are several: the button above is out of reach while editing the last ones
+  actionsEnd.hidden = pending === 0 || entries.length < 2;
   clearButton.hidden = !entries.some((e) => e.state === "done" || e.state === "failed");
   emptyNote.hidden = entries.length > 0;
 }

@@ -255,7 +255,7 @@ def test_mouse_draws_moves_and_resizes_an_area_and_the_keyboard_moves_and_delete
         assert areas_of(card) == []
 
         # Nothing chosen and the server not asked to find faces: the upload says so and waits.
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         error = card.get_by_test_id("error")
         assert "Nothing is chosen" in error.inner_text()
         assert card.get_attribute("data-state") == "pending"
@@ -622,7 +622,7 @@ def test_upload_of_chosen_areas_pixelates_them_and_nothing_else(browser, site):
         assert [a["source"] for a in areas] == ["face", "manual"]
         screenshot(page, "areas-before-upload.png")
 
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         assert "Nothing is chosen" in chelsea.get_by_test_id("error").inner_text()
         image = wait_for_result(card)
         assert chelsea.get_attribute("data-state") == "pending"
@@ -702,7 +702,7 @@ def test_the_preview_of_an_upright_jpeg_is_what_its_dct_edit_makes(browser, site
         assert max_difference(preview, Image.open(photo).convert("RGB"), band) > 30, "the grown band is not pixelated"
         page.locator("input[name=method][value=average]").check()
 
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         image = wait_for_result(card)
         record = status_record(page, site, card)
         assert [(r["x"], r["y"], r["x"] + r["w"], r["y"] + r["h"]) for r in record["regions"]] == expected
@@ -743,7 +743,7 @@ def test_the_server_also_hides_faces_it_finds_with_blocks_large_enough(browser, 
         twice.locator(".face-slot .status").filter(has_text="Found").wait_for(timeout=RESULT_TIMEOUT_MS)
         twice_layer.scroll_into_view_if_needed()
         mouse_drag(page, screen_point(twice_layer, (512, 512), 0.5, 0.5), screen_point(twice_layer, (512, 512), 80.5, 120.5))
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         image = wait_for_result(card)
         record = status_record(page, site, card)
         assert record["options"]["faces"] is True
@@ -789,7 +789,7 @@ def test_areas_on_a_turned_phone_photo_are_in_its_upright_pixels(browser, site, 
         mouse_drag(page, screen_point(layer, (640, 427), 400.5, 40.5), screen_point(layer, (640, 427), 600.5, 200.5))
         (area,) = areas_of(card)
         assert_near(box_of(area), (400, 40, 201, 161))
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         image = wait_for_result(card)
         assert natural_size(image) == (640, 427)
         record = status_record(page, site, card)
@@ -825,14 +825,14 @@ def test_without_areas_the_server_finds_the_faces_and_says_when_there_were_none(
         hopper.get_by_text("cannot show this photo").wait_for()
         assert not hopper.get_by_test_id("find-faces").is_visible()
         # Nothing chosen: the advice fits each card (no tools to draw with on the one the browser cannot show).
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         advice = hopper.get_by_test_id("error").inner_text()
         assert "Nothing is chosen" in advice and "cannot show" in advice and "Whole photo" in advice, advice
         assert "draw an area" not in advice and "Find faces" not in advice, advice
         assert "draw an area" in coffee.get_by_test_id("error").inner_text()
         page.get_by_test_id("server-faces").check()
         assert hopper.get_by_test_id("error").count() == 0
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
 
         image = wait_for_result(coffee)
         assert coffee.get_by_test_id("warning").inner_text().startswith("Nothing was pixelated")
@@ -880,7 +880,7 @@ def test_areas_on_a_turned_png_or_webp_land_where_they_were_drawn(browser, site)
             (area,) = areas_of(card)
             drawn[name] = (card, box_of(area), upright)
 
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         for name, (card, area, upright) in drawn.items():
             image = wait_for_result(card)
             (region,) = status_record(page, site, card)["regions"]

@@ -163,7 +163,10 @@ def test_upload_photos_at_32_gives_images_pixelated_at_32(browser, site):
         preview = preview_block_colours(astronaut, 32)
         assert len(preview) == 16 * 16
 
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        # with several photos the button is below the last one too, the same
+        end = page.get_by_test_id("upload-button-end")
+        assert end.is_visible() and end.inner_text() == page.get_by_test_id("upload-button").inner_text() == "Pixelate 2 images"
+        end.click()
         for photo in photos:
             card = card_of(page, photo.name)
             image = wait_for_result(card)
@@ -184,6 +187,7 @@ def test_upload_photos_at_32_gives_images_pixelated_at_32(browser, site):
                 worst = max(max(abs(a - b) for a, b in zip(p, s)) for p, s in zip(preview, served))
                 assert worst <= 2, f"the preview differs from the server's result by {worst} levels"
 
+        assert not end.is_visible()  # nothing left to pixelate
         screenshot(page, "upload-desktop.png")
         assert problems.problems == []
     finally:
@@ -203,7 +207,7 @@ def test_files_that_are_not_images_get_a_readable_error(browser, site, tmp_path)
     context, page, problems = open_page(browser, site, allow_api_refusals=True, viewport={"width": 1280, "height": 900})
     try:
         page.get_by_test_id("file-input").set_input_files([str(text_file), str(fake_jpeg), str(empty_png), str(huge_jpeg)])
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         # notes.txt is refused by the api (text/plain), holiday.jpg by the processing function (its bytes),
         # empty.png and huge.jpg by the api (their sizes).
         expected = (("notes.txt", "not an image"), ("holiday.jpg", "not an image"), ("empty.png", "empty"),
@@ -234,7 +238,7 @@ def test_phone_sized_screen_fits_and_works(browser, site):
     try:
         page.get_by_test_id("pixel-size").fill("24")
         page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         image = wait_for_result(card_of(page, "chelsea.png"))
         assert natural_size(image) == (451, 300)
         # Nothing sticks out sideways: no horizontal scrolling on a 375-pixel-wide screen.
@@ -365,7 +369,7 @@ def test_dropped_files_preview_live_and_a_tiff_result_is_offered_for_download(br
 
         page.get_by_test_id("pixel-size").fill("16")
         page.get_by_role("radio", name=re.compile("^Average")).check()
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         page.wait_for_function(
             "card => card.dataset.state === 'done' || card.dataset.state === 'failed'",
             arg=hopper.element_handle(),
@@ -452,7 +456,7 @@ def test_a_service_that_cannot_be_reached_after_upload_is_said_and_checked_again
         page.reload()
         page.route(re.compile(r"/api/uploads/[^/?]+$"), unreachable)
         page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         card = card_of(page, "chelsea.png")
         card.locator(".state", has_text="Pixelating").wait_for(timeout=RESULT_TIMEOUT_MS)
         error = card.get_by_test_id("error")
@@ -501,7 +505,7 @@ def test_a_busy_api_is_asked_again_after_its_retry_after_and_the_person_is_told(
     try:
         page.route(re.compile(r"/api/uploads$"), busy_twice)
         page.get_by_test_id("file-input").set_input_files(str(SAMPLES / "chelsea.png"))
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         card = card_of(page, "chelsea.png")
         card.locator(".state", has_text=re.compile(r"busy: trying again in 1 s")).wait_for(timeout=RESULT_TIMEOUT_MS)
         wait_for_result(card)
@@ -532,7 +536,7 @@ def test_a_busy_api_is_given_up_after_a_bounded_number_of_tries_with_words_for_p
         card.locator("canvas.preview[data-target='areas']").wait_for()
         card.get_by_test_id("add-area").click()
         area = card.get_by_test_id("area").evaluate("el => [+el.dataset.x, +el.dataset.y, +el.dataset.w, +el.dataset.h]")
-        page.get_by_role("button", name=re.compile("Pixelate")).click()
+        page.get_by_test_id("upload-button").click()
         error = card.get_by_test_id("error")
         error.wait_for(state="visible", timeout=RESULT_TIMEOUT_MS)
         assert "busy" in error.inner_text() and "HTTP" not in error.inner_text()
