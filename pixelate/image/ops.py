@@ -5,6 +5,7 @@ bottom edges, and the output has the input's size. No I/O happens here.
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Iterable
 
@@ -189,23 +190,168 @@ def pixelate_boxes(image: Image.Image, boxes: Iterable[tuple[tuple[int, int, int
 
 
 def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Image:
+    """``pixelate_boxes`` for a palette image: each block's colour from the original pixels (never from a box drawn
+    before), then the palette index ``_distance`` finds nearest to it.
+
+    Only the blocks that show are worked out: where boxes overlap the one drawn last wins, so a box is pixelated
+    only on the whole blocks of its own grid that reach a part of it no later box covers (``_blocks_to_draw``),
+    and the colours of all the blocks are looked up at once (``_NearestIndex``). The cost is then about one pass
+    over the boxes' union, whatever their number and overlap.
+    """
+    boxes = tuple((tuple(box), size) for box, size in boxes)
     out = image.copy()
-    nearest: dict[tuple[int, ...], int] = {}
-    entries = _palette_entries(image)
-
-    def index_of(rgba: tuple[int, ...]) -> int:
-        if rgba not in nearest:
-            nearest[rgba] = min(entries, key=lambda entry: _distance(entry[1], rgba))[0]
-        return nearest[rgba]
-
-    for box, size in boxes:
-        part = image.crop(box).convert("RGBA")
-        grid = block_means(part, size) if method == "average" else block_samples(part, size)
-        indices = Image.new("P", grid.size)
-        raw = grid.tobytes()
-        indices.putdata([index_of(tuple(raw[i : i + 4])) for i in range(0, len(raw), 4)])
-        out.paste(enlarge_blocks(indices, size, part.size), box[:2])
+    parts = [(part, size) for (_, size), drawn in zip(boxes, _blocks_to_draw(boxes)) for part in drawn]
+    if not parts:
+        return out
+    nearest = _NearestIndex(image)
+    if method == "average":
+        grids = [block_means(image.crop(part).convert("RGBA"), size).tobytes() for part, size in parts]
+        indices, width = nearest.of_colours(b"".join(grids)), 4
+    else:  # the centre pixel's index, then the nearest index to its colour (itself, but for duplicates)
+        grids = [block_samples(image.crop(part), size).tobytes() for part, size in parts]
+        indices, width = nearest.of_indices(b"".join(grids)), 1
+    start = 0
+    for (part, size), grid in zip(parts, grids):  # in the order drawn
+        count, shape = len(grid) // width, (part[2] - part[0], part[3] - part[1])
+        small = Image.frombytes("P", grid_size(*shape, size), indices[start : start + count])
+        out.paste(enlarge_blocks(small, size, shape), part[:2])
+        start += count
     return out
+
+
+#: most pieces a box's visible part is cut into before it is drawn whole instead (the boxes drawn after it then
+#: cover what they cover again: the same output, only more work)
+_MAX_PIECES = 1024
+#: what drawing a part costs besides its pixels, in pixels (a dozen calls into Pillow: ~90 µs, as ~6000 pixels)
+_PART_COST = 4096
+
+
+@functools.lru_cache(maxsize=8)  # (an animation's frames have the same boxes: worked out once)
+def _blocks_to_draw(boxes: tuple) -> list[list[tuple[int, int, int, int]]]:
+    """For each ``(box, size)``, the boxes to pixelate on its own grid so that every pixel of it no later box covers
+    gets its block: disjoint rectangles of whole blocks (the last of a row or column cut at the box's edge, as
+    the box cuts it), or the box whole where that is less work. Drawn in order, every pixel ends with the block of
+    the last box over it, as when each box is drawn whole: whatever a part covers beyond what shows of its box is
+    under a later box, which draws it again (the last box over a pixel always draws it)."""
+    drawn = []
+    for k, (box, size) in enumerate(boxes):
+        pieces = [box]
+        for later, _ in boxes[k + 1 :]:
+            pieces = [piece for whole in pieces for piece in _minus(whole, later)]
+            if not pieces or len(pieces) > _MAX_PIECES:
+                break
+        if len(pieces) > _MAX_PIECES:
+            drawn.append([box])
+            continue
+        x0, y0, x1, y1 = box
+        parts: list[tuple[int, int, int, int]] = []
+        for px0, py0, px1, py1 in pieces:  # each visible piece grown to the blocks of the box's grid it touches
+            grown = (x0 + (px0 - x0) // size * size, y0 + (py0 - y0) // size * size,
+                     min(x1, x0 - (x0 - px1) // size * size), min(y1, y0 - (y0 - py1) // size * size))
+            new = [grown]
+            for part in parts:  # less what earlier pieces' blocks already cover (still whole blocks)
+                new = [piece for whole in new for piece in _minus(whole, part)]
+            parts += new
+        if len(parts) > 1 and sum(map(_area, parts)) + _PART_COST * len(parts) >= _area(box) + _PART_COST:
+            parts = [box]  # (many small parts: the box whole is less work)
+        drawn.append(parts)
+    return drawn
+
+
+def _area(box: tuple[int, int, int, int]) -> int:
+    return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def _minus(box: tuple[int, int, int, int], cut: tuple[int, int, int, int]) -> list[tuple[int, int, int, int]]:
+    """``box`` less ``cut``: up to four disjoint rectangles (above, below, left and right of the cut)."""
+    x0, y0, x1, y1 = box
+    cx0, cy0, cx1, cy1 = max(x0, cut[0]), max(y0, cut[1]), min(x1, cut[2]), min(y1, cut[3])
+    if cx0 >= cx1 or cy0 >= cy1:
+        return [box]
+    pieces = []
+    if y0 < cy0:
+        pieces.append((x0, y0, x1, cy0))
+    if cy1 < y1:
+        pieces.append((x0, cy1, x1, y1))
+    if x0 < cx0:
+        pieces.append((x0, cy0, cx0, cy1))
+    if cx1 < x1:
+        pieces.append((cx1, cy0, x1, cy1))
+    return pieces
+
+
+#: colours whose nearest entry is searched at once (a chunk's distances: this many × 256 floats)
+_SEARCH_CHUNK = 1024
+
+
+class _NearestIndex:
+    """The palette index of ``image`` nearest to block colours: the first entry of ``_palette_entries`` with the
+    least ``_distance``, as ``min`` finds it, for many colours at once (numpy, imported here: a whole-image request
+    never needs it)."""
+
+    def __init__(self, image: Image.Image) -> None:
+        import numpy
+
+        self.np = np = numpy
+        entries = _palette_entries(image)
+        self.index = np.array([index for index, _ in entries], np.uint8)
+        colours = np.array([colour for _, colour in entries], np.int64)
+        self.alpha = colours[:, 3]
+        rgb = colours[:, :3].astype(np.float64)
+        self.farthest = (np.maximum(rgb, 255 - rgb) ** 2).sum(axis=1)  # the most |c - e|² of any colour c
+        # (r, g, b, 1, |c|²) times these is |c|² + |e|² - 2 c·e
+        self.terms = np.vstack([-2 * rgb.T, (rgb * rgb).sum(axis=1), np.ones(len(rgb))])
+        self.image = image
+        self.by_index = None
+
+    def of_colours(self, rgba: bytes) -> bytes:
+        """The nearest index of each RGBA colour in ``rgba`` (4 bytes a colour), as bytes."""
+        np = self.np
+        unique, inverse = np.unique(np.frombuffer(rgba, "<u4"), return_inverse=True)
+        return self._search(unique)[inverse.reshape(-1)].tobytes()
+
+    def of_indices(self, indices: bytes) -> bytes:
+        """The nearest index to the colour of each palette index in ``indices`` (what ``convert("RGBA")`` gives
+        it), as bytes."""
+        np = self.np
+        if self.by_index is None:
+            probe = self.image.crop((0, 0, 256, 1))  # (the image's palette and transparency)
+            probe.putdata(list(range(256)))
+            self.by_index = np.frombuffer(self.of_colours(probe.convert("RGBA").tobytes()), np.uint8)
+        return self.by_index[np.frombuffer(indices, np.uint8)].tobytes()
+
+    def _search(self, colours):
+        """The nearest index of each colour (little-endian RGBA words): ``_distance`` in the same floating-point
+        steps, so that ties and near ties come out as ``min`` has them. Its colour term, the squared RGB distance,
+        is the exact integer |c|² + |e|² - 2 c·e (a matrix product, exact in floats at these sizes). Where every
+        entry that can win is opaque and so is the colour, the distance is that term alone, and |e|² - 2 c·e
+        (the same less |c|²) has the same order and the same first minimum."""
+        np = self.np
+        rgba = colours.astype("<u4").view(np.uint8).reshape(-1, 4)
+        found = np.empty(len(rgba), np.uint8)
+        starts = [0, *(np.flatnonzero(np.diff(rgba[:, 3])) + 1).tolist(), len(rgba)]  # runs of one alpha
+        for lo, hi in zip(starts, starts[1:]):
+            alpha = int(rgba[lo, 3])
+            seen = np.minimum(self.alpha, alpha) / 255
+            weight, extra = seen * seen, (4 * (self.alpha - alpha) ** 2).astype(np.float64)
+            # an entry whose alpha term alone is more than some entry's distance at its farthest never wins here
+            # (a transparent index against opaque colours): left out, the rest may be all opaque
+            useful = extra <= (weight * self.farthest + extra).min()
+            index, weight, extra, terms = self.index[useful], weight[useful], extra[useful], self.terms[:, useful]
+            plain = bool((weight == 1).all() and (extra == 0).all())  # the distance is the colour term
+            for start in range(lo, hi, _SEARCH_CHUNK):
+                end = min(hi, start + _SEARCH_CHUNK)
+                colour = np.ones((end - start, 5))  # each colour as (r, g, b, 1, |c|²)
+                colour[:, :3] = rgba[start:end, :3]
+                if plain:
+                    distances = colour[:, :4] @ terms[:4]  # |e|² - 2 c·e
+                else:
+                    colour[:, 4] = (colour[:, :3] ** 2).sum(axis=1)
+                    distances = colour @ terms  # |c - e|²
+                    distances *= weight
+                    distances += extra
+                found[start:end] = index[np.argmin(distances, axis=1)]
+        return found
 
 
 def _palette_entries(image: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
