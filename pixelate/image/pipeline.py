@@ -1,8 +1,8 @@
 """``pixelate_bytes``: bytes in, pixelated bytes out, or a classified rejection, as a list of named steps.
 
-    check bytes → sniff → check structure → fast JPEG → open → frames → encode             (the whole image)
-                                                      → locate → JPEG regions → pixelate regions → encode frames
-                                                                                           (regions and faces)
+    check bytes → sniff → check structure → fast JPEG → open → container → frames → encode (the whole image)
+                                                                  → locate → JPEG regions → pixelate regions
+                                                                    → encode frames        (regions and faces)
 
 Each step is a small function of the ``Work`` in hand with an early "nothing to do" return (imgproxy's
 ``processing`` is the model); the first step that sets ``work.result`` ends the run. The privacy steps live in
@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from PIL import Image
 
 from pixelate.image import encode, guard, ops, region_steps, structure
-from pixelate.image.decode import decode_frame, frame_duration, draft_scale, orientation_of
+from pixelate.image.decode import decode_frame, frame_duration, draft_scale
 from pixelate.image.errors import PixelateError
 from pixelate.image.fast import jpeg_dc
 from pixelate.image.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
 from pixelate.image.options import DEFAULT_FACE_BLOCKS, Options, parse_options
-from pixelate.image.orient import upright_size as orient_size
 from pixelate.image.result import Result
 from pixelate.image.sniff import sniff_format
 from pixelate.image.work import Step, Work
@@ -55,17 +54,27 @@ def open_image(work: Work) -> None:
         work.image = guard.open_checked(work.data, work.format, work.limits)
 
 
-def reduce_frames(work: Work) -> None:
-    """Every frame decoded, turned upright and reduced to its block grid (one pixel per block)."""
-    if not work.options.whole_image:
+def read_container(work: Work) -> None:
+    """The input's orientation and upright size, and what the output keeps of its container, read before any
+    frame is: its format's output format, its ICC profile (frames may carry their own once seeked to), an
+    animation's loop count and an APNG's default image. Both pipelines need them."""
+    if work.out_format is not None:
         return
-    image, size, method = work.image, work.options.pixel_size, work.options.method
-    work.out_format = out_format = encode.output_format(image.format or "PNG")
-    orientation = orientation_of(image)  # (may decode a PNG whose chunks after the pixels say more)
+    image = work.image
+    region_steps.upright(work)  # (first: it may decode a PNG whose chunks after the pixels say more)
+    work.out_format = encode.output_format(image.format or "PNG")
     # CMYK frames become sRGB: a CMYK profile would no longer describe them
     work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
     work.loop = image.info.get("loop")
     work.default_image = bool(image.format == "PNG" and image.info.get("default_image"))
+
+
+def reduce_frames(work: Work) -> None:
+    """Every frame decoded, turned upright and reduced to its block grid (one pixel per block)."""
+    if not work.options.whole_image:
+        return
+    image, size, method, out_format = work.image, work.options.pixel_size, work.options.method, work.out_format
+    orientation = work.orientation
     count = guard.frame_count(image)
     for index in guard.checked_frames(image, count, work.limits):
         scale = draft_scale(image, size, method) if count == 1 else 1
@@ -96,6 +105,7 @@ STEPS: tuple[tuple[str, Step], ...] = (
     ("check structure", check_structure),
     ("fast JPEG", fast_jpeg),
     ("open", open_image),
+    ("container", read_container),
     ("frames", reduce_frames),
     ("encode", encode_frames),
     *region_steps.STEPS,
@@ -181,8 +191,7 @@ def find_faces(data: bytes, limits: Limits | None = None, stands_for: tuple[int,
     for step in (check_bytes, sniff, check_structure, open_image):
         step(work)
     try:
-        work.orientation = orientation_of(work.image)
-        work.size = orient_size(work.image.size, work.orientation)
+        region_steps.upright(work)
         if stands_for and max(stands_for) > max(work.size):
             work.stands_for = stands_for
         found = region_steps.faces_of_first_frame(work)

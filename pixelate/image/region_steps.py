@@ -28,9 +28,7 @@ def locate(work: Work) -> None:
     image) and, for a still image, the faces found in it."""
     if work.options.whole_image:
         return
-    image = work.image
-    work.orientation = orientation_of(image)
-    work.size = orient.upright_size(image.size, work.orientation)
+    image = work.image  # (its orientation and upright size: read with the container)
     work.targets = regions.manual_targets(work.options, *work.size)
     if image.format in ("JPEG", "MPO") and image.mode in ("RGB", "L", "CMYK"):
         work.input_settings = _jpeg_tables(image)
@@ -39,6 +37,12 @@ def locate(work: Work) -> None:
     if work.options.faces and guard.frame_count(image) == 1:
         work.targets += faces_of_first_frame(work)
         work.found_faces = True
+
+
+def upright(work: Work) -> None:
+    """The opened image's EXIF orientation (``work.orientation``) and its first frame's upright size (``work.size``)."""
+    work.orientation = orientation_of(work.image)
+    work.size = orient.upright_size(work.image.size, work.orientation)
 
 
 def faces_of_first_frame(work: Work) -> list[regions.Target]:
@@ -84,10 +88,6 @@ def pixelate_region_frames(work: Work) -> None:
     if work.options.whole_image:
         return
     image, options = work.image, work.options
-    work.out_format = encode.output_format(image.format or "PNG")
-    work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
-    work.loop = image.info.get("loop")
-    work.default_image = bool(image.format == "PNG" and image.info.get("default_image"))
     count = guard.frame_count(image)
     faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
     drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
