@@ -59,7 +59,7 @@ def check_header(image: Image.Image, limits: Limits) -> None:
         raise PixelateError(
             "too-large",
             f"The image is {width}×{height} ({width * height / 1e6:.3g} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:g} megapixels.",
+            f"the limit is {limits.max_pixels / 1e6:g} megapixels{limits.scope}.",
         )
     try:
         frames = frame_count(image, at_most=limits.max_frames)
@@ -72,7 +72,7 @@ def check_header(image: Image.Image, limits: Limits) -> None:
         raise PixelateError(
             "too-many-frames",
             f"The {frames} frames hold {frames * width * height / 1e6:.0f} megapixels in all; "
-            f"the limit is {limits.max_total_pixels / 1e6:g}.",
+            f"the limit is {limits.max_total_pixels / 1e6:g}{limits.scope}.",
         )
 
 
@@ -87,13 +87,13 @@ def check_frame_pixels(size: tuple[int, int], pixels_before: int, limits: Limits
         raise PixelateError(
             "too-large",
             f"A frame of the image is {width}×{height} ({width * height / 1e6:.3g} megapixels); "
-            f"the limit is {limits.max_pixels / 1e6:g} megapixels.",
+            f"the limit is {limits.max_pixels / 1e6:g} megapixels{limits.scope}.",
         )
     total = pixels_before + width * height
     if total > limits.max_total_pixels:
         raise PixelateError(
             "too-many-frames",
-            f"The frames hold over {total / 1e6:.0f} megapixels in all; the limit is {limits.max_total_pixels / 1e6:g}.",
+            f"The frames hold over {total / 1e6:.0f} megapixels in all; the limit is {limits.max_total_pixels / 1e6:g}{limits.scope}.",
         )
     return total
 

@@ -38,19 +38,24 @@ class Limits:
     #: Most frames of an animation the face detector looks at (40-150 ms each here, by frame size): 12 spread
     #: over it (and its last) at least, then more where neighbouring looks disagree (``image.face_track``).
     max_face_looks: int = 36
+    #: What these limits are for, said after them in a refusal (" for a WebP": lower than README's figures)
+    scope: str = ""
 
     def for_format(self, fmt: str | None) -> "Limits":
         """These limits for a file of format ``fmt`` (as sniffed): lower for WebP (``WEBP_SHARE``)."""
         if fmt != "WEBP":
             return self
         return replace(self, max_pixels=max(1, int(self.max_pixels * WEBP_SHARE)),
-                       max_total_pixels=max(1, int(self.max_total_pixels * WEBP_SHARE)))
+                       max_total_pixels=max(1, int(self.max_total_pixels * WEBP_SHARE)),
+                       scope=" for a WebP (half the other formats': its encoder needs twice the memory)")
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
         env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
+            if f.name == "scope":
+                continue
             name = f"PIXELATE_{f.name.upper()}"
             raw = env.get(name)
             if raw:
