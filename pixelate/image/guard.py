@@ -153,7 +153,7 @@ def _too_large_message(exc: Exception, limits: Limits) -> str:
     claimed = re.search(r"\((\d+) pixels\)", str(exc))
     what = f"{int(claimed.group(1)) / 1e6:,.0f} megapixels" if claimed else "enormous dimensions"
     return (
-        f"The image claims {what}; the limit is {limits.max_pixels / 1e6:g} megapixels. "
+        f"The image claims {what}; the limit is {limits.max_pixels / 1e6:g} megapixels{limits.scope}. "
         "It was refused before decoding."
     )
 

@@ -1,8 +1,8 @@
 """``pixelate_bytes``: bytes in, pixelated bytes out, or a classified rejection, as a list of named steps.
 
-    check bytes → sniff → check structure → fast JPEG → open → container → frames → encode (the whole image)
-                                                                  → locate → JPEG regions → pixelate regions
-                                                                    → encode frames        (regions and faces)
+    check bytes → sniff → format limits → check structure → fast JPEG → open → container
+        → frames → encode                                                           (the whole image)
+        → locate → JPEG regions → pixelate regions → encode frames                  (regions and faces)
 
 Each step is a small function of the ``Work`` in hand with an early "nothing to do" return (imgproxy's
 ``processing`` is the model); the first step that sets ``work.result`` ends the run. The privacy steps live in
@@ -33,7 +33,12 @@ def check_bytes(work: Work) -> None:
 
 def sniff(work: Work) -> None:
     work.format = sniff_format(work.data)
-    work.limits = work.limits.for_format(work.format)  # (a WebP's are lower: its encoder needs more memory)
+
+
+def format_limits(work: Work) -> None:
+    """The limits for the sniffed format: a WebP's are lower, since its encoder needs more memory (looking for
+    faces alone, ``find_faces``, encodes nothing and keeps the others')."""
+    work.limits = work.limits.for_format(work.format)
 
 
 def check_structure(work: Work) -> None:
@@ -102,6 +107,7 @@ def encode_frames(work: Work) -> None:
 STEPS: tuple[tuple[str, Step], ...] = (
     ("check bytes", check_bytes),
     ("sniff", sniff),
+    ("format limits", format_limits),
     ("check structure", check_structure),
     ("fast JPEG", fast_jpeg),
     ("open", open_image),

@@ -313,17 +313,27 @@ def _planes(page: "TiffPage") -> int:
 
 
 class TiffPage:
-    """The layout tags of one TIFF directory: (type, count, value field), the first of each as Pillow keeps."""
+    """The layout tags of one TIFF directory: every entry of each, (type, count, value field), in file order.
 
-    def __init__(self, data: bytes, order: str, big: bool, entries: dict[int, tuple[int, int, bytes]]):
+    A tag may be listed more than once. Pillow keeps the first entry it can read (one that is empty, or whose
+    data lies outside the file, is skipped for the next), so the size tags are read the same way, and a count
+    is the largest of its entries': an empty StripOffsets ahead of a flood of them must not hide the flood."""
+
+    def __init__(self, data: bytes, order: str, big: bool, entries: dict[int, list[tuple[int, int, bytes]]]):
         self.data, self.order, self.big, self.entries = data, order, big, entries
 
     def count(self, tag: int) -> int:
-        return self.entries[tag][1] if tag in self.entries else 0
+        return max((count for _kind, count, _field in self.entries.get(tag, ())), default=0)
 
     def number(self, tag: int) -> int | None:
-        """The first value of a number tag (None when absent, empty, of another type, or out of the file)."""
-        kind, count, field = self.entries.get(tag, (0, 0, b""))
+        """The first value of a number tag's first readable entry (None when there is none)."""
+        for entry in self.entries.get(tag, ()):
+            value = self._first_value(*entry)
+            if value is not None:
+                return value
+        return None
+
+    def _first_value(self, kind: int, count: int, field: bytes) -> int | None:
         if kind not in _TIFF_NUMBER_FORMATS or not count:
             return None
         fmt = self.order + _TIFF_NUMBER_FORMATS[kind]
@@ -362,9 +372,9 @@ def tiff_pages(data: bytes) -> Iterator[TiffPage]:
         end = start + count * struct.calcsize(entry)
         if end + struct.calcsize(link) > len(data):
             return  # a directory cut short: Pillow reports it
-        entries: dict[int, tuple[int, int, bytes]] = {}
+        entries: dict[int, list[tuple[int, int, bytes]]] = {}
         for tag, kind, number, field in struct.iter_unpack(entry, data[start:end]):
-            if tag in _TIFF_LAYOUT_TAGS and tag not in entries and kind in _TIFF_TYPE_SIZES:
-                entries[tag] = (kind, number, field)
+            if tag in _TIFF_LAYOUT_TAGS and kind in _TIFF_TYPE_SIZES:
+                entries.setdefault(tag, []).append((kind, number, field))
         yield TiffPage(data, order, big, entries)
         offset = struct.unpack_from(link, data, end)[0]

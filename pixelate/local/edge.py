@@ -339,7 +339,8 @@ class EdgeHandler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.send_header("Content-Length", str(len(body) if length is None else length))
+        if status != 304:  # (a 304 has no body, and no length unless the 200's: RFC 9110, 8.6)
+            self.send_header("Content-Length", str(len(body) if length is None else length))
         self.end_headers()
         if self.command != "HEAD" and status != 304:
             self.wfile.write(body)

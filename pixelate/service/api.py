@@ -5,7 +5,7 @@ Routes:
 - ``POST /api/uploads`` ``{filename, content_type, size, pixel_size?, method?, regions?, faces?, face_blocks?}`` → 201
   ``{id, key, upload: {url, fields}}``: a presigned POST to the originals bucket whose signed policy pins the
   key, the size (exactly the declared ``size``, at most ``MAX_UPLOAD_BYTES``), the ``Content-Type`` (one of the
-  raster types the service decodes: ``UPLOAD_CONTENT_TYPES``), the options metadata (``x-amz-meta-pixel-size``,
+  raster types the service decodes: ``api_requests.UPLOAD_CONTENT_TYPES``), the options metadata (``x-amz-meta-pixel-size``,
   ``-method``, ``-regions`` as ``x,y,w,h;…``, ``-faces``, ``-face-blocks``), and an expiry of ``UPLOAD_EXPIRY_SECONDS``. S3
   enforces the policy on AWS (moto does not: there the handler's own checks stand). The key is an upload slot:
   the processing function keeps its first result only.

@@ -34,10 +34,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 UPLOAD_FIELDS = ("filename", "content_type", "size", "pixel_size", "method", "regions", "faces", "face_blocks")
 PIXELATE_PARAMETERS = ("size", "method", "regions", "faces", "face_blocks")
 DETECT_PARAMETERS = ("width", "height")
-#: a name a client may well try for one a route takes (other doors' spellings among them)
-_MEANT = {"pixel_size": "size", "pixel-size": "size", "pixelsize": "size", "block": "size", "face-blocks": "face_blocks",
-          "region": "regions", "face": "faces", "contenttype": "content_type", "content-type": "content_type",
-          "name": "filename", "file_name": "filename"}
+#: names a client may well try (other doors' spellings among them), by what they mean: the pixel size is ``size`` in
+#: a query and ``pixel_size`` in the upload request, whose ``size`` is the file's bytes
+_MEANT = {"pixel size": ("pixel_size", "pixel-size", "pixelsize", "block", "block_size", "size"),
+          "face_blocks": ("face-blocks", "faceblocks"), "regions": ("region", "areas"), "faces": ("face",),
+          "content_type": ("contenttype", "content-type", "type"), "filename": ("name", "file_name", "file")}
 
 
 class ApiError(Exception):
@@ -51,9 +52,11 @@ class ApiError(Exception):
 def check_known(given: Iterable[str], known: tuple[str, ...], what: str) -> None:
     """Refuse the first name in ``given`` that is not in ``known``: ``unknown-parameter``, naming what was likely
     meant and every name the route takes."""
+    pixel_size = "size" if "size" in known and "pixel_size" not in known else "pixel_size"
     for name in given:
         if name not in known:
-            meant = _MEANT.get(str(name).lower())
+            meant = next((pixel_size if option == "pixel size" else option for option, names in _MEANT.items()
+                          if str(name).lower() in names), None)
             hint = f" (did you mean {meant}?)" if meant in known else ""
             raise ApiError(400, "unknown-parameter", f"{what} {str(name)[:40]!r} is not one this route takes{hint}; "
                            f"it takes {', '.join(known)}")

@@ -292,6 +292,8 @@ METHOD_METADATA = "method"
 REGIONS_METADATA = "regions"
 FACES_METADATA = "faces"
 FACE_BLOCKS_METADATA = "face-blocks"
+OPTION_METADATA = frozenset({PIXEL_SIZE_METADATA, METHOD_METADATA, REGIONS_METADATA, FACES_METADATA,
+                             FACE_BLOCKS_METADATA})
 #: the longest invalid value a status record repeats whole; a longer one is cut and named by its hash
 _SHOWN, _SHOWN_CUT = 256, 64
 
@@ -322,7 +324,8 @@ def options_from_metadata(metadata: dict[str, str], defaults: Options) -> Reques
     errors: list[PixelateError] = []
     for key, value in metadata.items():
         name = metadata_name(key)
-        if name in lowered and lowered[name] != value:
+        # (only an option's: other tools' own metadata is none of the service's business)
+        if name in OPTION_METADATA and name in lowered and str(lowered[name]).strip() != str(value).strip():
             errors.append(invalid(f"x-amz-meta-{name} is given twice, with different values ({key!r} is one)."))
         lowered.setdefault(name, value)
 

@@ -144,6 +144,10 @@ def test_a_webps_pixels_are_limited_to_a_share_of_the_others():
     with pytest.raises(PixelateError) as refused:
         pixelate_bytes(buffer.getvalue(), 8, limits=limits)
     assert refused.value.reason == "too-large" and "for a WebP" in refused.value.message  # (not README's figure)
+    # looking for faces encodes nothing: a WebP there keeps the others' limits
+    from pixelate.image.pipeline import find_faces
+
+    assert find_faces(buffer.getvalue(), limits=limits).width == 40
     buffer = io.BytesIO()
     Image.new("RGB", (40, 20), "red").save(buffer, "PNG")
     assert pixelate_bytes(buffer.getvalue(), 8, limits=limits).width == 40

@@ -72,6 +72,17 @@ def test_a_flood_of_strip_offsets_is_refused_before_opening(order, big):
     assert "20,000 strips" in error.message and "needs (2)" in error.message
 
 
+def test_a_flood_behind_an_empty_entry_of_the_same_tag_is_refused():
+    # Pillow skips an entry it cannot read (empty, or out of the file) for the tag's next one: the walk counted the
+    # first entry only, and a 2 MB file passed it to take 9.7 s and 516 MB in Pillow (review of the walk)
+    empty_first = grey_page(1, 2, (BYTE, 20_000, blob_at()), rows=1, extra=[(273, BYTE, 0, 0)])
+    error = refused_before_decoding(tiff([empty_first], b"\x01" * 20_000))
+    assert error.reason == "corrupt" and "20,000 strips" in error.message
+    # and the size is read from the first entry Pillow can read, not an empty one before it
+    sized_later = grey_page(1, 2, (BYTE, 2, blob_at()), rows=1, extra=[(257, LONG, 0, 0)])
+    structure.check_structure(tiff([sized_later], b"\x01\x01"), "TIFF")
+
+
 def test_the_flood_is_refused_on_a_later_page():
     pixels = b"\x80\x80"
     good = grey_page(1, 2, (LONG, 1, 8), extra=[(279, LONG, 1, 2)])

@@ -120,8 +120,8 @@ def test_face_blocks_are_signed_and_a_misspelt_field_is_named_not_ignored(servic
     assert "x-amz-meta-face-blocks" not in call(events, "POST", "/api/uploads", valid_request())[2]["upload"]["fields"]
     # (an option given under another door's name used to be ignored: the upload came back at the default)
     status, _, body = call(events, "POST", "/api/uploads", valid_request(**{"pixel-size": 24}))
-    assert (status, body["error"]) == (400, "unknown-parameter") and "did you mean pixel_size" not in body["message"]
-    assert "'pixel-size'" in body["message"] and "pixel_size" in body["message"]
+    assert (status, body["error"]) == (400, "unknown-parameter") and "(did you mean pixel_size?)" in body["message"]
+    assert "'pixel-size'" in body["message"]
     status, _, body = call(events, "POST", "/api/uploads", valid_request(filename=5))
     assert body["message"] == "filename must be text, not int"
 

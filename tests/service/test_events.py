@@ -115,7 +115,9 @@ def test_underscores_in_metadata_names_read_as_dashes_and_an_override_wins_over_
     assert (requested.error, requested.options.pixel_size, requested.options.face_blocks) == (None, 24, 0)
     twice = options_from_metadata({"pixel_size": "24", "pixel-size": "8"}, DEFAULTS)
     assert twice.error.reason == "invalid-option" and "given twice" in twice.error.message
-    assert options_from_metadata({"pixel_size": "8", "pixel-size": "8"}, DEFAULTS).options.pixel_size == 8
+    assert options_from_metadata({"pixel_size": "8", "pixel-size": " 8"}, DEFAULTS).options.pixel_size == 8
+    # another tool's own metadata under both spellings is none of the service's business
+    assert options_from_metadata({"my_tag": "a", "my-tag": "b"}, DEFAULTS).error is None
     job = Job("b", "k", overrides={"pixel-size": "32"})
     assert options_from_metadata(job.requested_metadata({"pixel_size": "24"}), DEFAULTS).options.pixel_size == 32
 
