@@ -151,6 +151,7 @@ def create_upload() -> Response:
     config = ApiConfig.from_env()
     event = app.current_event
     # API Gateway may deliver any body base64-encoded, depending on its content type.
+    check_known(event.query_string_parameters or {}, (), "query parameter")  # (the options go in the body)
     body = parse_json_object(decode_body(event.body, event.is_base64_encoded))
     request = parse_upload_request(body, config.defaults.pixel_size, config.max_upload_bytes)
     upload_id = uuid.uuid4().hex

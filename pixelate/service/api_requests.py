@@ -59,7 +59,7 @@ def check_known(given: Iterable[str], known: tuple[str, ...], what: str) -> None
                           if str(name).lower() in names), None)
             hint = f" (did you mean {meant}?)" if meant in known else ""
             raise ApiError(400, "unknown-parameter", f"{what} {str(name)[:40]!r} is not one this route takes{hint}; "
-                           f"it takes {', '.join(known)}")
+                           f"it takes {', '.join(known) or 'none'}")
 
 
 def parse_json_object(body: bytes) -> dict:
@@ -155,13 +155,15 @@ class UploadRequest:
 
 
 def parse_upload_request(body: dict, default_pixel_size: int, max_upload_bytes: int) -> UploadRequest:
+    """The upload request's fields; an option given as JSON's null is not given, as if left out."""
     check_known(body, UPLOAD_FIELDS, "field")
-    method, face_blocks = body.get("method"), body.get("face_blocks")
+    method, face_blocks, pixel_size = body.get("method"), body.get("face_blocks"), body.get("pixel_size")
     return UploadRequest(
         filename=safe_filename(body.get("filename")),
         content_type=parse_content_type(body.get("content_type")),
         size=parse_size(body.get("size"), max_upload_bytes),
-        pixel_size=parse_option(parse_pixel_size, body.get("pixel_size", default_pixel_size), "invalid-pixel-size"),
+        pixel_size=parse_option(parse_pixel_size, default_pixel_size if pixel_size is None else pixel_size,
+                                "invalid-pixel-size"),
         method=None if method is None else parse_option(parse_method, method, "invalid-method"),
         regions=parse_option(parse_regions, body.get("regions"), "invalid-regions"),
         faces=parse_option(parse_flag, body.get("faces", False), "invalid-faces"),
@@ -191,6 +193,14 @@ def query_options(query: dict, defaults: Options) -> Options:
         pixel_size=parse_option(parse_pixel_size, query.get("size", defaults.pixel_size), "invalid-pixel-size"),
         method=parse_option(parse_method, query.get("method", defaults.method), "invalid-method"),
         regions=parse_option(parse_regions, query.get("regions"), "invalid-regions"),
-        faces=parse_option(parse_flag, query.get("faces", "false"), "invalid-faces"),
+        faces=parse_option(query_flag, query.get("faces", "false"), "invalid-faces"),
         face_blocks=parse_option(parse_face_blocks, query.get("face_blocks", defaults.face_blocks), "invalid-face-blocks"),
     )
+
+
+def query_flag(value: str) -> bool:
+    """A flag in a query: ``true`` or ``false`` (and the other spellings ``parse_flag`` takes), but not empty.
+    ``?faces`` alone reads as "yes" to some and as nothing to others: it is asked to be said."""
+    if not str(value).strip():
+        raise PixelateError("invalid-option", "faces needs a value in a query: faces=true or faces=false.")
+    return parse_flag(value)

@@ -42,6 +42,8 @@ def test_a_parameter_the_route_does_not_take_is_named_not_ignored(events):
     assert "did you mean size?" in json.loads(response["body"])["message"]
     assert error_of(call(events, "POST", "/api/detect", HOPPER, query={"faces": "true"})) == (400, "unknown-parameter")
     assert error_of(call(events, "POST", "/api/pixelate", HOPPER, query={"face_blocks": "99"})) == (400, "invalid-face-blocks")
+    # ?faces alone is "yes" to some clients and nothing to others: asked to be said (it was taken as false)
+    assert error_of(call(events, "POST", "/api/pixelate", HOPPER, query={"faces": ""})) == (400, "invalid-faces")
 
 
 def test_face_blocks_in_the_query_keep_the_size_asked_for_a_face(events):

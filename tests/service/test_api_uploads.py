@@ -124,6 +124,12 @@ def test_face_blocks_are_signed_and_a_misspelt_field_is_named_not_ignored(servic
     assert "'pixel-size'" in body["message"]
     status, _, body = call(events, "POST", "/api/uploads", valid_request(filename=5))
     assert body["message"] == "filename must be text, not int"
+    # options in the query, not the body: they used to be ignored too
+    status, _, body = call(events, "POST", "/api/uploads", valid_request(), query={"pixel_size": "24"})
+    assert (status, body["error"]) == (400, "unknown-parameter") and "it takes none" in body["message"]
+    # JSON's null is an option not given, for every option alike
+    fields = call(events, "POST", "/api/uploads", valid_request(pixel_size=None, method=None))[2]["upload"]["fields"]
+    assert fields["x-amz-meta-pixel-size"] == "16" and "x-amz-meta-method" not in fields
 
 
 def test_a_damaged_status_record_is_not_there_yet_rather_than_a_500(service, events):
@@ -226,7 +232,6 @@ BAD_UPLOADS = [
     ("pixel size too large", valid_request(pixel_size=513), "invalid-pixel-size"),
     ("pixel size not a number", valid_request(pixel_size="big"), "invalid-pixel-size"),
     ("pixel size fraction", valid_request(pixel_size=16.5), "invalid-pixel-size"),
-    ("pixel size null", valid_request(pixel_size=None), "invalid-pixel-size"),
     ("unknown method", valid_request(method="blur"), "invalid-method"),
     ("face blocks too many", valid_request(face_blocks=65), "invalid-face-blocks"),
     ("face blocks a word", valid_request(face_blocks="many"), "invalid-face-blocks"),
