@@ -398,6 +398,20 @@ def test_a_finger_resizing_a_box_near_the_top_by_its_bottom_edge_does_not_delete
         touch_drag(cdp, grip, (grip[0], grip[1] + 40))
         (resized,) = areas_of(card)
         assert (resized["x"], resized["y"], resized["w"]) == (area["x"], area["y"], area["w"]) and resized["h"] > area["h"]
+
+        # The handles reach mostly outward: a small box (a face of ~50 CSS px) keeps its middle to move it by. With
+        # 20 px of each handle inside, a finger 5 px off the middle resized it instead (a review's measure).
+        touch_drag(cdp, screen_point(layer, size, 380.5, 225.5), screen_point(layer, size, 440.5, 285.5))
+        small = areas_of(card)[1]
+        shown = card.get_by_test_id("area").nth(1).bounding_box()
+        assert 40 <= shown["width"] <= 60, shown
+        for dx, dy in ((5, 0), (-5, 0), (0, 5), (0, -5)):
+            before = areas_of(card)[1]
+            middle = (shown["x"] + shown["width"] / 2 + dx, shown["y"] + shown["height"] / 2 + dy)
+            touch_drag(cdp, middle, (middle[0] - 10, middle[1] - 10))
+            moved = areas_of(card)[1]
+            assert (moved["w"], moved["h"]) == (small["w"], small["h"]) and moved["x"] < before["x"], (dx, dy, moved)
+            shown = card.get_by_test_id("area").nth(1).bounding_box()
         assert problems.problems == []
     finally:
         context.close()
@@ -511,8 +525,15 @@ def test_a_drawn_area_many_blocks_across_gets_a_note(browser, site):
         mouse_drag(page, screen_point(layer, (512, 512), 100.5, 100.5), screen_point(layer, (512, 512), 200.5, 180.5))
         note = card.locator(".note-slot [role=status]")
         assert note.count() == 0  # about 6 blocks across: no note
-        mouse_drag(page, screen_point(layer, (512, 512), 20.5, 250.5), screen_point(layer, (512, 512), 320.5, 500.5))
+        start, end = screen_point(layer, (512, 512), 20.5, 250.5), screen_point(layer, (512, 512), 320.5, 500.5)
+        expected, photo_at = photo_box(layer, (512, 512), start, end), layer.bounding_box()["y"]
+        mouse_drag(page, start, end)
         note.wait_for()
+        # the note came in the middle of the drag: above the photo, it moved the photo under the pointer (a review
+        # measured 71 px on a desktop, and the area landed elsewhere)
+        assert layer.bounding_box()["y"] == photo_at
+        area = areas_of(card)[1]
+        assert (area["x"], area["y"], area["w"], area["h"]) == expected
         assert note.inner_text() == ("Area 2 is more than 16 blocks across at 16 px, so a face or anything else in it may "
                                      "stay recognisable: larger blocks (a larger pixel size) hide it better.")
         page.get_by_test_id("pixel-size").fill("20")  # 15 blocks across
