@@ -21,6 +21,9 @@ const MIN_SCREEN_PIXELS = 6;
 const STEP_SHARE = 0.01;
 const BIG_STEP = 10;
 const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
+// Room an area's label and × need above it (CSS px) before they go below it instead: a finger's × sits above the
+// top handles (style.css), ~84 px up; a mouse's just above the box.
+const ABOVE_COARSE = 90;
 // A found face that overlaps an area already there this much (intersection over union) is that area again.
 const SAME_AREA_OVERLAP = 0.5;
 
@@ -239,8 +242,18 @@ export class AreaEditor {
     style.setProperty("--h", `${(100 * area.h) / this.height}%`);
     Object.assign(dataset, { x: area.x, y: area.y, w: area.w, h: area.h, source: area.source });
     // near the top of the photo, the label and the × go below the box, where they stay on the photo
-    area.el.classList.toggle("near-top", area.y < this.height * 0.1);
+    area.el.classList.toggle("near-top", area.y < this.height * 0.1 || this.onScreen(area.y) < this.roomAbove());
     this.label(area);
+  }
+
+  // A photo y (pixels) as CSS pixels down from the photo's top, as shown now (Infinity before it is shown).
+  onScreen(y) {
+    const shown = this.layer.getBoundingClientRect().height;
+    return shown > 0 ? (y / this.height) * shown : Infinity;
+  }
+
+  roomAbove() {
+    return window.matchMedia("(pointer: coarse)").matches ? ABOVE_COARSE : 0;
   }
 
   describe(area) {

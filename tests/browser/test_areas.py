@@ -405,6 +405,10 @@ def test_a_finger_resizing_a_box_near_the_top_by_its_bottom_edge_does_not_delete
         small = areas_of(card)[1]
         shown = card.get_by_test_id("area").nth(1).bounding_box()
         assert 40 <= shown["width"] <= 60, shown
+        # above a box, the × is clear of its top handles too (a finger on a corner resizes; it is not the ×'s)
+        corner = card.locator(".area").nth(1).locator(".handle-ne").bounding_box()
+        above = card.get_by_role("button", name="Delete area 2").bounding_box()
+        assert above["y"] + above["height"] <= corner["y"], (above, corner)
         for dx, dy in ((5, 0), (-5, 0), (0, 5), (0, -5)):
             before = areas_of(card)[1]
             middle = (shown["x"] + shown["width"] / 2 + dx, shown["y"] + shown["height"] / 2 + dy)
@@ -412,6 +416,9 @@ def test_a_finger_resizing_a_box_near_the_top_by_its_bottom_edge_does_not_delete
             moved = areas_of(card)[1]
             assert (moved["w"], moved["h"]) == (small["w"], small["h"]) and moved["x"] < before["x"], (dx, dy, moved)
             shown = card.get_by_test_id("area").nth(1).bounding_box()
+        # a box with no room above it for a finger's × (under 90 CSS px from the top) has it below
+        touch_drag(cdp, screen_point(layer, size, 5.5, 60.5), screen_point(layer, size, 45.5, 100.5))
+        assert len(areas_of(card)) == 3 and "near-top" in card.locator(".area").nth(2).get_attribute("class")
         assert problems.problems == []
     finally:
         context.close()
