@@ -33,6 +33,9 @@ def check_bytes(data: bytes, limits: Limits) -> None:
 def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
     """Open ``data`` with only the decoder of its sniffed format, and check the header against ``limits``."""
     formats = load_plugin(fmt)
+    # a GIF's blocks are walked before Pillow reads them (a flood of sub-blocks or stray bytes costs it seconds or
+    # gigabytes: refused there), and the walk gives the canvas Pillow will grow it to, checked below
+    canvas = structure.gif_canvas_size(data) if fmt == "GIF" and len(data) >= 13 else None
     try:
         with warnings.catch_warnings():
             # Pillow only warns between its own limit and twice that; our limits are checked below.
@@ -45,8 +48,8 @@ def open_checked(data: bytes, fmt: str, limits: Limits) -> Image.Image:
     except Exception as exc:  # Pillow raises many types for malformed headers
         raise PixelateError("corrupt", f"The {fmt} file is damaged and cannot be read ({brief(exc)}).") from None
     check_header(image, limits)
-    if fmt == "GIF":
-        check_frame_pixels(structure.gif_canvas_size(data), 0, limits)
+    if canvas is not None:
+        check_frame_pixels(canvas, 0, limits)
     return image
 
 

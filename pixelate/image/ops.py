@@ -191,7 +191,7 @@ def pixelate_boxes(image: Image.Image, boxes: Iterable[tuple[tuple[int, int, int
 
 def _pixelate_boxes_paletted(image: Image.Image, boxes, method: str) -> Image.Image:
     """``pixelate_boxes`` for a palette image: each block's colour from the original pixels (never from a box drawn
-    before), then the palette index ``_distance`` finds nearest to it.
+    before), then the palette index nearest to it (``_NearestIndex``).
 
     Only the blocks that show are worked out: where boxes overlap the one drawn last wins, so a box is pixelated
     only on the whole blocks of its own grid that reach a part of it no later box covers (``_blocks_to_draw``),
@@ -286,8 +286,14 @@ _SEARCH_CHUNK = 1024
 
 class _NearestIndex:
     """The palette index of ``image`` nearest to block colours: the first entry of ``_palette_entries`` with the
-    least ``_distance``, as ``min`` finds it, for many colours at once (numpy, imported here: a whole-image request
-    never needs it)."""
+    least distance, as ``min`` finds it, for many colours at once. The distance between an entry and a block's
+    mean colour, both RGBA: colour counts as far as both are seen (the colour of a see-through pixel does not
+    matter), alpha 4× (an opaque block never takes a half-transparent entry for a close tint)::
+
+        (min(alpha_e, alpha_c) / 255)² · |rgb_e - rgb_c|² + 4 (alpha_e - alpha_c)²
+
+    Among opaque entries the nearest by RGB wins, as it did before alpha counted. Worked out with numpy, imported
+    here: a whole-image request never needs it."""
 
     def __init__(self, image: Image.Image) -> None:
         import numpy
@@ -321,7 +327,7 @@ class _NearestIndex:
         return self.by_index[np.frombuffer(indices, np.uint8)].tobytes()
 
     def _search(self, colours):
-        """The nearest index of each colour (little-endian RGBA words): ``_distance`` in the same floating-point
+        """The nearest index of each colour (little-endian RGBA words): the distance in the same floating-point
         steps, so that ties and near ties come out as ``min`` has them. Its colour term, the squared RGB distance,
         is the exact integer |c|² + |e|² - 2 c·e (a matrix product, exact in floats at these sizes). Where every
         entry that can win is opaque and so is the colour, the distance is that term alone, and |e|² - 2 c·e
@@ -370,10 +376,3 @@ def _palette_entries(image: Image.Image) -> list[tuple[int, tuple[int, ...]]]:
         entries.append((index, (*palette[3 * index : 3 * index + 3], alpha)))
     return entries or [(0, (0, 0, 0, 255))]
 
-
-def _distance(entry: tuple[int, ...], block: tuple[int, ...]) -> float:
-    """How far a palette entry is from a block's mean colour, both RGBA: colour counts as far as both are seen
-    (the colour of a see-through pixel does not matter), alpha 4× (an opaque block never takes a half-transparent
-    entry for a close tint). Among opaque entries the nearest by RGB wins, as it did before alpha counted."""
-    seen = min(entry[3], block[3]) / 255
-    return seen * seen * sum((a - b) ** 2 for a, b in zip(entry[:3], block[:3])) + 4 * (entry[3] - block[3]) ** 2

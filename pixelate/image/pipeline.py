@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from PIL import Image
 
 from pixelate.image import encode, guard, ops, region_steps, structure
-from pixelate.image.decode import decode_frame, frame_duration, draft_scale
+from pixelate.image.decode import decode_frame, frame_duration, draft_scale, orientation_of
+from pixelate.image.orient import upright_size
 from pixelate.image.errors import PixelateError
 from pixelate.image.fast import jpeg_dc
 from pixelate.image.limits import DEFAULT_LIMITS, DEFAULT_METHOD, DEFAULT_PIXEL_SIZE, Limits
@@ -66,7 +67,8 @@ def read_container(work: Work) -> None:
     if work.out_format is not None:
         return
     image = work.image
-    region_steps.upright(work)  # (first: it may decode a PNG whose chunks after the pixels say more)
+    work.orientation = orientation_of(image)  # (first: it may decode a PNG whose chunks after the pixels say more)
+    work.size = upright_size(image.size, work.orientation)
     work.out_format = encode.output_format(image.format or "PNG")
     # CMYK frames become sRGB: a CMYK profile would no longer describe them
     work.icc_profile = None if image.mode == "CMYK" else image.info.get("icc_profile")
@@ -197,7 +199,7 @@ def find_faces(data: bytes, limits: Limits | None = None, stands_for: tuple[int,
     for step in (check_bytes, sniff, check_structure, open_image):
         step(work)
     try:
-        region_steps.upright(work)
+        read_container(work)  # (its orientation and upright size)
         if stands_for and max(stands_for) > max(work.size):
             work.stands_for = stands_for
         found = region_steps.faces_of_first_frame(work)

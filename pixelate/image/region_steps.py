@@ -17,7 +17,7 @@ import warnings
 from PIL import Image
 
 from pixelate.image import encode, face_track, guard, ops, orient, regions
-from pixelate.image.decode import decode_frame, frame_duration, orientation_of
+from pixelate.image.decode import decode_frame, frame_duration
 from pixelate.image.options import Box
 from pixelate.image.result import Result
 from pixelate.image.work import Work
@@ -37,12 +37,6 @@ def locate(work: Work) -> None:
     if work.options.faces and guard.frame_count(image) == 1:
         work.targets += faces_of_first_frame(work)
         work.found_faces = True
-
-
-def upright(work: Work) -> None:
-    """The opened image's EXIF orientation (``work.orientation``) and its first frame's upright size (``work.size``)."""
-    work.orientation = orientation_of(work.image)
-    work.size = orient.upright_size(work.image.size, work.orientation)
 
 
 def faces_of_first_frame(work: Work) -> list[regions.Target]:

@@ -49,8 +49,8 @@ from pixelate.image.errors import PixelateError
 from pixelate.image.limits import Limits
 from pixelate.image.options import regions_text
 from pixelate.service import aws, status, store, uploads
-from pixelate.service.api_requests import (DETECT_PARAMETERS, PIXELATE_PARAMETERS, ApiError, UploadRequest, check_known,
-                                           parse_json_object, parse_upload_request, photo_size, query_options)
+from pixelate.service.api_requests import (ApiError, UploadRequest, check_known, parse_json_object, parse_upload_request,
+                                           photo_size, query_options)
 from pixelate.service.config import ApiConfig
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME") or "pixelator")
@@ -216,7 +216,6 @@ def pixelate_now() -> Response:
 
     event = app.current_event
     query = event.query_string_parameters or {}
-    check_known(query, PIXELATE_PARAMETERS, "query parameter")
     options = query_options(query, ApiConfig.from_env().defaults)
     data = request_image()
     result = pixelate_bytes(data, options=options, limits=sync_limits(Limits.from_env()))
@@ -240,9 +239,7 @@ def detect_faces() -> Response:
     the photo's: 1.5 % of its long side), and scales the boxes back to its photo."""
     from pixelate.image.pipeline import find_faces
 
-    query = app.current_event.query_string_parameters or {}
-    check_known(query, DETECT_PARAMETERS, "query parameter")
-    stands_for = photo_size(query)
+    stands_for = photo_size(app.current_event.query_string_parameters or {})
     found = find_faces(request_image(), sync_limits(Limits.from_env()), stands_for)
     return json_response(200, {"width": found.width, "height": found.height, "faces": found.faces})
 

@@ -34,11 +34,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 UPLOAD_FIELDS = ("filename", "content_type", "size", "pixel_size", "method", "regions", "faces", "face_blocks")
 PIXELATE_PARAMETERS = ("size", "method", "regions", "faces", "face_blocks")
 DETECT_PARAMETERS = ("width", "height")
-#: names a client may well try (other doors' spellings among them), by what they mean: the pixel size is ``size`` in
-#: a query and ``pixel_size`` in the upload request, whose ``size`` is the file's bytes
-_MEANT = {"pixel size": ("pixel_size", "pixel-size", "pixelsize", "block", "block_size", "size"),
-          "face_blocks": ("face-blocks", "faceblocks"), "regions": ("region", "areas"), "faces": ("face",),
-          "content_type": ("contenttype", "content-type", "type"), "filename": ("name", "file_name", "file")}
+#: other names a client may well try for a field (other doors' spellings among them)
+_MEANT = {"pixel_size": ("pixel-size", "pixelsize", "block", "block_size"), "face_blocks": ("face-blocks", "faceblocks"),
+          "regions": ("region", "areas"), "faces": ("face",), "content_type": ("contenttype", "content-type", "type"),
+          "filename": ("name", "file_name", "file")}
+#: a query's name for an upload field: the pixel size is ``size`` there (the upload request's is the file's bytes)
+_IN_A_QUERY = {"pixel_size": "size"}
 
 
 class ApiError(Exception):
@@ -52,11 +53,11 @@ class ApiError(Exception):
 def check_known(given: Iterable[str], known: tuple[str, ...], what: str) -> None:
     """Refuse the first name in ``given`` that is not in ``known``: ``unknown-parameter``, naming what was likely
     meant and every name the route takes."""
-    pixel_size = "size" if "size" in known and "pixel_size" not in known else "pixel_size"
     for name in given:
         if name not in known:
-            meant = next((pixel_size if option == "pixel size" else option for option, names in _MEANT.items()
-                          if str(name).lower() in names), None)
+            text = str(name).lower()
+            option = next((option for option, names in _MEANT.items() if text == option or text in names), None)
+            meant = option if option in known else _IN_A_QUERY.get(option)
             hint = f" (did you mean {meant}?)" if meant in known else ""
             raise ApiError(400, "unknown-parameter", f"{what} {str(name)[:40]!r} is not one this route takes{hint}; "
                            f"it takes {', '.join(known) or 'none'}")
@@ -175,6 +176,7 @@ def photo_size(query: dict) -> tuple[int, int] | None:
     """``width`` and ``height`` from the query (both or neither): whole numbers of pixels, 1 to 999,999,999. No
     pixel limit applies: the size only sets the smallest face looked for, which never goes under 1.5 % of the
     copy's own long side, however large the photo is said to be."""
+    check_known(query, DETECT_PARAMETERS, "query parameter")
     width, height = query.get("width"), query.get("height")
     if width is None and height is None:
         return None
@@ -189,6 +191,7 @@ def photo_size(query: dict) -> tuple[int, int] | None:
 def query_options(query: dict, defaults: Options) -> Options:
     """The options of ``POST /api/pixelate`` from its query (``size``, ``method``, ``regions``, ``faces``,
     ``face_blocks``), each missing one the function's default, each invalid one its own error code."""
+    check_known(query, PIXELATE_PARAMETERS, "query parameter")
     return Options(
         pixel_size=parse_option(parse_pixel_size, query.get("size", defaults.pixel_size), "invalid-pixel-size"),
         method=parse_option(parse_method, query.get("method", defaults.method), "invalid-method"),

@@ -57,6 +57,7 @@ TIMEOUT = "timeout"
 #: back to the queue (each loss means another job wrote: in a burst of versions of one key, the newest wins).
 WRITE_ATTEMPTS = 5
 
+
 def is_own_output(job: events.Job, config: HandlerConfig) -> bool:
     """The recursion guard: the processed bucket, where every key the service writes goes, is never an input.
 

@@ -346,6 +346,19 @@ def next_frames(page) -> None:
     page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
 
 
+CHELSEA_SIZE = (451, 300)
+
+
+def chelsea_in_the_editor(context, page):
+    """The cat photo open in the area editor, on screen for a frame or two (as it is before any finger can reach
+    it), with a CDP session to send touches through: ``(card, layer, cdp)``."""
+    choose_areas(page, server_faces=False)
+    card, layer = open_editor(page, SAMPLES / "chelsea.png")
+    cdp = context.new_cdp_session(page)
+    next_frames(page)
+    return card, layer, cdp
+
+
 def touches(cdp, kind: str, points) -> None:
     """One touch event with the fingers ``points`` ((x, y), each finger its own id) on the screen."""
     cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
@@ -358,11 +371,8 @@ def test_a_finger_resizing_a_box_near_the_top_by_its_bottom_edge_does_not_delete
     that lands on the × and moves away (a resize meant, or a scroll) does not delete the area: only a tap does."""
     context, page, problems = open_page(browser, site, **PHONE)
     try:
-        choose_areas(page, server_faces=False)
-        card, layer = open_editor(page, SAMPLES / "chelsea.png")
-        size = (451, 300)
-        cdp = context.new_cdp_session(page)
-        next_frames(page)
+        card, layer, cdp = chelsea_in_the_editor(context, page)
+        size = CHELSEA_SIZE
         touch_drag(cdp, screen_point(layer, size, 100.5, 5.5), screen_point(layer, size, 300.5, 120.5))
         (area,) = areas_of(card)
         assert card.locator(".area.near-top").count() == 1
@@ -438,11 +448,8 @@ def test_tapping_the_last_areas_delete_button_leaves_focus_on_add_an_area(browse
     mouse events a browser makes of the tap must not then take it to the page's body)."""
     context, page, problems = open_page(browser, site, **PHONE)
     try:
-        choose_areas(page, server_faces=False)
-        card, layer = open_editor(page, SAMPLES / "chelsea.png")
-        size = (451, 300)
-        cdp = context.new_cdp_session(page)
-        next_frames(page)
+        card, layer, cdp = chelsea_in_the_editor(context, page)
+        size = CHELSEA_SIZE
         touch_drag(cdp, screen_point(layer, size, 100.5, 100.5), screen_point(layer, size, 300.5, 220.5))
         page.wait_for_timeout(600)
         tap(page, cdp, screen_point(layer, size, 0.5, 0.5))  # the bare photo: deselected
@@ -461,11 +468,8 @@ def test_a_second_finger_while_drawing_cancels_the_draw(browser, site):
     """A pinch begun while one finger draws leaves no area behind; one finger alone still draws."""
     context, page, problems = open_page(browser, site, **PHONE)
     try:
-        choose_areas(page, server_faces=False)
-        card, layer = open_editor(page, SAMPLES / "chelsea.png")
-        size = (451, 300)
-        cdp = context.new_cdp_session(page)
-        next_frames(page)
+        card, layer, cdp = chelsea_in_the_editor(context, page)
+        size = CHELSEA_SIZE
         first = screen_point(layer, size, 60.5, 60.5)
         touches(cdp, "touchStart", [first])
         for step in range(1, 6):
