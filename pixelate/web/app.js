@@ -27,8 +27,8 @@ const serverFaces = document.getElementById("server-faces");
 const serverFacesChoice = document.getElementById("server-faces-choice");
 const uploadButton = document.getElementById("upload-button");
 const clearButton = document.getElementById("clear-button");
-const uploadButtonEnd = document.getElementById("upload-button-end");
-const actionsEnd = document.getElementById("actions-end");
+const actions = document.getElementById("actions");
+const actionsSummary = document.getElementById("actions-summary");
 const fileList = document.getElementById("file-list");
 const emptyNote = document.getElementById("empty-note");
 const cardTemplate = document.getElementById("file-card");
@@ -58,14 +58,45 @@ function describeOptions(options) {
 function refreshControls() {
   const pending = entries.filter((e) => e.state === "pending").length;
   // aria-disabled rather than disabled: a disabled button loses keyboard focus the moment it is pressed.
-  for (const button of [uploadButton, uploadButtonEnd]) {
-    button.setAttribute("aria-disabled", String(pending === 0));
-    button.textContent = pending > 1 ? `Pixelate ${plural(pending, "image", "images")}` : "Pixelate";
-  }
-  // below the photos too once there are several: the button above is out of reach while editing the last ones
-  actionsEnd.hidden = pending === 0 || entries.length < 2;
+  uploadButton.setAttribute("aria-disabled", String(pending === 0));
+  uploadButton.textContent = pending > 1 ? `Pixelate ${plural(pending, "image", "images")}` : "Pixelate";
+  // At the bottom of the screen while there are photos: in the form, it is pages away from the fifth of eight on a
+  // phone. Kept there until the last photo goes, not only while some wait: the photos would jump as it came back.
+  document.documentElement.classList.toggle("actions-docked", entries.length > 0);
+  measureDockedActions();
   clearButton.hidden = !entries.some((e) => e.state === "done" || e.state === "failed");
   emptyNote.hidden = entries.length > 0;
+  showAreasSummary();
+}
+
+// The docked bar's height, for the stylesheet: the page ends that much lower, so that the bar covers none of its
+// last lines, and what is scrolled into view (a focused area, say) stops above the bar.
+function measureDockedActions() {
+  const docked = document.documentElement.classList.contains("actions-docked");
+  const height = docked ? `${actions.offsetHeight}px` : "0px";
+  if (document.documentElement.style.getPropertyValue("--docked-height") !== height) {
+    document.documentElement.style.setProperty("--docked-height", height);
+  }
+}
+
+// Beside the docked button, in chosen-areas mode: how many areas all the photos waiting have, as the photos above and
+// below the one on screen cannot be seen. Also the button's description, for a screen reader.
+function showAreasSummary() {
+  const options = currentOptions();
+  const waiting = entries.filter((e) => e.state === "pending");
+  let text = "";
+  if (options.areas && waiting.length) {
+    const counts = waiting.map((e) => (e.editor ? e.editor.areas.length : 0));
+    const areas = counts.reduce((sum, n) => sum + n, 0);
+    const photos = counts.filter((n) => n > 0).length;
+    // short: on a 320 px phone it shares a line with the button (which says how many photos there are), wrapped
+    // between its counts, never inside one ("1 area on" above "1 photo")
+    const count = (n, one, many) => plural(n, one, many).replace(" ", "\u00a0");
+    text = areas === 0 ? "No areas yet"
+      : waiting.length === 1 ? `${count(areas, "area", "areas")} chosen`
+        : `${count(areas, "area", "areas")} on ${count(photos, "photo", "photos")}`;
+  }
+  if (actionsSummary.textContent !== text) actionsSummary.textContent = text;
 }
 
 function setState(entry, state, text) {
@@ -162,6 +193,7 @@ function clearNothingChosen(entry) {
 function areasChanged(entry) {
   clearNothingChosen(entry);
   showAreaTools(entry);
+  showAreasSummary();
   queueRender(entry);
 }
 
@@ -244,6 +276,7 @@ function optionsChanged() {
     clearNothingChosen(entry);
     showAreaTools(entry);
   }
+  showAreasSummary();
   queueRender();
 }
 
@@ -562,6 +595,9 @@ fileList.addEventListener("click", (event) => {
 
 // Files may be dropped anywhere on the page.
 acceptDroppedFiles(dropzone, addFiles);
+
+// Measured again whenever the bar's size changes: its text wraps, a button comes or goes, the safe area changes.
+new ResizeObserver(measureDockedActions).observe(actions);
 
 slider.min = String(PIXEL_SIZE_MIN);
 slider.max = String(PIXEL_SIZE_MAX);

@@ -15,13 +15,27 @@ def site(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope="session")
-def browser():
+def playwright():
     require_browser()
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def iphone_13(playwright) -> dict:
+    """Playwright's iPhone 13 (390 × 664 CSS px, touch, a mobile viewport, Safari's user agent), as new_context's
+    options for chromium: without its default browser (webkit)."""
+    device = dict(playwright.devices["iPhone 13"])
+    device.pop("default_browser_type")
+    return device

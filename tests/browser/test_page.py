@@ -163,10 +163,10 @@ def test_upload_photos_at_32_gives_images_pixelated_at_32(browser, site):
         preview = preview_block_colours(astronaut, 32)
         assert len(preview) == 16 * 16
 
-        # with several photos the button is below the last one too, the same
-        end = page.get_by_test_id("upload-button-end")
-        assert end.is_visible() and end.inner_text() == page.get_by_test_id("upload-button").inner_text() == "Pixelate 2 images"
-        end.click()
+        # one Pixelate button, for every photo chosen
+        button = page.get_by_test_id("upload-button")
+        assert page.locator("button[type=submit]").count() == 1 and button.inner_text() == "Pixelate 2 images"
+        button.click()
         for photo in photos:
             card = card_of(page, photo.name)
             image = wait_for_result(card)
@@ -187,7 +187,7 @@ def test_upload_photos_at_32_gives_images_pixelated_at_32(browser, site):
                 worst = max(max(abs(a - b) for a, b in zip(p, s)) for p, s in zip(preview, served))
                 assert worst <= 2, f"the preview differs from the server's result by {worst} levels"
 
-        assert not end.is_visible()  # nothing left to pixelate
+        assert button.get_attribute("aria-disabled") == "true" and button.inner_text() == "Pixelate"  # nothing left
         screenshot(page, "upload-desktop.png")
         assert problems.problems == []
     finally:
@@ -252,6 +252,129 @@ def test_phone_sized_screen_fits_and_works(browser, site):
         assert problems.problems == []
     finally:
         context.close()
+
+
+def viewport_box(element) -> dict:
+    """An element's box in the viewport (CSS px), and the viewport's height."""
+    return element.evaluate(
+        "el => { const r = el.getBoundingClientRect(); return {top: r.top, bottom: r.bottom, left: r.left, "
+        "right: r.right, height: r.height, viewport: innerHeight}; }")
+
+
+#: The screens the Pixelate bar is checked on: a phone with a home bar (its safe area, 34 CSS px, emulated), the
+#: narrowest phone in use, a desktop.
+SCREENS = {
+    "iphone-13": {"device": "iPhone 13", "safe_bottom": 34},
+    "phone-320": {"viewport": {"width": 320, "height": 568}, "device_scale_factor": 2, "is_mobile": True,
+                  "has_touch": True},
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+}
+
+
+@browser_test
+@pytest.mark.parametrize("screen", SCREENS)
+def test_the_pixelate_button_is_in_reach_while_the_fifth_of_eight_photos_is_edited(browser, site, iphone_13, tmp_path,
+                                                                                    screen):
+    """With eight photos, the nearest Pixelate button was ~2,500 CSS px from the fifth on a phone. It is one
+    button, at the bottom of the screen while there are photos: in reach without scrolling, clear of the phone's
+    home bar, covering neither the photo scrolled into view nor the page's last lines."""
+    options = dict(SCREENS[screen])
+    safe_bottom = options.pop("safe_bottom", 0)
+    if options.pop("device", None):
+        options.update(iphone_13)
+    photos = []
+    for n in range(1, 9):
+        photo = tmp_path / f"photo-{n}.png"
+        photo.write_bytes((SAMPLES / "chelsea.png").read_bytes())
+        photos.append(photo)
+    context, page, problems = open_page(browser, site, **options)
+    try:
+        if safe_bottom:
+            context.new_cdp_session(page).send("Emulation.setSafeAreaInsetsOverride",
+                                               {"insets": {"top": 47, "bottom": safe_bottom, "left": 0, "right": 0}})
+        button = page.get_by_test_id("upload-button")
+        bar = button.locator("xpath=..")  # the form's actions: the button, "Clear finished", the summary
+        # no photos: the button in the form, inactive, as before
+        assert button.get_attribute("aria-disabled") == "true"
+        assert bar.evaluate("el => getComputedStyle(el).position") != "fixed"
+
+        page.get_by_test_id("target-areas").check()
+        page.get_by_test_id("server-faces").set_checked(False)
+        page.get_by_test_id("file-input").set_input_files([str(p) for p in photos])
+        for photo in photos:
+            card_of(page, photo.name).locator("canvas.preview[data-target='areas']").wait_for()
+        fifth = card_of(page, "photo-5.png")
+        fifth.get_by_test_id("add-area").click()
+        layer = fifth.get_by_test_id("areas")
+        layer.evaluate("el => el.scrollIntoView({block: 'end'})")  # the photo as low on the screen as it goes
+        next_frames(page)
+
+        # the Pixelate button on the screen, clear of the home bar; the photo not under it
+        shown, docked, edited = viewport_box(button), viewport_box(bar), viewport_box(layer)
+        assert 0 <= shown["top"] and shown["bottom"] <= shown["viewport"] - safe_bottom, (shown, safe_bottom)
+        assert shown["height"] >= 44, shown
+        assert abs(docked["bottom"] - docked["viewport"]) <= 1, docked  # the bar's background reaches the screen's edge
+        assert edited["bottom"] <= docked["top"] + 1, (edited, docked)
+        # and the only one: one tab stop, one name, for a screen reader as for a finger
+        assert page.locator("button[type=submit]").count() == 1
+        assert button.inner_text() == "Pixelate 8 images" and button.get_attribute("aria-disabled") == "false"
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= page.viewport_size["width"]
+        assert page.get_by_test_id("actions-summary").inner_text().replace("\xa0", " ") == "1 area on 1 photo"
+        # the summary is the button's description for a screen reader, not read a second time beside it
+        assert page.get_by_test_id("actions-summary").get_attribute("aria-hidden") == "true"
+        screenshot(page, f"pixelate-bar-{screen}.png", full_page=False)
+
+        if options.get("has_touch"):
+            button.tap()
+        else:
+            button.click()
+        image = wait_for_result(fifth)
+        assert natural_size(image) == (451, 300)
+        assert card_of(page, "photo-1.png").locator(".nothing-chosen").count() == 1  # nothing chosen there: kept
+
+        # the page's last line ends above the bar
+        page.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+        next_frames(page)
+        footer, docked = viewport_box(page.locator(".site-footer p")), viewport_box(bar)
+        assert footer["bottom"] <= docked["top"], (footer, docked)
+
+        # nothing left to pixelate: the button inactive, the bar still there (with "Clear finished") while a photo is
+        for n in (1, 2, 3, 4, 6, 7, 8):
+            page.get_by_role("button", name=f"Remove photo-{n}.png").click()
+        assert button.get_attribute("aria-disabled") == "true" and button.inner_text() == "Pixelate"
+        assert bar.evaluate("el => getComputedStyle(el).position") == "fixed"
+        bar.get_by_role("button", name="Clear finished").click()
+        assert card_of(page, "photo-5.png").count() == 0
+        assert bar.evaluate("el => getComputedStyle(el).position") != "fixed"
+        assert page.evaluate("() => getComputedStyle(document.body).paddingBottom") == "0px"
+        assert problems.problems == []
+    finally:
+        context.close()
+
+
+def next_frames(page) -> None:
+    page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
+
+
+@browser_test
+def test_the_file_input_and_the_slider_are_finger_sized_on_a_touch_screen(browser, site, iphone_13):
+    """44 × 44 CSS px at least under a finger (a coarse pointer); for a mouse they stay as they were (39 and 32 px
+    tall)."""
+    for options, finger in ((iphone_13, True), ({"viewport": {"width": 1280, "height": 800}}, False)):
+        context, page, problems = open_page(browser, site, **options)
+        try:
+            assert page.evaluate("() => matchMedia('(pointer: coarse)').matches") == finger
+            for testid in ("file-input", "pixel-size"):
+                box = page.get_by_test_id(testid).bounding_box()
+                if finger:
+                    assert box["width"] >= 44 and box["height"] >= 44, (testid, box)
+                else:
+                    assert box["height"] < 44, (testid, box)
+            if finger:
+                screenshot(page, "touch-targets-iphone-13.png", full_page=False)
+            assert problems.problems == []
+        finally:
+            context.close()
 
 
 @browser_test
