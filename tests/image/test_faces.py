@@ -284,6 +284,33 @@ def test_a_jpeg_without_faces_loses_what_follows_its_end_and_comments_between_sc
         Image.open(io.BytesIO(data)).convert("RGB").tobytes()
 
 
+def test_a_jpeg_without_faces_loses_its_jfif_and_jfxx_thumbnails():
+    """A JFIF APP0 may carry a thumbnail and a JFXX APP0 is one: the photo as it was before an editor blacked out a
+    name, say. Passed through untouched (no face found), the JPEG kept both (a 160×120 copy of the old picture)."""
+    import struct
+
+    picture = Image.open(SAMPLES / "chelsea.png").convert("RGB")
+    data = encoded(picture, "JPEG", quality=90)
+    old = encoded(picture.resize((160, 106)), "JPEG", quality=95)
+    rgb_thumbnail = bytes((16, 12)) + picture.resize((16, 12)).tobytes()
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes((0xFF, marker)) + struct.pack(">H", len(payload) + 2) + payload
+
+    skip = 4 + struct.unpack(">H", data[4:6])[0]  # Pillow's own JFIF APP0
+    data = (data[:2] + segment(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01" + rgb_thumbnail)
+            + segment(0xE0, b"JFXX\x00\x10" + old) + segment(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01" + rgb_thumbnail)
+            + segment(0xEE, b"Adobe\x00\x64\x00\x00\x00\x00\x01" + b"hidden words") + data[skip:])
+    result = pixelate_bytes(data, 16, faces=True)
+    assert result.regions == ()
+    header = result.data[: result.data.find(b"\xff\xda")]
+    assert header.count(b"\xff\xe0") == 1 and b"\xff\xe0\x00\x10JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x00\x00" in header
+    assert b"JFXX" not in result.data and rgb_thumbnail not in result.data and old[2:200] not in result.data
+    assert b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x01" in header and b"hidden words" not in result.data
+    assert Image.open(io.BytesIO(result.data)).convert("RGB").tobytes() == \
+        Image.open(io.BytesIO(data)).convert("RGB").tobytes()
+
+
 def test_a_jpeg_without_faces_keeps_every_scan_past_fill_and_stray_bytes():
     """0xFF fill bytes may precede any marker, and libjpeg skips stray bytes before one with a warning: the walk
     to the EOI crashed on the first and dropped every later scan at the second (3 of 30 KB kept)."""

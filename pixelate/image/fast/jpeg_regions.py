@@ -192,8 +192,8 @@ def without_metadata(data: bytes) -> bytes | None:
 
 
 def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
-    """``jpeg`` with every APPn and COM dropped, except the JFIF/Adobe markers libjpeg wrote itself, and the
-    input's ICC segments put back after them; it ends at its EOI marker.
+    """``jpeg`` with every APPn and COM dropped, except its first JFIF and Adobe markers (cut to their fields:
+    ``_colour_marker``), and the input's ICC segments put back after them; it ends at its EOI marker.
 
     Between the scans of a progressive JPEG only the tables and the scans are kept, and whatever follows the EOI
     is dropped: a phone's motion photo appends a video there, with metadata of its own."""
@@ -210,9 +210,33 @@ def keep_only_icc(jpeg: bytes, icc_segments: Sequence[bytes]) -> bytes:
             out.extend(_scans(jpeg, pos))
             return b"".join(out)
         (length,) = struct.unpack(">H", jpeg[pos + 2 : pos + 4])
-        if marker in (0xE0, 0xEE) or not (0xE0 <= marker <= 0xEF or marker == 0xFE):
+        if marker in (0xE0, 0xEE):
+            out.extend(_colour_marker(marker, jpeg[pos + 4 : pos + 2 + length], out))
+        elif not (0xE0 <= marker <= 0xEF or marker == 0xFE):
             out.append(jpeg[pos : pos + 2 + length])
         pos += 2 + length
+
+
+#: a JFIF APP0's fields up to its thumbnail's size ("JFIF\0", version, units, densities) and an Adobe APP14's
+#: ("Adobe", version, two flag words, the colour transform): all a decoder reads of them
+_JFIF_FIELDS, _ADOBE_FIELDS = 12, 12
+
+
+def _colour_marker(marker: int, payload: bytes, kept: list[bytes]) -> list[bytes]:
+    """The JFIF or Adobe marker, once, cut to the fields a decoder reads, or nothing.
+
+    A JFIF APP0 may carry a thumbnail, and a JFXX APP0 is one: a picture of the photo as it was before it was
+    edited (an editor that blacked out a name may keep the old one). libjpeg writes neither; an input passed
+    through untouched (faces asked, none found) may have both. The Adobe marker's transform says how the colours
+    are coded, so it stays; anything past its fields goes."""
+    if marker == 0xE0 and payload[:5] == b"JFIF\x00" and len(payload) >= _JFIF_FIELDS:
+        fields = payload[:_JFIF_FIELDS] + b"\x00\x00"  # no thumbnail
+    elif marker == 0xEE and payload[:5] == b"Adobe" and len(payload) >= _ADOBE_FIELDS:
+        fields = payload[:_ADOBE_FIELDS]
+    else:
+        return []
+    segment = bytes((0xFF, marker)) + struct.pack(">H", len(fields) + 2) + fields
+    return [] if any(part[:2] == segment[:2] for part in kept) else [segment]
 
 
 def _scans(jpeg: bytes, pos: int) -> list[bytes]:
