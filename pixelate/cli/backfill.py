@@ -129,7 +129,7 @@ def backfill(args) -> int:
     s3 = stack_client(outputs, "s3", Config(max_pool_connections=2 * readers))
     started = time.monotonic()
 
-    keys, listing = None, None
+    keys, listing, version_key = None, None, ""
     if target == "local" or args.wait:
         keys = plan.list_keys(s3, bucket, args.prefix)
         print(f"{len(keys)} originals under s3://{bucket}/{args.prefix}; options {chosen or 'of each object'}")
@@ -137,7 +137,7 @@ def backfill(args) -> int:
         function = outputs.get("PixelateFunctionArn")
         if not function:
             raise StackProblem("the stack file names no PixelateFunctionArn: redeploy (or restart `pixelate up`)")
-        defaults = plan.function_defaults(stack_client(outputs, "lambda"), function)
+        defaults, version_key = plan.function_settings(stack_client(outputs, "lambda"), function)
         listing = plan.expected_statuses(s3, bucket, keys, chosen, defaults, readers)
         if listing.gone:
             print(f"{len(listing.gone)} listed objects expect no status (gone since listed), e.g. {listing.gone[0]!r}")
@@ -155,7 +155,7 @@ def backfill(args) -> int:
 
     if not args.wait:
         return 0
-    return _wait(s3, outputs, listing, args, plan, started, readers)
+    return _wait(s3, outputs, listing, args, plan, started, readers, version_key)
 
 
 def _run_on_aws(outputs: dict, args, chosen: dict, plan) -> int:
@@ -190,10 +190,10 @@ def _run_on_aws(outputs: dict, args, chosen: dict, plan) -> int:
     return 0
 
 
-def _wait(s3, outputs: dict, listing, args, plan, started: float, readers: int) -> int:
+def _wait(s3, outputs: dict, listing, args, plan, started: float, readers: int, version_key: str) -> int:
     from tqdm import tqdm
 
-    watch = plan.StatusWatch(s3, outputs["ProcessedBucket"], listing.expected, readers)
+    watch = plan.StatusWatch(s3, outputs["ProcessedBucket"], listing.expected, readers, version_key)
     with tqdm(total=len(listing.expected), desc="status", unit="obj", file=sys.stderr) as bar:
         summary = plan.wait_for_statuses(watch, bar.update, timeout=args.timeout)
     elapsed = time.monotonic() - started

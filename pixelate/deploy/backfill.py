@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Mapping
 
 from pixelate.image.options import Options
 from pixelate.service import events, status, store
-from pixelate.service.config import default_options
+from pixelate.service.config import SOURCE_VERSION_KEY, default_options
 
 #: States of a Step Functions execution that will not change any more.
 FINISHED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "PENDING_REDRIVE")
@@ -171,10 +171,12 @@ def list_keys(s3, bucket: str, prefix: str = "") -> list[str]:
 
 
 
-def function_defaults(lambda_client, function_arn: str) -> Options:
-    """The processing function's default options, read from its environment as the function reads them."""
+def function_settings(lambda_client, function_arn: str) -> tuple[Options, str]:
+    """The processing function's default options, read from its environment as the function reads them, and the
+    key of the versions its records name (``status.source_version``)."""
     configuration = lambda_client.get_function_configuration(FunctionName=function_arn)
-    return default_options((configuration.get("Environment") or {}).get("Variables") or {})
+    environment = (configuration.get("Environment") or {}).get("Variables") or {}
+    return default_options(environment), environment.get(SOURCE_VERSION_KEY, "")
 
 
 @dataclass(frozen=True)
@@ -248,8 +250,10 @@ class StatusWatch:
     options is read once, then again only when the function rewrites it.
     """
 
-    def __init__(self, s3, processed_bucket: str, expected: Mapping[str, Expected], readers: int = READERS):
+    def __init__(self, s3, processed_bucket: str, expected: Mapping[str, Expected], readers: int = READERS,
+                 source_version_key: str = ""):
         self.s3, self.bucket, self.readers = s3, processed_bucket, readers
+        self.source_version_key = source_version_key
         self.pending: dict[str, Expected] = dict(expected)
         self.finished: dict[str, dict] = {}
         self._read: dict[str, str] = {}  # status key -> the S3 ETag of the version last read
@@ -272,7 +276,7 @@ class StatusWatch:
             for key, record in pool.map(read, changed):
                 self._read[status.status_key(key)] = listed[status.status_key(key)]
                 expected = self.pending[key]
-                if status.is_same_work(record, expected.etag, expected.options):
+                if status.is_same_work(record, expected.etag, expected.options, self.source_version_key):
                     self.finished[key] = record
                     del self.pending[key]
                     newly += 1

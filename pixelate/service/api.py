@@ -187,10 +187,12 @@ def get_upload(upload_id: str) -> Response:
 
 
 def public_record(record: dict) -> dict:
-    """The status record as the API answers it: without the bucket's name (it carries the account id)."""
+    """The status record as the API answers it: its source's key and version only. A record written before
+    versions (until 2026-12-07) also names the bucket (its name carries the account id) and the original's ETag
+    (a single-part upload's MD5): neither is answered."""
     source = record.get("source")
     if isinstance(source, dict):
-        record = {**record, "source": {k: v for k, v in source.items() if k != "bucket"}}
+        record = {**record, "source": {k: v for k, v in source.items() if k in ("key", "version")}}
     return record
 
 

@@ -25,6 +25,10 @@ def is_true(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+#: the processing function's environment variable holding ``HandlerConfig.source_version_key``
+SOURCE_VERSION_KEY = "SOURCE_VERSION_KEY"
+
+
 @dataclass(frozen=True)
 class HandlerConfig:
     """The processing function's settings."""
@@ -34,6 +38,9 @@ class HandlerConfig:
     limits: Limits
     delete_originals: bool
     topic_arn: str | None
+    #: the key of the versions records and outputs name (``status.source_version``); the template sets it from
+    #: the stack's id, which only the account sees
+    source_version_key: str = ""
 
     @classmethod
     def from_env(cls, environ=None) -> "HandlerConfig":
@@ -47,6 +54,7 @@ class HandlerConfig:
             limits=Limits.from_env(env),
             delete_originals=is_true(env.get("DELETE_ORIGINALS")),
             topic_arn=(env.get("NOTIFICATION_TOPIC_ARN") or "").strip() or None,
+            source_version_key=env.get(SOURCE_VERSION_KEY, ""),
         )
 
 

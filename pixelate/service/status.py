@@ -4,7 +4,8 @@ Pure functions, no I/O. The record is written to ``status/<key>.json`` in the pr
 by ``GET /api/uploads/{id}`` and sent as the SNS message body. Its fields are a contract (see the README):
 
     state        "done" | "failed"
-    source       {bucket, key, etag}          etag without quotes, as head_object saw it
+    source       {key, version}               version: the original's ETag under a key of the stack's
+                                              (``source_version``): no bucket name, no MD5
     output       {key, content_type, width, height, frames, bytes} | null
     options      {pixel_size, method, regions: ["x,y,w,h", ...], faces: bool, face_blocks (with faces)}
     regions      what was pixelated when regions or faces were asked: [{x, y, w, h, block, source, score?,
@@ -20,6 +21,8 @@ source ETag and the same options means the work is done, and a repeated event do
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import datetime, timezone
 from typing import Any
@@ -64,8 +67,27 @@ def utc_now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def source_of(bucket: str, key: str, etag: str) -> dict[str, str]:
-    return {"bucket": bucket, "key": key, "etag": etag}
+def source_version(etag: str, secret: str) -> str:
+    """Which version of an original a record or an output answers: its ETag, HMAC'd with ``secret`` (the stack's).
+
+    Records and outputs are public (``status/``, ``pixelated/``), and a single-part upload's ETag is the MD5 of
+    the original: anyone holding a result's link could check a guessed unredacted photo against it. The same
+    ETag still gives the same version, which is all that idempotency compares."""
+    return hmac.new(secret.encode(), etag.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def source_of(key: str, etag: str, secret: str) -> dict[str, str]:
+    """A record's ``source``: the original's key and version (not its bucket: the name carries the account id)."""
+    return {"key": key, "version": source_version(etag, secret)}
+
+
+def is_same_source(source: object, etag: str, secret: str) -> bool:
+    """Whether a record's ``source`` (or ``store.output_source``) names the original version ``etag``."""
+    if not isinstance(source, dict):
+        return False
+    if "version" in source:
+        return source["version"] == source_version(etag, secret)
+    return source.get("etag") == etag  # a record written before versions (until 2026-12-07): the ETag itself
 
 
 def done_record(source: dict, options: dict, output: dict, elapsed_ms: int, finished_at: str | None = None,
@@ -96,7 +118,7 @@ def _record(state, source, options, output, reason, message, elapsed_ms, finishe
     }
 
 
-def is_same_work(record: dict | None, etag: str, options: dict) -> bool:
+def is_same_work(record: dict | None, etag: str, options: dict, secret: str) -> bool:
     """True when ``record`` already answers this source version with these options (nothing left to do).
 
     The ETag alone is not enough: copying an object onto itself with new metadata keeps its ETag but
@@ -104,8 +126,7 @@ def is_same_work(record: dict | None, etag: str, options: dict) -> bool:
     """
     if not isinstance(record, dict) or record.get("state") not in TERMINAL_STATES:
         return False
-    source = record.get("source") or {}
-    return source.get("etag") == etag and record.get("options") == options
+    return is_same_source(record.get("source"), etag, secret) and record.get("options") == options
 
 
 def to_json(record: dict) -> bytes:

@@ -233,12 +233,16 @@ def is_confirmed(bucket: str, key: str, etag: str, s3=None) -> bool:
     return head is not None and unquote_etag(head["ETag"]) == etag
 
 
-def output_source_etag(bucket: str, key: str, s3=None) -> str | None:
-    """The ``source-etag`` metadata of an output object, or None when there is no such object."""
+def output_source(bucket: str, key: str, s3=None) -> dict[str, str] | None:
+    """Which original an output object was made from, as a record's ``source`` says it (its ``source-version``
+    metadata; ``source-etag`` on an output written before versions), or None when there is no such object."""
     head = _head_or_none(bucket, key, s3 or aws.s3_client())
     if head is None:
         return None
-    return {str(k).lower(): v for k, v in (head.get("Metadata") or {}).items()}.get("source-etag")
+    metadata = {str(k).lower(): v for k, v in (head.get("Metadata") or {}).items()}
+    if "source-version" in metadata:
+        return {"version": metadata["source-version"]}
+    return {"etag": metadata["source-etag"]} if "source-etag" in metadata else {}
 
 
 def delete_source(bucket: str, key: str, s3=None) -> None:

@@ -120,19 +120,20 @@ def attempt_job(job: events.Job, config: HandlerConfig, s3, sns, deadline: Deadl
 
     # a backfill's option overrides (metadata-style pairs) go on top of the object's metadata, parsed together
     requested = events.options_from_metadata(job.requested_metadata(head.metadata), config.defaults)
-    source = status.source_of(job.bucket, job.key, head.etag)
-    if status.is_same_work(existing, head.etag, requested.record):
+    secret = config.source_version_key
+    source = status.source_of(job.key, head.etag, secret)
+    if status.is_same_work(existing, head.etag, requested.record, secret):
         logger.info("already processed for this ETag and options: nothing to do", extra=where)
         if config.delete_originals and existing["state"] == status.DONE:
             # A previous attempt may have stopped between the status write and the delete.
             delete_original_after_retry(job, head.etag, config, s3)
         return SKIPPED_SAME
-    if status.is_upload_slot(job.key) and is_final(existing) and (existing.get("source") or {}).get("etag") != head.etag:
+    if status.is_upload_slot(job.key) and is_final(existing) and not status.is_same_source(existing.get("source"), head.etag, secret):
         # (the same version with other options is a backfill's: a slot refuses only another version)
         record_reused_upload()
         logger.warning(
             "a second version posted through an upload slot that already has its result: ignored",
-            extra={**where, "etag": head.etag, "result_etag": (existing.get("source") or {}).get("etag")},
+            extra={**where, "etag": head.etag, "result_source": existing.get("source")},
         )
         return SKIPPED_REUSED
 
@@ -175,7 +176,7 @@ def finish_job(job, head, requested, source, output_etag, committer: Committer, 
         output_key,
         result.data,
         result.content_type,
-        {"source-etag": head.etag, "pixel-size": str(options.pixel_size), "method": options.method},
+        {"source-version": source["version"], "pixel-size": str(options.pixel_size), "method": options.method},
         s3,
         condition=store.write_condition(output_etag),
     )
@@ -251,7 +252,7 @@ def delete_original(job: events.Job, config: HandlerConfig, written: dict[str, s
 def delete_original_after_retry(job: events.Job, etag: str, config: HandlerConfig, s3) -> None:
     """On a repeated event, delete the source once the output S3 serves was made from this very source version."""
     output_key = status.output_key(job.key)
-    if store.output_source_etag(config.processed_bucket, output_key, s3) != etag:
+    if not status.is_same_source(store.output_source(config.processed_bucket, output_key, s3), etag, config.source_version_key):
         raise RuntimeError(f"s3://{config.processed_bucket}/{output_key} is not confirmed; original kept")
     store.delete_source(job.bucket, job.key, s3)
     logger.info("original deleted (on a repeated event)", extra={"bucket": job.bucket, "key": job.key})

@@ -96,8 +96,12 @@ def buckets(moto_endpoint, unique_name):
     return s3, originals, processed
 
 
+#: the processing function's key of versions (``status.source_version``), as the watch reads it from the function
+VERSION_KEY = "stack-id-part"
+
+
 def commit(s3, processed, originals, key, etag, options, state="done"):
-    source = status.source_of(originals, key, etag)
+    source = status.source_of(key, etag, VERSION_KEY)
     record = (status.done_record(source, options, {"key": status.output_key(key)}, 5) if state == "done"
               else status.failed_record(source, options, "corrupt", "cut short", 5))
     store.put_status(processed, status.status_key(key), record, s3)
@@ -129,7 +133,7 @@ def test_the_watch_waits_for_these_options_and_rereads_only_what_changed(buckets
         commit(s3, processed, originals, key, listing.expected[key].etag, old)
     reads = []
     s3.meta.events.register("before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"]))
-    watch = plan.StatusWatch(s3, processed, listing.expected)
+    watch = plan.StatusWatch(s3, processed, listing.expected, source_version_key=VERSION_KEY)
     assert watch.poll() == 0 and len(reads) == 25  # each old record read once ...
     assert watch.poll() == 0 and len(reads) == 25  # ... and not again while unchanged
     for key in keys[:10]:
@@ -157,10 +161,12 @@ def test_all_done_exits_zero_and_a_timeout_names_what_is_missing(buckets):
     s3, originals, processed = buckets
     s3.put_object(Bucket=originals, Key="one.png", Body=b"1")
     listing = plan.expected_statuses(s3, originals, ["one.png"], {}, DEFAULTS)
-    watch = plan.StatusWatch(s3, processed, listing.expected)
+    watch = plan.StatusWatch(s3, processed, listing.expected, source_version_key=VERSION_KEY)
     summary = plan.wait_for_statuses(watch, poll_s=0.01, timeout=0.05)
     assert summary.pending == ["one.png"] and summary.exit_code == 1
     commit(s3, processed, originals, "one.png", listing.expected["one.png"].etag, listing.expected["one.png"].options)
+    other_stack = plan.StatusWatch(s3, processed, listing.expected, source_version_key="another-stack")
+    assert plan.wait_for_statuses(other_stack, poll_s=0.01, timeout=0.05).pending == ["one.png"]  # the key counts
     assert plan.wait_for_statuses(watch, poll_s=0.01, timeout=5).exit_code == 0
 
 

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from pixelate.local.stack import LocalStack
+from pixelate.service import status
 
 pytestmark = [pytest.mark.stack, pytest.mark.slow]
 
@@ -54,5 +55,10 @@ def test_a_burst_of_versions_of_one_key_drains_and_the_last_version_wins(tmp_pat
         assert sqs.get_queue_attributes(QueueUrl=dead, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0"
 
         record = json.loads(s3.get_object(Bucket=processed, Key="status/burst/photo.png.json")["Body"].read())
-        assert (record["state"], record["source"]["etag"]) == ("done", last)
-        assert s3.head_object(Bucket=processed, Key="pixelated/burst/photo.png")["Metadata"]["source-etag"] == last
+        function = stack.client("lambda").get_function_configuration(FunctionName=stack.outputs["PixelateFunctionArn"])
+        version_key = function["Environment"]["Variables"]["SOURCE_VERSION_KEY"]  # the stack id's last part
+        stack_id = stack.client("cloudformation").describe_stacks(StackName=stack.stack_name)["Stacks"][0]["StackId"]
+        assert len(version_key) >= 32 and stack_id.endswith("/" + version_key)
+        last_version = status.source_version(last, version_key)
+        assert (record["state"], record["source"]) == ("done", {"key": "burst/photo.png", "version": last_version})
+        assert s3.head_object(Bucket=processed, Key="pixelated/burst/photo.png")["Metadata"]["source-version"] == last_version

@@ -195,6 +195,10 @@ def events() -> type[EventShapes]:
 # --- a processing pipeline on moto ------------------------------------------------------------------------
 
 
+#: the processing function's key of versions in these tests (the template sets it from the stack's id)
+SOURCE_VERSION_KEY = "0f1e2d3c-test-stack"
+
+
 class Pipeline:
     """The AWS resources of one processing function on moto, with its environment set.
 
@@ -212,6 +216,16 @@ class Pipeline:
         """Upload a source object; returns its ETag without quotes."""
         response = self.s3.put_object(Bucket=bucket or self.originals, Key=key, Body=body, Metadata=metadata or {})
         return response["ETag"].strip('"')
+
+    def version(self, etag: str) -> str:
+        """The version a record or an output of this function names for the original with ``etag``."""
+        from pixelate.service.status import source_version
+
+        return source_version(etag, SOURCE_VERSION_KEY)
+
+    def source(self, key: str, etag: str) -> dict:
+        """A record's ``source`` for ``key`` at ``etag``."""
+        return {"key": key, "version": self.version(etag)}
 
     def status(self, key: str) -> dict | None:
         import json
@@ -265,6 +279,7 @@ def pipeline(moto_endpoint, unique_name, monkeypatch) -> Pipeline:
     monkeypatch.setenv("PROCESSED_BUCKET", processed)
     monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", topic_arn)
     monkeypatch.setenv("DELETE_ORIGINALS", "false")
+    monkeypatch.setenv("SOURCE_VERSION_KEY", SOURCE_VERSION_KEY)
     for name in ("DEFAULT_PIXEL_SIZE", "DEFAULT_METHOD", "PIXELATE_MAX_BYTES", "PIXELATE_MAX_PIXELS", "PIXELATE_MAX_FRAMES"):
         monkeypatch.delenv(name, raising=False)
     return Pipeline(originals, processed, topic_arn, inbox_url)

@@ -86,14 +86,29 @@ def test_the_page_sends_only_types_the_api_signs():
 # --- answers do not name the bucket ------------------------------------------------------------------------
 
 
-def test_a_status_answer_does_not_name_the_bucket(service, events):
+def test_a_status_answer_names_neither_the_bucket_nor_the_originals_md5(service, events):
     upload = presign(events)
-    service.put(upload["key"], HOPPER)
+    etag = service.put(upload["key"], HOPPER)
     handler.lambda_handler(events.s3(service.originals, upload["key"]), None)
     response = invoke(events, "GET", f"/api/uploads/{upload['id']}")
     assert response["statusCode"] == 200
-    assert service.originals not in response["body"]
-    assert json.loads(response["body"])["source"] == {"key": upload["key"], "etag": service.status(upload["key"])["source"]["etag"]}
+    assert service.originals not in response["body"] and etag not in response["body"]
+    assert json.loads(response["body"])["source"] == service.source(upload["key"], etag)
+
+
+def test_a_status_record_written_before_versions_is_answered_without_its_bucket_and_etag(service, events):
+    """Records written until 2026-12-07 name the bucket and the original's ETag (a single-part upload's MD5)."""
+    from pixelate.service import status
+
+    upload = presign(events)
+    etag = service.put(upload["key"], HOPPER)
+    old = status.done_record({"bucket": service.originals, "key": upload["key"], "etag": etag},
+                             {"pixel_size": 16, "method": "average", "regions": [], "faces": False},
+                             {"key": status.output_key(upload["key"])}, 5)
+    service.s3.put_object(Bucket=service.processed, Key=status.status_key(upload["key"]), Body=status.to_json(old))
+    response = invoke(events, "GET", f"/api/uploads/{upload['id']}")
+    assert json.loads(response["body"])["source"] == {"key": upload["key"]}
+    assert service.originals not in response["body"] and etag not in response["body"]
 
 
 def test_error_answers_do_not_name_the_bucket(service, events):

@@ -24,7 +24,7 @@ def assert_done(pipeline, key, etag, pixel_size=16, method="average"):
     record = pipeline.status(key)
     assert record is not None, f"no status for {key!r}"
     assert record["state"] == "done", record
-    assert record["source"] == {"bucket": pipeline.originals, "key": key, "etag": etag}
+    assert record["source"] == pipeline.source(key, etag)  # no bucket name, no MD5: the record is public
     assert record["options"] == {"pixel_size": pixel_size, "method": method, "regions": [], "faces": False}
     assert record["reason"] is None and record["message"] is None
     head = pipeline.head_output(key)
@@ -99,7 +99,7 @@ def test_output_object_attributes(pipeline, events):
     head = pipeline.head_output(key)
     assert head["ContentType"] == "image/png"
     assert head["CacheControl"] == "public, max-age=3600"  # not immutable: a result can be deleted or replaced
-    assert head["Metadata"] == {"source-etag": etag, "pixel-size": "8", "method": "nearest"}
+    assert head["Metadata"] == {"source-version": pipeline.version(etag), "pixel-size": "8", "method": "nearest"}
     record = assert_done(pipeline, key, etag, pixel_size=8, method="nearest")
     assert set(record) == {"state", "source", "output", "options", "reason", "message", "regions", "elapsed_ms", "finished_at"}
     assert record["output"] == {
@@ -183,7 +183,7 @@ def test_a_changed_object_is_processed_again(pipeline, events):
     assert second_etag != first_etag
     assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["done"]}
     record = assert_done(pipeline, key, second_etag)
-    assert pipeline.head_output(key)["Metadata"]["source-etag"] == second_etag
+    assert pipeline.head_output(key)["Metadata"]["source-version"] == pipeline.version(second_etag)
     assert record["output"]["width"] != 128 or record["output"]["height"] != 128
     assert len(pipeline.notifications()) == 2
 
@@ -207,7 +207,7 @@ def test_regions_in_the_metadata_pixelate_only_them_and_the_record_lists_them(pi
     etag = pipeline.put(key, HOPPER, metadata={"regions": "10,10,20,20;0.5,0.5,0.25,0.25", "pixel-size": "8"})
     assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["done"]}
     record = pipeline.status(key)
-    assert record["state"] == "done" and record["source"]["etag"] == etag
+    assert record["state"] == "done" and record["source"] == pipeline.source(key, etag)
     assert record["options"] == {"pixel_size": 8, "method": "average", "regions": ["10,10,20,20", "0.5,0.5,0.25,0.25"],
                                  "faces": False}
     assert record["regions"] == [
@@ -249,7 +249,7 @@ def test_invalid_options_are_a_failed_status(pipeline, events, metadata, options
     assert record["message"]
     assert record["output"] is None
     assert record["options"] == options
-    assert record["source"]["etag"] == etag
+    assert record["source"]["version"] == pipeline.version(etag)
     assert pipeline.head_output(key) is None
     [note] = pipeline.notifications()
     assert note["MessageAttributes"]["reason"]["Value"] == "invalid-option"
@@ -408,7 +408,7 @@ def test_a_record_too_long_for_sns_is_sent_without_its_regions_list(pipeline):
 
     crowd = [{"x": i, "y": i, "w": 40, "h": 50, "block": 16, "source": "face", "score": 0.9, "frames": [i, i + 1]}
              for i in range(4000)]  # ~400 KB of boxes: SNS takes at most 256 KiB
-    source = {"bucket": pipeline.originals, "key": "crowd.gif", "etag": "x"}
+    source = pipeline.source("crowd.gif", "x")
     record = status.done_record(source, {"pixel_size": 16}, {"key": "k", "frames": 4001}, 5, regions=crowd)
     store.notify(pipeline.topic_arn, record)
     small = status.done_record(source, {"pixel_size": 16}, {"key": "k", "frames": 2}, 5, regions=crowd[:2])

@@ -35,10 +35,10 @@ def test_a_backfill_message_pixelates_with_its_overrides(pipeline, events, key):
     assert response == {"batchItemFailures": []}
     record = pipeline.status(key)
     assert record["state"] == "done"
-    assert record["source"] == {"bucket": pipeline.originals, "key": key, "etag": etag}
+    assert record["source"] == pipeline.source(key, etag)
     # the override wins, the object's own method stays
     assert record["options"] == {"pixel_size": 24, "method": "nearest", "regions": [], "faces": False}
-    assert pipeline.head_output(key)["Metadata"] == {"source-etag": etag, "pixel-size": "24", "method": "nearest"}
+    assert pipeline.head_output(key)["Metadata"] == {"source-version": pipeline.version(etag), "pixel-size": "24", "method": "nearest"}
 
 
 def test_without_overrides_the_object_metadata_and_defaults_apply(pipeline, events):

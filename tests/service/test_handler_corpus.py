@@ -37,7 +37,7 @@ def test_corpus_file_through_the_handler(pipeline, events, name):
     response = handler.lambda_handler(events.sqs(events.s3(pipeline.originals, key)), None)
     assert response == {"batchItemFailures": []}
     record = pipeline.status(key)
-    assert record["source"]["etag"] == etag
+    assert record["source"]["version"] == pipeline.version(etag)
     [note] = pipeline.notifications()
     assert note["MessageAttributes"]["state"]["Value"] == record["state"]
     if name in REJECTED:

@@ -120,7 +120,7 @@ def test_a_source_replaced_between_head_and_get_is_superseded_not_retried(pipeli
     # the new version's own event
     assert run(events.sqs(events.s3(pipeline.originals, "race.png"))) == {"batchItemFailures": []}
     new_etag = pipeline.s3.head_object(Bucket=pipeline.originals, Key="race.png")["ETag"].strip('"')
-    assert pipeline.status("race.png")["source"]["etag"] == new_etag
+    assert pipeline.status("race.png")["source"]["version"] == pipeline.version(new_etag)
 
 
 # --- deletion of originals only after a confirmed write ---

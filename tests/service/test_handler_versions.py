@@ -58,9 +58,9 @@ def test_an_older_version_cannot_land_after_a_newer_one(pipeline, events):
         unregister()
     assert state["raced"]
     record = pipeline.status("race/photo.png")
-    assert record["source"]["etag"] == state["v2"]
+    assert record["source"]["version"] == pipeline.version(state["v2"])
     assert record["output"]["content_type"] == "image/jpeg"
-    assert pipeline.head_output("race/photo.png")["Metadata"]["source-etag"] == state["v2"]
+    assert pipeline.head_output("race/photo.png")["Metadata"]["source-version"] == pipeline.version(state["v2"])
     assert outcome == {"outcomes": ["skipped-superseded"]}  # version 2's own event did the work
     assert len(pipeline.notifications()) == 1
 
@@ -97,7 +97,7 @@ def test_a_job_whose_version_is_current_starts_over_and_wins(pipeline, events):
         assert run(events.sqs(events.s3(pipeline.originals, "dup.png"), message_ids=["dup"])) == {"batchItemFailures": []}
     finally:
         unregister()
-    assert pipeline.status("dup.png")["source"]["etag"] == etag
+    assert pipeline.status("dup.png")["source"]["version"] == pipeline.version(etag)
     assert len(pipeline.notifications()) == 1
 
 
@@ -152,11 +152,11 @@ def test_a_second_version_through_an_upload_slot_is_ignored(pipeline, events, ca
     pipeline.put(key, HOPPER_JPEG)  # the same presigned POST used again
     assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["skipped-reused-upload"]}
     record = pipeline.status(key)
-    assert record["state"] == "done" and record["source"]["etag"] == first
-    assert pipeline.head_output(key)["Metadata"]["source-etag"] == first
+    assert record["state"] == "done" and record["source"]["version"] == pipeline.version(first)
+    assert pipeline.head_output(key)["Metadata"]["source-version"] == pipeline.version(first)
     assert len(pipeline.notifications()) == 1
     [line] = [r for r in caplog.records if "upload slot" in r.getMessage()]
-    assert line.key == key and line.result_etag == first
+    assert line.key == key and line.result_source == pipeline.source(key, first)
     assert '"UploadsReused":[1.0]' in capsys.readouterr().out
 
 
@@ -165,7 +165,7 @@ def test_outside_upload_slots_a_changed_object_is_still_processed_again(pipeline
     run(events.s3(pipeline.originals, "holiday/photo.png"))
     second = pipeline.put("holiday/photo.png", HOPPER_JPEG)
     assert run(events.s3(pipeline.originals, "holiday/photo.png")) == {"outcomes": ["done"]}
-    assert pipeline.status("holiday/photo.png")["source"]["etag"] == second
+    assert pipeline.status("holiday/photo.png")["source"]["version"] == pipeline.version(second)
 
 
 # --- the invocation's deadline ----------------------------------------------------------------------------
