@@ -7,12 +7,16 @@ and numpy are imported inside the functions that need them, so that a request wi
 Scales (``plan_passes``): the network reliably finds faces down to about 20 px across, so a photo is shrunk just
 enough to keep the smallest face it must find (30 px, or 1.5 % of the long side: 60 px at 4032 px) at 20 px: a
 12 MP photo runs at 1344 px, with a coarse 512 px pass for faces that fill the frame; a ~500 px photo runs at its
-own size, mirrored, and upscaled 1.5× for the small faces (test-time augmentation, cheap at that size).
+own size, mirrored, and upscaled 1.5× for the small faces (test-time augmentation, cheap at that size). A
+panorama (2:1 or wider, or taller) is looked at as 4:3 photos of its short side side by side: the smallest face is
+1.5 % of such a photo's long side (2 % of the panorama's short side), and a copy longer than ``TILE_SIDE_PX`` is
+run in overlapping tiles, so that memory does not grow with the panorama's length.
 Detections of every pass are merged (NMS), enlarged about their centre (hair, ears, box jitter) and clipped.
 Recall comes first: a face missed is a face left recognisable.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from typing import NamedTuple
@@ -45,13 +49,31 @@ DEFAULT_ENLARGE = 1.15
 
 # Scale plan (see plan_passes)
 MIN_FACE_PX = 30  # smallest face to find in any photo ...
-MIN_FACE_FRACTION = 0.015  # ... or this share of the long side, if larger
+MIN_FACE_FRACTION = 0.015  # ... or this share of the long side, if larger (a panorama's: PANEL_ASPECT below)
+#: A photo whose long side is at least this many times its short side is a panorama, looked at as PANEL_ASPECT
+#: photos of its short side side by side. Reckoned from its own long side, the smallest face grew with its length
+#: (120 px on an 8000×1000 panorama: faces of 7-10 % of its height were not looked for, docs/faces.md). Photos
+#: narrower than this, 4:3, 3:2 and 16:9 among them, keep the long side's rule and the passes it gives.
+PANORAMA_ASPECT = 2.0
+#: ... as a 4:3 photo: its smallest face, 2 % of the short side, is under a 3:2 photo's 2.25 %
+PANEL_ASPECT = 4 / 3
 NET_MIN_FACE_PX = 20  # faces this small (box width) still score > 0.5
 FINE_FLOOR_PX = 640
 SMALL_IMAGE_PX = 1024  # up to this long side: flip + upscale passes
 UPSCALE = 1.5
 COARSE_SIDE_PX = 512
 COARSE_TRIGGER_PX = 768
+#: A copy longer than this is run in tiles this long: the network's memory grows with its input (~180 MiB a
+#: megapixel: an 8000×1000 copy peaked at 1.5 GB, past what the API function has). No ordinary photo's copy is
+#: this long (1333 px at most), so only panoramas are tiled.
+TILE_SIDE_PX = 2048
+#: Neighbouring tiles share at least this much: a coarse pass's copy of a panorama is 384 px high, so any face in it
+#: lies wholly inside one tile, and on a finer pass any face up to 384 px, far past the size from which the coarse
+#: pass sees it at 20 px.
+TILE_OVERLAP_PX = 384
+#: A tile's box that comes this close to a side it shares with a neighbour (or crosses it) may be part of a face
+#: cut by the tile: it is dropped, the neighbour or the coarser pass sees that face whole.
+TILE_EDGE_PX = 8
 
 
 class Face(NamedTuple):
@@ -214,6 +236,51 @@ def _resized(image: Image.Image, long_side: int) -> Image.Image:
     return image.resize(size, Image.BOX if factor < 1 else Image.BILINEAR, reducing_gap=None)
 
 
+def tile_spans(length: int) -> list[tuple[int, int]]:
+    """Where the tiles of a copy ``length`` px long begin and end along it: one tile up to ``TILE_SIDE_PX``;
+    above, as few as can overlap by ``TILE_OVERLAP_PX`` or more, all alike and no longer than they need (a
+    multiple of ``_ALIGN``: the network pads its input to one), the first at 0, the last at ``length``."""
+    if length <= TILE_SIDE_PX:
+        return [(0, length)]
+    count = math.ceil((length - TILE_OVERLAP_PX) / (TILE_SIDE_PX - TILE_OVERLAP_PX))
+    side = -(-(length + (count - 1) * TILE_OVERLAP_PX) // (count * _ALIGN)) * _ALIGN
+    starts = [round(i * (length - side) / (count - 1)) for i in range(count)]
+    return [(start, start + side) for start in starts]
+
+
+def _run_tiled(image: Image.Image, threshold: float, flip: bool = False):
+    """:func:`_run` on ``image``, in the overlapping tiles of :func:`tile_spans` when it is longer than a tile.
+
+    Every box is taken from one tile only: the one whose own part (up to halfway into each overlap) holds its
+    centre. A face no wider than the overlap then lies wholly inside that tile, (overlap - its width) / 2 or more
+    from the sides it shares; boxes within ``TILE_EDGE_PX`` of a shared side, or across it, are dropped (a face
+    the tile cuts: seen whole by the neighbour or a coarser pass).
+    """
+    import numpy as np
+
+    length = max(image.size)
+    spans = tile_spans(length)
+    if len(spans) == 1:
+        return _run(image, threshold, flip)
+    along_x = image.width >= image.height
+    low, high = (0, 2) if along_x else (1, 3)  # the box coordinates along the tiled side
+    found = []
+    for i, (start, end) in enumerate(spans):
+        tile = image.crop((start, 0, end, image.height) if along_x else (0, start, image.width, end))
+        dets = _run(tile, threshold, flip)
+        dets[:, [low, high]] += start
+        centre = (dets[:, low] + dets[:, high]) / 2
+        own_from = (spans[i - 1][1] + start) / 2 if i > 0 else 0
+        own_to = (end + spans[i + 1][0]) / 2 if i < len(spans) - 1 else length
+        keep = (centre >= own_from) & (centre < own_to)
+        if i > 0:
+            keep &= dets[:, low] >= start + TILE_EDGE_PX
+        if i < len(spans) - 1:
+            keep &= dets[:, high] <= end - TILE_EDGE_PX
+        found.append(dets[keep])
+    return np.concatenate(found)
+
+
 def _multi_scale(image: Image.Image, passes: list[Pass], threshold: float):
     """Run every pass; boxes in ``image`` pixels.
 
@@ -227,7 +294,7 @@ def _multi_scale(image: Image.Image, passes: list[Pass], threshold: float):
         if p.side > max(source.size):
             source = image  # upscaling: start from the original
         source = _resized(source, p.side)
-        dets = _run(source, threshold, p.flip)
+        dets = _run_tiled(source, threshold, p.flip)
         dets[:, 0:4:2] *= image.width / source.width
         dets[:, 1:4:2] *= image.height / source.height
         results.append(dets[dets[:, 2] - dets[:, 0] < p.max_face])
@@ -296,12 +363,20 @@ def min_face_of(size: tuple[int, int], full_size: tuple[int, int] | None = None)
     return min_face_size(full_size) * max(size) / max(full_size)
 
 
+def panel_long_side(size: tuple[int, int]) -> float:
+    """The long side of the photo an image of ``size`` is looked at as: its own, or for a panorama (at least
+    ``PANORAMA_ASPECT`` times as long as it is high or wide) that of a ``PANEL_ASPECT`` photo of its short side."""
+    long_side, short_side = max(size), min(size)
+    return long_side if long_side < PANORAMA_ASPECT * short_side else PANEL_ASPECT * short_side
+
+
 def min_face_size(size: tuple[int, int]) -> float:
     """Smallest face (box width, px) the default plan is meant to find.
 
-    30 px, or 1.5 % of the long side on big photos (60 px at 4032 px).
+    30 px, or 1.5 % of the long side on big photos (60 px at 4032 px); on a panorama, of the long side of a 4:3
+    photo of its short side (:func:`panel_long_side`: 30 px at 8000×1000, 60 px at 12000×3000).
     """
-    return max(MIN_FACE_PX, MIN_FACE_FRACTION * max(size))
+    return max(MIN_FACE_PX, MIN_FACE_FRACTION * panel_long_side(size))
 
 
 def preview_side(full_size: tuple[int, int]) -> int:
@@ -323,7 +398,12 @@ def plan_passes(size: tuple[int, int], min_face: float | None = None) -> list[Pa
       ``UPSCALE``x for faces below ``2 * min_face``, each with its mirror
       image (4 runs, ~6.5x the pixels);
     * big photos get a coarse pass at ``COARSE_SIDE_PX`` as well, for faces
-      filling a large part of the frame (beyond the network's view).
+      filling a large part of the frame (beyond the network's view); a
+      panorama's, as long as that of each 4:3 photo of its short side
+      (:func:`panel_long_side`) laid side by side, so that its copy is as
+      high as theirs.
+
+    Copies longer than ``TILE_SIDE_PX`` (panoramas only) run in tiles.
     """
     long_side = max(size)
     if min_face is None:
@@ -333,8 +413,9 @@ def plan_passes(size: tuple[int, int], min_face: float | None = None) -> list[Pa
     if long_side <= SMALL_IMAGE_PX:
         return [Pass(fine, True), Pass(round(fine * UPSCALE), True, 2 * min_face)]
     passes = [Pass(fine)]
-    if fine > COARSE_TRIGGER_PX:
-        passes.append(Pass(COARSE_SIDE_PX))
+    panels = long_side / panel_long_side(size)  # 1 but for a panorama
+    if fine / panels > COARSE_TRIGGER_PX:
+        passes.append(Pass(round(COARSE_SIDE_PX * panels)))
     return passes
 
 
@@ -399,4 +480,10 @@ def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
     min_face = min_face_of(image.size, full_size)
     if passes is None:
         passes = plan_passes(image.size, min_face)
+    if full_size and max(image.size) < preview_side(full_size):
+        # A copy smaller than the finest pass needs (the page's 1344 px copy of a panorama: 5 px for the photo's
+        # 30 px face) shows no face under NET_MIN_FACE_PX on the largest copy the passes make of it. Its boxes are
+        # judged against that (score_needed, SMALLEST_BOX), as they were before panoramas had a rule of their own;
+        # against the photo's 5 px, a 30 px box would need a score of 0.5 and 3 px boxes would be kept.
+        min_face = max(min_face, NET_MIN_FACE_PX * max(image.size) / max(p.side for p in passes))
     return _to_faces(confident(detect_raw(image, threshold, passes), min_face, threshold), image.size, enlarge)
