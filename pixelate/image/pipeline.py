@@ -192,7 +192,7 @@ def find_faces(data: bytes, limits: Limits | None = None, stands_for: tuple[int,
     ``pixelate_bytes`` before any pixel is decoded (``PixelateError`` for what it would refuse).
 
     ``stands_for``: when the image is a reduced copy of a photo (the page sends one), that photo's upright
-    (width, height). The smallest face to look for is then the photo's (1.5 % of its long side): the page's 1344 px
+    (width, height). The smallest face to look for is then the photo's (``faces.detector.min_face_size``): the page's 1344 px
     copy of a 12 MP photo is searched for faces of 20 px, as ``pixelate_bytes`` would search the photo, not 30.
     Ignored when it is not larger than the image."""
     work = Work(bytes(data), parse_options(faces=True), limits or DEFAULT_LIMITS)
