@@ -17,6 +17,12 @@ import { acceptDroppedFiles } from "./dropzone.js";
 
 // How many files upload at the same time.
 const PARALLEL_UPLOADS = 3;
+// An upload's progress is told to a screen reader at every this many percent (the bar and the text on the card
+// follow every percent): at every step, four photos made 86 messages in 10 s.
+const ANNOUNCED_PROGRESS_STEP = 25;
+// The states whose text is told to a screen reader as it is shown; a failure is told by its alert, and the rest
+// (waiting, preparing) last too little, or concern too many photos at once, to be worth a message each.
+const ANNOUNCED_STATES = new Set(["uploading", "processing", "done"]);
 
 const form = document.getElementById("upload-form");
 const fileInput = document.getElementById("file-input");
@@ -70,9 +76,11 @@ function refreshControls() {
 }
 
 // The docked bar's height, for the stylesheet: the page ends that much lower, so that the bar covers none of its
-// last lines, and what is scrolled into view (a focused area, say) stops above the bar.
+// last lines, and what is scrolled into view (a focused area, say) stops above the bar. 0 where the stylesheet
+// leaves the bar in the form (a short screen).
 function measureDockedActions() {
-  const docked = document.documentElement.classList.contains("actions-docked");
+  const docked = document.documentElement.classList.contains("actions-docked")
+    && getComputedStyle(actions).position === "fixed";
   const height = docked ? `${actions.offsetHeight}px` : "0px";
   if (document.documentElement.style.getPropertyValue("--docked-height") !== height) {
     document.documentElement.style.setProperty("--docked-height", height);
@@ -99,10 +107,26 @@ function showAreasSummary() {
   if (actionsSummary.textContent !== text) actionsSummary.textContent = text;
 }
 
+// Tells a screen reader `text` about the entry's photo (the card's live region), named: several photos may be
+// uploading at once, and a message is heard without the card it is on. "" empties it (what was said of the areas
+// while they were edited is not left there once the photo is sent).
+function announce(entry, text) {
+  entry.parts.announcer.textContent = text ? `${entry.file.name}: ${text}` : "";
+}
+
+// The card's state line, and (announced: true) the same words to a screen reader.
+function showStateText(entry, text, { announced = true } = {}) {
+  entry.parts.state.textContent = text;
+  if (announced) announce(entry, text);
+}
+
 function setState(entry, state, text) {
   entry.state = state;
   entry.card.dataset.state = state;
   entry.parts.state.textContent = text;
+  // (a photo that waits or fails says nothing here: what was said of its areas goes, as it is being sent)
+  if (ANNOUNCED_STATES.has(state)) announce(entry, text);
+  else if (state !== "pending") announce(entry, "");
   entry.parts.remove.hidden = !(state === "pending" || state === "done" || state === "failed");
   // A file the browser could not show has nothing to put side by side once it has failed.
   entry.parts.pictures.hidden = state === "failed" && entry.previewable === false;
@@ -116,24 +140,30 @@ function setProgress(entry, fraction) {
   entry.parts.progress.value = Math.round(fraction * 100);
 }
 
-// A message in one of the card's slots: an alert for what went wrong, a polite status for the rest. The same
-// message again is left as it is (not announced again while an area is dragged, say).
-function showMessage(slot, text, kind = "error") {
+// A message in one of the entry's card's slots: an alert for what went wrong, a polite status for the rest. The
+// same message again is left as it is (not announced again while an area is dragged, say). It starts with the
+// photo's name for a screen reader only: it is heard without the card's title, and several photos may say the
+// same at once ("Nothing is chosen…"); on screen the card says whose it is.
+function showMessage(entry, slot, text, kind = "error") {
   const shown = slot.firstElementChild;
-  if (shown && shown.className === kind && shown.textContent === text) return;
+  if (shown && shown.className === kind && shown.dataset.text === text) return;
   slot.replaceChildren();
   if (!text) return;
   const message = document.createElement("p");
   message.className = kind;
   message.setAttribute("role", kind === "error" ? "alert" : "status");
   message.dataset.testid = kind;
-  message.textContent = text;
+  message.dataset.text = text;
+  const name = document.createElement("span");
+  name.className = "visually-hidden";
+  name.textContent = `${entry.file.name}: `;
+  message.append(name, text);
   slot.append(message);
 }
 
 // An error on the card, with a button to act on it ({label, run}) when there is something to try.
 function showError(entry, text, action = null) {
-  showMessage(entry.parts.errorSlot, text);
+  showMessage(entry, entry.parts.errorSlot, text);
   if (!action || !text) return;
   const button = document.createElement("button");
   button.type = "button";
@@ -161,9 +191,10 @@ function showAreaTools(entry) {
   parts.tools.hidden = !editing;
   parts.help.hidden = !(editing && entry.editor);
   if (entry.editor) entry.editor.layer.hidden = !options.areas || entry.state === "done";
+  if (entry.editor && !editing) entry.editor.select(null); // and its buttons go with the areas
   // drawn areas too many blocks across for a face in them to be hidden: said, not refused
   const large = editing && entry.editor ? describeLargeAreas(entry.editor.areas, options.pixelSize) : "";
-  showMessage(parts.noteSlot, large, "note");
+  showMessage(entry, parts.noteSlot, large, "note");
   if (!editing) return;
   const count = entry.editor ? entry.editor.areas.length : 0;
   const faces = entry.editor ? entry.editor.areas.filter((a) => a.source === "face").length : 0;
@@ -204,22 +235,25 @@ async function onFindFaces(entry) {
   parts.findFaces.setAttribute("aria-busy", "true");
   parts.findFaces.setAttribute("aria-disabled", "true");
   parts.findFaces.textContent = "Finding faces…";
-  showMessage(parts.faceSlot, "Looking for faces in this photo…", "status");
+  // the name holds the words shown (WCAG 2.5.3: a voice command says what it sees)
+  parts.findFaces.setAttribute("aria-label", `Finding faces in ${entry.file.name}…`);
+  showMessage(entry, parts.faceSlot, "Looking for faces in this photo…", "status");
   try {
     const faces = await findFaces(entry.work.image, editor.width, editor.height, (seconds) => {
-      showMessage(parts.faceSlot, `The face finder is busy: trying again in ${seconds} s…`, "status");
+      showMessage(entry, parts.faceSlot, `The face finder is busy: trying again in ${seconds} s…`, "status");
     });
     if (entry.state !== "pending") return;
     const added = editor.addFaces(faces);
-    showMessage(parts.faceSlot, describeFacesFound(faces.length, added), "status");
+    showMessage(entry, parts.faceSlot, describeFacesFound(faces.length, added), "status");
     areasChanged(entry);
   } catch (error) {
-    showMessage(parts.faceSlot, `Could not look for faces: ${error.message} You can still draw the areas yourself.`);
+    showMessage(entry, parts.faceSlot, `Could not look for faces: ${error.message} You can still draw the areas yourself.`);
   } finally {
     entry.finding = false;
     parts.findFaces.removeAttribute("aria-busy");
     parts.findFaces.setAttribute("aria-disabled", "false");
     parts.findFaces.textContent = "Find faces";
+    parts.findFaces.setAttribute("aria-label", `Find faces in ${entry.file.name}`);
   }
 }
 
@@ -292,7 +326,7 @@ function buildCard(file) {
     downloadRow: part(".download-row"), download: part(".download"), remove: part(".remove"),
     pictures: part(".pictures"), tools: part(".area-tools"), findFaces: part(".find-faces"), addArea: part(".add-area"),
     count: part(".area-count"), faceSlot: part(".face-slot"), noteSlot: part(".note-slot"), help: part(".area-help"),
-    announcer: part(".announcer"), outlines: part(".toggle-outlines"),
+    announcer: part(".announcer"), outlines: part(".toggle-outlines"), controls: part(".area-controls"),
   };
   cardCount += 1;
   parts.help.id = `area-help-${cardCount}`;
@@ -314,11 +348,12 @@ function startEditor(entry) {
     height: entry.work.height,
     name: entry.file.name,
     helpId: parts.help.id,
+    controls: parts.controls,
     onChange: () => areasChanged(entry),
     announce: (text) => { parts.announcer.textContent = text; },
     // the limit shown on the card too, not only announced
     onLimit: (text) => {
-      showMessage(parts.faceSlot, text, "warning");
+      showMessage(entry, parts.faceSlot, text, "warning");
       parts.faceSlot.firstChild.classList.add("area-limit");
     },
   });
@@ -336,7 +371,11 @@ function addFile(file) {
   entries.push(entry);
   fileList.append(card);
   setState(entry, "pending", "Ready to upload");
-  parts.remove.addEventListener("click", () => removeEntry(entry));
+  parts.remove.addEventListener("click", () => {
+    const index = entries.indexOf(entry);
+    removeEntry(entry);
+    focusNear(index);
+  });
 
   parts.original.alt = `Original: ${file.name}`;
   parts.original.addEventListener("load", async () => {
@@ -374,7 +413,24 @@ function removeEntry(entry) {
   URL.revokeObjectURL(entry.objectUrl);
   if (entry.uprightUrl) URL.revokeObjectURL(entry.uprightUrl);
   refreshControls();
-  fileInput.focus();
+}
+
+// Focus after cards were removed, `index` being where the first of them was: the card now there (or the last one,
+// or the file input when none is left), on its Remove button (its title while it uploads and has none). Not the
+// file input at the top every time: the person was working down the list.
+function focusNear(index) {
+  const entry = entries[Math.min(index, entries.length - 1)];
+  if (!entry) {
+    fileInput.focus();
+    return;
+  }
+  const { remove, title } = entry.parts;
+  if (!remove.hidden) {
+    remove.focus();
+    return;
+  }
+  title.tabIndex = -1;
+  title.focus();
 }
 
 function addFiles(fileListLike) {
@@ -389,21 +445,27 @@ function finishDone(entry, record, options, shown) {
   const output = record.output || {};
   parts.stage.replaceChildren(shown);
   let caption = `Pixelated (${describeOptions(options)})`;
+  // what was done, in the image's own words too: not "pixelated at 16 px" of a photo nothing was done to
+  let alt = `${entry.file.name}, the whole photo pixelated (${describeOptions(options)})`;
   if (options.areas) {
     shown.classList.add("areas-result"); // mostly the photo as it was: not drawn blocky when scaled
     // an animation's faces carry the frames they were on: the still outlines show the first frame's
     // a face the server found where the person kept one is that face again: counted and outlined once
     const regions = mergeSameFaces((Array.isArray(record.regions) ? record.regions : []).filter((r) => !r.frames || r.frames[0] === 0));
     if (regions.length) {
-      caption = `Pixelated: ${describePixelated(regions)} (${describeOptions(options)}${describeFaceBlocks(regions, options.pixelSize)})`;
+      const how = `${describeOptions(options)}${describeFaceBlocks(regions, options.pixelSize)}`;
+      caption = `Pixelated: ${describePixelated(regions)} (${how})`;
+      alt = `${entry.file.name} with ${describePixelated(regions)} pixelated (${how}), the rest as it was`;
       if (shown.tagName === "IMG") parts.stage.append(outlineRegions(regions, output.width || shown.width, output.height || shown.height));
       parts.outlines.hidden = shown.tagName !== "IMG";
     } else {
       caption = "Nothing was pixelated";
-      showMessage(parts.errorSlot, "Nothing was pixelated: the server found no faces in this photo and no areas were chosen. "
+      alt = `${entry.file.name} as it was: nothing was pixelated`;
+      showMessage(entry, parts.errorSlot, "Nothing was pixelated: the server found no faces in this photo and no areas were chosen. "
         + "The result is the photo as it was.", "warning");
     }
   }
+  if (shown.tagName === "IMG") shown.alt = alt;
   parts.resultCaption.textContent = caption;
   parts.download.href = record.image_url;
   parts.download.download = downloadName(entry.file.name, options.pixelSize, output.content_type);
@@ -421,7 +483,7 @@ function showResult(entry, record, options) {
   const image = document.createElement("img");
   image.className = "result-image";
   image.dataset.testid = "result-image";
-  image.alt = `${entry.file.name} pixelated at ${describeOptions(options)}`;
+  image.alt = ""; // said once it has loaded, when what was pixelated is known (finishDone)
   image.width = output.width || entry.parts.preview.width;
   image.height = output.height || entry.parts.preview.height;
   image.decoding = "async";
@@ -461,13 +523,19 @@ async function process(entry, options) {
   setProgress(entry, 0);
   try {
     setState(entry, "requesting", "Preparing the upload…");
-    const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
+    const busy = (seconds) => showStateText(entry, `The service is busy: trying again in ${seconds} s…`);
     slot = await requestUpload(entry.file, options, busy);
     entry.card.dataset.uploadId = slot.id;
     setState(entry, "uploading", "Uploading… 0%");
+    let told = 0;
     await postToStorage(slot.upload, entry.file, (fraction) => {
       setProgress(entry, fraction);
-      entry.parts.state.textContent = `Uploading… ${Math.round(fraction * 100)}%`;
+      const percent = Math.round(fraction * 100);
+      const step = Math.floor(percent / ANNOUNCED_PROGRESS_STEP) * ANNOUNCED_PROGRESS_STEP;
+      // 100 % is told as "Uploaded", next
+      const tell = step > told && percent < 100;
+      if (tell) told = step;
+      showStateText(entry, `Uploading… ${percent}%`, { announced: tell });
     });
     setProgress(entry, 1);
   } catch (error) {
@@ -494,9 +562,9 @@ async function follow(entry, id, options) {
   entry.unknown = false;
   try {
     setState(entry, "processing", "Uploaded. Pixelating…");
-    const busy = (seconds) => { parts.state.textContent = `The service is busy: trying again in ${seconds} s…`; };
+    const busy = (seconds) => showStateText(entry, `The service is busy: trying again in ${seconds} s…`);
     const record = await followStatus(id, () => {
-      parts.state.textContent = "Still pixelating: this is taking longer than usual…";
+      showStateText(entry, "Still pixelating: this is taking longer than usual…");
     }, busy);
     if (record.state === "done" && record.image_url) {
       await showResult(entry, record, options);
@@ -525,7 +593,7 @@ function uploadOptions(entry, options) {
     // a photo with no editor (the browser cannot show it, or its rotation is unknown) has no areas to draw
     const why = entry.previewable === false ? "This browser cannot show this photo, so no areas can be drawn on it"
       : entry.unsure ? "This photo's rotation could not be read, so no areas can be drawn on it" : "";
-    showMessage(entry.parts.errorSlot, why
+    showMessage(entry, entry.parts.errorSlot, why
       ? `Nothing is chosen to pixelate in this photo. ${why}: tick “Also find faces on the server” to hide the faces `
         + "the server finds in it, or choose “Whole photo” to pixelate all of it."
       : "Nothing is chosen to pixelate in this photo: draw an area on it, use “Find faces”, "
@@ -540,15 +608,28 @@ function uploadOptions(entry, options) {
 async function uploadPending() {
   const options = currentOptions();
   const queue = [];
+  const refused = [];
   for (const entry of entries.filter((e) => e.state === "pending")) {
     const own = uploadOptions(entry, options);
     if (own) queue.push([entry, own]);
+    else refused.push(entry);
   }
   for (const [entry] of queue) setState(entry, "queued", "Waiting to upload…");
+  if (refused.length) showRefusal(refused[0]);
   const workers = Array.from({ length: Math.min(PARALLEL_UPLOADS, queue.length) }, async () => {
     while (queue.length) await process(...queue.shift());
   });
   await Promise.all(workers);
+}
+
+// The first photo that was not uploaded for want of anything chosen: its card at the top of the screen, focus on
+// what it says. The Pixelate button is docked at the bottom, and the photo may be pages away from it.
+function showRefusal(entry) {
+  const message = entry.parts.errorSlot.firstElementChild;
+  if (!message) return;
+  message.tabIndex = -1;
+  message.focus({ preventScroll: true });
+  entry.card.scrollIntoView({ block: "start" });
 }
 
 // ---- wiring -----------------------------------------------------------------------------------------
@@ -581,7 +662,12 @@ form.addEventListener("submit", (event) => {
 
 clearButton.addEventListener("click", () => {
   // (a card whose progress is unknown, waiting on "Check again", is not finished)
-  for (const entry of entries.filter((e) => e.state === "done" || (e.state === "failed" && !e.unknown))) removeEntry(entry);
+  const finished = entries.filter((e) => e.state === "done" || (e.state === "failed" && !e.unknown));
+  if (!finished.length) return;
+  const first = entries.indexOf(finished[0]);
+  for (const entry of finished) removeEntry(entry);
+  // the button stays while a card waits on "Check again", and focus with it; else on to the photos that are left
+  if (clearButton.hidden) focusNear(first);
 });
 
 // The result's outlines of what was pixelated can be hidden, to look at the picture alone.
@@ -596,8 +682,10 @@ fileList.addEventListener("click", (event) => {
 // Files may be dropped anywhere on the page.
 acceptDroppedFiles(dropzone, addFiles);
 
-// Measured again whenever the bar's size changes: its text wraps, a button comes or goes, the safe area changes.
+// Measured again whenever the bar's size changes: its text wraps, a button comes or goes, the safe area changes;
+// and when the screen changes height, which may dock it or leave it in the form (style.css).
 new ResizeObserver(measureDockedActions).observe(actions);
+window.addEventListener("resize", measureDockedActions);
 
 slider.min = String(PIXEL_SIZE_MIN);
 slider.max = String(PIXEL_SIZE_MAX);

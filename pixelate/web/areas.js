@@ -20,10 +20,14 @@ const MIN_SCREEN_PIXELS = 6;
 // Keyboard steps: a hundredth of the photo's longer side, ten times that with Shift.
 const STEP_SHARE = 0.01;
 const BIG_STEP = 10;
+// A click on one of the buttons under the photo (move, wider, narrower...) moves or resizes the selected area by
+// this share of the photo's longer side: twice a key's step, as a click is slower to repeat than a key.
+const CONTROL_STEP_SHARE = 0.02;
 const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
 // Room an area's label and × need above it (CSS px) before they go below it instead: a finger's × sits above the
-// top handles (style.css), ~84 px up; a mouse's just above the box.
+// top handles (style.css), ~84 px up; a mouse's above its smaller handles, ~46 px up.
 const ABOVE_COARSE = 90;
+const ABOVE_FINE = 50;
 // A found face that overlaps an area already there this much (intersection over union) is that area again.
 const SAME_AREA_OVERLAP = 0.5;
 
@@ -54,20 +58,24 @@ export class AreaEditor {
   /**
    * @param layer   the element laid over the preview, as large as the photo on screen
    * @param options {width, height} the photo's upright size in pixels; name: the file's name; helpId: the id of
-   *                the text that explains the keys; onChange(): called whenever an area changes;
+   *                the text that explains the keys; controls: the buttons that move and resize the selected area
+   *                with single clicks (the card's .area-controls); onChange(): called whenever an area changes;
    *                announce(text): tells assistive technology what happened (a live region)
    */
-  constructor(layer, { width, height, name, helpId, onChange, announce, onLimit }) {
+  constructor(layer, { width, height, name, helpId, controls, onChange, announce, onLimit }) {
     this.layer = layer;
     this.width = width;
     this.height = height;
+    this.name = name;
     this.helpId = helpId;
+    this.controls = controls || null;
     this.onChange = onChange || (() => {});
     this.announce = announce || (() => {});
     this.onLimit = onLimit || (() => {});
     this.areas = [];
     this.drag = null;
     this.locked = false;
+    this.selected = null;
     this.nextId = 1;
     layer.classList.add("areas");
     layer.setAttribute("role", "group");
@@ -91,6 +99,28 @@ export class AreaEditor {
     };
     // a drag never starts the browser's own image drag or text selection
     layer.addEventListener("dragstart", (event) => event.preventDefault());
+    // The selected area is the one focused last: the buttons under the photo act on it. It stays selected when
+    // focus moves on (to those buttons, where a screen reader may put it, or anywhere else) until another area is
+    // selected, the bare photo clicked or the area deleted: buttons hidden as focus left would pull what is below
+    // them up from under a pressing pointer (measured: a click on the next photo's "Add an area" was lost).
+    layer.addEventListener("focusin", (event) => {
+      const el = event.target.closest(".area");
+      const area = el && this.areas.find((a) => a.el === el);
+      if (area) this.select(area);
+    });
+    if (this.controls) {
+      // A press on a button (or between them) leaves focus on the area (the browser would move it to the button,
+      // or to the page): the area stays selected and ringed, and the arrow keys go on working on it.
+      this.controls.addEventListener("mousedown", (event) => event.preventDefault());
+      this.controls.addEventListener("click", (event) => {
+        const button = event.target.closest("button[data-control]");
+        if (button) this.control(button.dataset.control);
+      });
+      // the keyboard has the arrows on the area itself: the buttons add no tab stops (a screen reader still
+      // finds and presses them)
+      for (const button of this.controls.querySelectorAll("button")) button.tabIndex = -1;
+      this.showControls();
+    }
   }
 
   /** The areas as the api's `regions`: [[x, y, w, h], ...] in the photo's pixels; a face ends with "face", so
@@ -105,6 +135,64 @@ export class AreaEditor {
     this.endDrag(true);
     this.layer.classList.toggle("locked", locked);
     for (const area of this.areas) area.el.tabIndex = locked ? -1 : 0;
+    if (locked) this.select(null);
+  }
+
+  // No area selected, none focused: a click on the bare photo.
+  deselect() {
+    if (this.layer.contains(document.activeElement)) document.activeElement.blur();
+    this.select(null);
+  }
+
+  /** `area` (or null) becomes the selected one: drawn as such, and the one the buttons under the photo act on. */
+  select(area) {
+    if (area === this.selected) return;
+    if (this.selected) this.selected.el.classList.remove("selected");
+    this.selected = area && !this.locked ? area : null;
+    if (this.selected) this.selected.el.classList.add("selected");
+    this.showControls();
+  }
+
+  // The buttons under the photo: shown while an area is selected, named after it.
+  showControls() {
+    const controls = this.controls;
+    if (!controls) return;
+    const area = this.selected;
+    controls.hidden = !area;
+    if (!area) return;
+    const n = this.areas.indexOf(area) + 1;
+    controls.setAttribute("aria-label", `Move or resize area ${n} on ${this.name}`);
+    const name = controls.querySelector(".area-controls-name");
+    if (name) name.textContent = `Area ${n}`;
+  }
+
+  /** One step of a button under the photo on the selected area: "left", "right", "up", "down" move it; "wider",
+   * "narrower", "taller", "shorter" resize it about its middle; never out of the photo, nor below the smallest. */
+  control(action) {
+    const area = this.selected;
+    if (!area || this.locked || this.drag) return;
+    const step = Math.max(1, Math.round(Math.max(this.width, this.height) * CONTROL_STEP_SHARE));
+    const moves = { left: [-1, 0], right: [1, 0], up: [0, -1], down: [0, 1] };
+    let { x, y, w, h } = area;
+    if (moves[action]) {
+      x = clamp(x + moves[action][0] * step, 0, this.width - w);
+      y = clamp(y + moves[action][1] * step, 0, this.height - h);
+    } else {
+      const least = this.minSize();
+      // about the middle: half the step on each side (all of it on one side against the photo's edge)
+      const resize = (at, length, total, change, smallest) => {
+        const next = clamp(length + change, Math.min(smallest, length), total);
+        return [clamp(Math.round(at + (length - next) / 2), 0, total - next), next];
+      };
+      if (action === "wider") [x, w] = resize(x, w, this.width, step, least.w);
+      else if (action === "narrower") [x, w] = resize(x, w, this.width, -step, least.w);
+      else if (action === "taller") [y, h] = resize(y, h, this.height, step, least.h);
+      else if (action === "shorter") [y, h] = resize(y, h, this.height, -step, least.h);
+      else return;
+    }
+    this.setBox(area, x, y, x + w, y + h);
+    this.announce(this.describe(area));
+    this.onChange();
   }
 
   /** A new area ({x, y, w, h, source?, score?}), clipped to the photo; null when the photo has MAX_AREAS. */
@@ -120,7 +208,10 @@ export class AreaEditor {
     this.areas.push(area);
     this.layer.append(area.el);
     this.relabel();
-    if (focus) area.el.focus({ preventScroll: true });
+    if (focus) {
+      area.el.focus({ preventScroll: true });
+      this.reveal(area);
+    }
     if (!quiet) this.announce(`Added ${this.describe(area)}.`);
     this.onChange();
     return area;
@@ -154,16 +245,29 @@ export class AreaEditor {
     const index = this.areas.indexOf(area);
     if (index < 0) return;
     const label = this.describe(area);
+    if (area === this.selected) this.select(null);
     this.areas.splice(index, 1);
     area.el.remove();
     this.relabel();
     if (!quiet) this.announce(`Deleted ${label}.`);
     if (refocus) {
       const next = this.areas[Math.min(index, this.areas.length - 1)];
-      if (next) next.el.focus({ preventScroll: true });
-      else this.layer.dispatchEvent(new CustomEvent("areas-empty", { bubbles: true }));
+      if (next) {
+        next.el.focus({ preventScroll: true });
+        this.reveal(next);
+      } else {
+        this.layer.dispatchEvent(new CustomEvent("areas-empty", { bubbles: true }));
+      }
     }
+    this.showControls(); // the selected area's number may have changed
     this.onChange();
+  }
+
+  // Scrolls the page as little as it takes for `area` to be wholly on screen, its label, × and focus ring
+  // included (its scroll-margin in style.css) and clear of the docked Pixelate bar (the page's scroll-padding).
+  // Not while a pointer drags it: the page would move under the pointer.
+  reveal(area) {
+    area.el.scrollIntoView({ block: "nearest", inline: "nearest" });
   }
 
   // ---- one area's element -----------------------------------------------------------------------------
@@ -253,7 +357,7 @@ export class AreaEditor {
   }
 
   roomAbove() {
-    return window.matchMedia("(pointer: coarse)").matches ? ABOVE_COARSE : 0;
+    return window.matchMedia("(pointer: coarse)").matches ? ABOVE_COARSE : ABOVE_FINE;
   }
 
   describe(area) {
@@ -273,6 +377,7 @@ export class AreaEditor {
 
   relabel() {
     for (const area of this.areas) this.label(area);
+    this.showControls();
   }
 
   // ---- pointer: draw on the bare photo, move by the body, resize by a handle --------------------------------
@@ -365,7 +470,7 @@ export class AreaEditor {
     this.endDrag(false);
     if (!drag.moved) {
       // a click: on an area it selects it (focused at pointerdown); on the bare photo it deselects
-      if (!drag.area && this.layer.contains(document.activeElement)) document.activeElement.blur();
+      if (!drag.area) this.deselect();
       return;
     }
     drag.area.el.classList.remove("drawing");
@@ -374,7 +479,7 @@ export class AreaEditor {
       if (drag.area.w < least.w || drag.area.h < least.h) {
         // smaller than an area can be: a press that slipped, taken as a click on the bare photo
         this.remove(drag.area, { quiet: true });
-        if (this.layer.contains(document.activeElement)) document.activeElement.blur();
+        this.deselect();
         return;
       }
       drag.area.el.focus({ preventScroll: true });
@@ -440,6 +545,7 @@ export class AreaEditor {
       const y = clamp(area.y + dy, 0, this.height - area.h);
       this.setBox(area, x, y, x + area.w, y + area.h);
     }
+    this.reveal(area); // moved under the docked bar, or off the screen: the page follows it
     this.announce(this.describe(area));
     this.onChange();
   }

@@ -302,7 +302,9 @@ def test_a_finger_draws_moves_and_deletes_an_area_on_a_phone(browser, site):
         cdp = context.new_cdp_session(page)
         # the editor on screen for a frame or two, as it is before any finger can reach it
         page.wait_for_function("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))")
-        where = "() => [window.scrollY, document.documentElement.scrollHeight]"
+        # where the page is scrolled to and the photo is on the screen (the page may grow below the photo: the drawn
+        # area, selected, gets its buttons there)
+        where = "() => [window.scrollY, document.querySelector('[data-testid=areas]').getBoundingClientRect().top]"
         scrolled = page.evaluate(where)
 
         start, end = screen_point(layer, size, 40.5, 60.5), screen_point(layer, size, 200.5, 180.5)
@@ -545,8 +547,9 @@ def test_a_drawn_area_many_blocks_across_gets_a_note(browser, site):
         assert layer.bounding_box()["y"] == photo_at
         area = areas_of(card)[1]
         assert (area["x"], area["y"], area["w"], area["h"]) == expected
-        assert note.inner_text() == ("Area 2 is more than 16 blocks across at 16 px, so a face or anything else in it may "
-                                     "stay recognisable: larger blocks (a larger pixel size) hide it better.")
+        # (named for a screen reader, which hears it without the card's title)
+        assert note.text_content() == ("astronaut.png: Area 2 is more than 16 blocks across at 16 px, so a face or anything "
+                                       "else in it may stay recognisable: larger blocks (a larger pixel size) hide it better.")
         page.get_by_test_id("pixel-size").fill("20")  # 15 blocks across
         note.wait_for(state="detached")
         assert card.get_attribute("data-state") == "pending"
@@ -867,7 +870,7 @@ def test_without_areas_the_server_finds_the_faces_and_says_when_there_were_none(
         page.get_by_test_id("upload-button").click()
 
         image = wait_for_result(coffee)
-        assert coffee.get_by_test_id("warning").inner_text().startswith("Nothing was pixelated")
+        assert coffee.get_by_test_id("warning").text_content().startswith("coffee.png: Nothing was pixelated")
         assert coffee.locator(".result-caption").inner_text() == "Nothing was pixelated"
         assert status_record(page, site, coffee)["regions"] == []
         result = Image.open(io.BytesIO(fetch(page, image.get_attribute("src")))).convert("RGB")
