@@ -2,16 +2,35 @@
 // own upright pixels, for the person to check and adjust before anything is uploaded.
 import { detectFaces } from "./network.js";
 
-// The copy sent is at most this many pixels on its longer side: for a photo of 2000 px or more the detector's
-// finest pass looks at 1333 px (faces of 1.5 % of the long side at 20 px: detector.preview_side), so a copy of
-// 1344 px finds what the photo itself would, in a few hundred KB of JPEG (the api takes at most 4 MiB).
+// The copy sent is as long as the detector's finest pass is for the photo (detector.preview_side), so that it finds
+// what the photo itself would: for a photo of 2000 px or more narrower than 2:1, 1333 px (faces of 1.5 % of the
+// long side at 20 px; the copy is DETECT_LONG_SIDE at least), in a few hundred KB of JPEG; for a panorama, what its
+// 4:3 panels need (faces of 2 % of its short side: 5333 px at 8000×1000), up to DETECT_MAX_PIXELS (a JPEG of a few
+// MB: the api takes at most 4 MiB; a longer panorama's smallest faces are then looked for on the server only).
 const DETECT_LONG_SIDE = 1344;
+const DETECT_MAX_PIXELS = 4_000_000;
 const DETECT_QUALITY = 0.9;
+// The detector's rule of the smallest face (pixelate/image/faces/detector.py, min_face_size and preview_side).
+const MIN_FACE_PX = 30;
+const MIN_FACE_FRACTION = 0.015;
+const PANORAMA_ASPECT = 2;
+const PANEL_ASPECT = 4 / 3;
+const NET_MIN_FACE_PX = 20;
 
-// The photo in `img` (upright: see preview.js, loadWorkingCopy), as a JPEG at
-// most DETECT_LONG_SIDE pixels on its longer side; transparent parts over mid grey, as the server does.
+// The long side of the copy of a `width` × `height` photo sent to look for faces in.
+export function detectLongSide(width, height) {
+  const long = Math.max(width, height);
+  const short = Math.min(width, height);
+  const panel = long < PANORAMA_ASPECT * short ? long : PANEL_ASPECT * short;
+  const finest = long * NET_MIN_FACE_PX / Math.max(MIN_FACE_PX, MIN_FACE_FRACTION * panel);
+  const fits = long * Math.sqrt(DETECT_MAX_PIXELS / (width * height));
+  return Math.min(long, fits, Math.max(DETECT_LONG_SIDE, finest));
+}
+
+// The photo in `img` (upright: see preview.js, loadWorkingCopy), as a JPEG `detectLongSide` pixels on its longer
+// side; transparent parts over mid grey, as the server does.
 function reducedCopy(img, width, height) {
-  const scale = Math.min(1, DETECT_LONG_SIDE / Math.max(width, height));
+  const scale = Math.min(1, detectLongSide(width, height) / Math.max(width, height));
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.round(width * scale));
   canvas.height = Math.max(1, Math.round(height * scale));

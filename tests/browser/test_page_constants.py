@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from pixelate.image import errors, limits, options, regions
+from tests.support.browser import browser_test, open_page
 from tests.support.paths import REPO
 
 WEB = REPO / "pixelate" / "web"
@@ -32,3 +33,34 @@ def test_the_page_words_every_reason_an_image_is_refused_for():
     text = constant("words.js", "FAILURE_TEXT")
     worded = set(re.findall(r'^\s*"([a-z-]+)":', text, re.MULTILINE))
     assert worded == set(errors.REASONS)
+
+
+
+@browser_test
+def test_the_pages_copy_for_finding_faces_is_as_long_as_the_detectors_finest_pass(browser, site):
+    """"Find faces" sends a reduced copy: shorter than the finest pass, a panorama's small faces were not looked for
+    (its 1344 px copy of 8000×1000 showed a 30 px face at 5 px). The page's function, run in chromium, against the
+    detector's ``preview_side``."""
+    from pixelate.image.faces import detector
+
+    assert float(constant("faces.js", "MIN_FACE_PX")) == detector.MIN_FACE_PX
+    assert float(constant("faces.js", "MIN_FACE_FRACTION")) == detector.MIN_FACE_FRACTION
+    assert float(constant("faces.js", "PANORAMA_ASPECT")) == detector.PANORAMA_ASPECT
+    assert float(constant("faces.js", "NET_MIN_FACE_PX")) == detector.NET_MIN_FACE_PX
+    sizes = [(4032, 3024), (3024, 4032), (6000, 4000), (1920, 1080), (8000, 1000), (1000, 8000), (4000, 1000),
+             (12000, 3000), (2000, 1000), (1999, 1000), (33000, 1500), (640, 480), (500, 375)]
+    context, page, problems = open_page(browser, site)
+    try:
+        sent = page.evaluate("""async (sizes) => {
+            const faces = await import("./faces.js");
+            return sizes.map(([w, h]) => faces.detectLongSide(w, h));
+        }""", sizes)
+    finally:
+        context.close()
+    most = int(constant("faces.js", "DETECT_MAX_PIXELS").replace("_", ""))
+    for (width, height), side in zip(sizes, sent):
+        pixels = width * height * (side / max(width, height)) ** 2
+        if pixels < most * 0.999:  # (else as many pixels as the api's answer is sure to take)
+            assert side >= detector.preview_side((width, height)) - 1, (width, height, side)
+        assert side <= max(width, height) and pixels <= most * 1.001, (width, height, side)
+    assert sent[0] == 1344 and sent[4] > 5000  # a 12 MP photo's copy as before; a panorama's as long as its pass
