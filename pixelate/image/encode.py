@@ -91,6 +91,16 @@ def fit_mode(image: Image.Image, fmt: str) -> Image.Image:
     return image.convert("RGB")
 
 
+def on_first_canvas(frames: list[Image.Image]) -> list[Image.Image]:
+    """An animation's frames on one canvas, the first frame's, whose origin does not move: a frame of another size
+    cut (or padded) to it. Pillow grows a GIF's canvas for a later frame that reaches past the logical screen: such
+    a frame reached the encoder larger than the first, and the exact-colour GIF frames below, comparing each frame
+    with the one before pixel for pixel, raised ValueError ("images do not match"); Pillow's writer kept what lay
+    past the first canvas in a transparent GIF, and left it out of an opaque one."""
+    size = frames[0].size
+    return [frame if frame.size == size else frame.crop((0, 0, *size)) for frame in frames]
+
+
 def to_palette(image: Image.Image) -> Image.Image:
     """A palette image for GIF, as Pillow's GIF writer would make it: an adaptive palette, and the colour
     of fully transparent pixels as the transparent index."""
@@ -307,6 +317,7 @@ def encode(
         params = {key: value for key, value in params.items() if key != "quality"} | dict(keep)
     if animated:
         if fmt in ("GIF", "WEBP", "PNG") and animation is not None:
+            frames = on_first_canvas(frames)
             params.update(_animation_params(fmt, frames, animation))
         if fmt == "GIF" and params.get("disposal") == 1:
             frames = exact_gif_frames(frames)

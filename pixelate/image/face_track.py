@@ -1,18 +1,39 @@
 """Faces through an animation: which frames the detector looks at, and the face boxes of the frames between.
 
-Looking costs a detection per frame (88 ms for a 480×360 frame here), so a long animation is looked at on
-``SPREAD`` frames spread over it first. Where two neighbouring looks disagree (a face moved by more than a third
-of its box, came or went), the frame halfway between is looked at too, the widest gaps first, until they agree or
-the caller's budget is spent (``Limits.max_face_looks``, 36 by default). A frame between two looks pairs the faces
-of the two (by overlap, then the nearest left, however far) and takes, for each pair, the box spanning both places
-(a face moving in a straight line between them stays inside it), and each face left over where it was.
+Looking costs a detection per frame (26 ms for a 240×180 frame here, 90 ms for 480×360, 170 ms for 1000×750), so
+the frames are chosen in three ways, and every other frame takes its boxes from the two looks around it:
 
-What this cannot see: a face that goes somewhere and comes back between two looks that agree, or two faces that
-cross between looks that see them swapped, place for place (the looks agree, and each box stays put).
+- **The cadence**: every frame of an animation of up to ``SPREAD`` frames, else ``SPREAD`` frames spread evenly
+  over it and its last (:func:`first_looks`).
+- **Changes**: every frame whose content differs from both looks around it, by more than ``CHANGE_LEVELS`` in
+  some cell of its :func:`signature` (a greyscale thumbnail in cells of a quarter of the smallest face the
+  detector finds), is looked at too, the most different first, each new look then standing for the frames like
+  it (:func:`changed`). A face that comes into view changes a cell by 68 levels or more (a 30 px face on a
+  skin-coloured background; 90-190 on others), so a frame left out, within ``CHANGE_LEVELS`` of one of its looks
+  in every cell, holds no face that look lacks but one too faint to change a cell that much. At most
+  ``CHANGE_LOOKS`` times the caller's ``Limits.max_face_looks`` of these looks (72 by default; a 60-frame
+  slideshow, every frame another photo, needs 47): past that, frames still unlike their looks are not looked at.
+- **Disagreements**: where two neighbouring looks disagree (a face moved by more than a third of its box, came or
+  went), the frame halfway between, the widest gaps first, until they agree or the caller's budget is spent
+  (``Limits.max_face_looks``, 36 by default, counting the cadence) (:func:`halfway`).
 
-Pure geometry on :class:`regions.Target`: the decoding and the detector are the caller's (``region_steps``).
+A frame between two looks pairs the faces of the two (by overlap, then the nearest left, however far) and takes,
+for each pair, the box spanning both places (a face moving in a straight line between them stays inside it), and
+each face left over where it was: every box of both looks is covered.
+
+What this cannot see: a face too faint to change a cell by ``CHANGE_LEVELS``; two faces that cross between looks
+that see them swapped, place for place, on frames like those looks (the looks agree, and each box stays put); and
+past the looks for changes' bound, a face on a frame unlike its looks.
+
+Geometry on :class:`regions.Target` and signatures: the decoding and the detector are the caller's
+(``region_steps``).
 """
 from __future__ import annotations
+
+from bisect import bisect_left, insort
+from typing import Iterable
+
+from PIL import Image, ImageChops
 
 from pixelate.image import regions
 from pixelate.image.options import Box, Options
@@ -21,6 +42,13 @@ from pixelate.image.options import Box, Options
 SPREAD = 12
 #: two looks agree on a face when its boxes overlap by at least this IoU (moved by less than about a third of it)
 AGREE_IOU = 0.5
+#: a frame is like a look when no cell of their signatures differs by more than this (grey levels): a face coming
+#: into view changes one by 68 or more; frames of a real clip differ from the next by 1-7 (tests/corpus/iss634.gif)
+CHANGE_LEVELS = 24
+#: the looks for changes allowed per look of the caller's budget (``Limits.max_face_looks``): 72 by default,
+#: 10 for POST /api/pixelate's 5. Each costs a detection: a 200-frame 480×360 pan, every frame unlike its looks,
+#: took 86 looks and 19.9 s of CPU here, against 22 and 7.2 s before them (docs/faces.md has the other sizes).
+CHANGE_LOOKS = 2
 
 
 def first_looks(count: int, most: int = SPREAD + 1) -> list[int]:
@@ -29,6 +57,45 @@ def first_looks(count: int, most: int = SPREAD + 1) -> list[int]:
     spread = max(1, min(SPREAD, most - 1))
     step = max(1, -(-count // spread))
     return sorted(set(range(0, count, step)) | {count - 1})
+
+
+def signature(picture: Image.Image, smallest_face: float) -> Image.Image:
+    """What ``picture`` (a frame as the detector sees it) looks like, to tell whether a face may have come: its
+    greyscale thumbnail in cells of a quarter of ``smallest_face`` (the smallest face the detector finds in it),
+    so that such a face covers whole cells and its eyes, mouth and hair change them (each cell its mean)."""
+    cell = max(1, int(smallest_face // 4))
+    return picture.convert("L").reduce(cell)
+
+
+def changed(signatures: list[Image.Image], looked: Iterable[int], most: int) -> list[int]:
+    """The frames to look at for changes: those whose signature differs by more than ``CHANGE_LEVELS`` in some cell
+    from each of the two looks around them. Picked one at a time, the most different first (so that a budget of
+    ``most`` goes where content changed most), each pick then a look the frames around it are compared with."""
+    looks = sorted(looked)
+    if most <= 0 or len(looks) < 2:
+        return []
+    unlike: dict[int, int] = {}  # frame → how far it is from the nearer, in signature, of its two looks
+
+    def compare(first: int, last: int) -> None:
+        for frame in range(first + 1, last):
+            unlike[frame] = min(_difference(signatures[frame], signatures[first]),
+                                _difference(signatures[frame], signatures[last]))
+
+    for first, last in zip(looks, looks[1:]):
+        compare(first, last)
+    picks: list[int] = []
+    while len(picks) < most and unlike:
+        frame = max(unlike, key=unlike.__getitem__)  # (ties: the earliest compared)
+        if unlike[frame] <= CHANGE_LEVELS:
+            break
+        position = bisect_left(looks, frame)
+        first, last = looks[position - 1], looks[position]
+        insort(looks, frame)
+        picks.append(frame)
+        del unlike[frame]
+        compare(first, frame)
+        compare(frame, last)
+    return sorted(picks)
 
 
 def halfway(looked: dict[int, list[regions.Target]], budget: int) -> list[int]:
@@ -98,6 +165,11 @@ def _match(before, after, same_face: bool):
                 used_after.add(j)
     return (pairs, [i for i in range(len(before)) if i not in used_before],
             [j for j in range(len(after)) if j not in used_after])
+
+
+def _difference(a: Image.Image, b: Image.Image) -> int:
+    """The largest difference of any cell of two signatures (grey levels)."""
+    return ImageChops.difference(a, b).getextrema()[1]
 
 
 def _distance(a: Box, b: Box) -> float:

@@ -35,8 +35,9 @@ class Limits:
     #: an APNG of 2 × 50 MP RGBA peaks at ~1.74 GB, inside the function's default 2048 MB; the old 200 MP
     #: let 4 × 49 MP peak at 2.64 GB (frames are held full size, and Pillow's writer copies them again).
     max_total_pixels: int = 100_000_000
-    #: Most frames of an animation the face detector looks at (40-150 ms each here, by frame size): 12 spread
-    #: over it (and its last) at least, then more where neighbouring looks disagree (``image.face_track``).
+    #: Frames of an animation the face detector looks at (40-150 ms each here, by frame size): 12 spread over it
+    #: (and its last) at least, then more where neighbouring looks disagree, up to this; besides, at most twice
+    #: this many frames whose content differs from the looks around them (``image.face_track``).
     max_face_looks: int = 36
     #: What these limits are for, said after them in a refusal (" for a WebP": lower than README's figures)
     scope: str = ""

@@ -18,7 +18,7 @@ from PIL import Image
 
 from pixelate.image import encode, face_track, guard, ops, orient, regions
 from pixelate.image.decode import decode_frame, frame_duration
-from pixelate.image.options import Box
+from pixelate.image.options import Box, Options
 from pixelate.image.result import Result
 from pixelate.image.work import Work
 
@@ -42,7 +42,7 @@ def locate(work: Work) -> None:
 def faces_of_first_frame(work: Work) -> list[regions.Target]:
     """The faces in the opened image's first frame (upright, full-size pixels), ``work.size`` set by ``locate``."""
     preview, scale = _still_preview(work)
-    return _faces_of(preview, scale, work)
+    return _faces_of(preview, scale, work.size, work.options, work.stands_for)
 
 
 def jpeg_regions_in_dct(work: Work) -> None:
@@ -83,17 +83,27 @@ def pixelate_region_frames(work: Work) -> None:
         return
     image, options = work.image, work.options
     count = guard.frame_count(image)
-    faces_by_frame = _faces_of_frames(work, count) if options.faces and not work.found_faces else None
+    # A TIFF's pages are pictures of their own, each of its own size: every page is looked at for faces, its regions
+    # scaled to it. An animation's frames share the first frame's canvas, whose origin does not move: its regions
+    # stay where they are on every frame, and the frames looked at stand for those between (``face_track``).
+    pages = image.format == "TIFF"
+    looking = options.faces and not work.found_faces
+    faces_by_frame = _faces_of_frames(work, count) if looking and not pages else None
     drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
     for index in guard.checked_frames(image, count, work.limits):
         frame = work.still if index == 0 and work.still is not None else decode_frame(image, work.orientation, 1, count == 1)
         work.durations.append(frame_duration(image))
+        if not pages and frame.size != work.size:  # cut back to the first frame's canvas (``_on_canvas``)
+            frame.picture, frame.size = _on_canvas(frame.picture, work.size), work.size
+        if looking and pages:
+            found = _faces_of(_screen_rgb(frame.picture, image), 1.0, frame.size, options)
+        else:
+            found = faces_by_frame[index] if faces_by_frame else []
         if work.out_format == "GIF" and frame.picture.mode != "P":
             # a GIF frame Pillow composed in RGB: back to its own colours, so that its other pixels keep them
             frame.picture = encode.exact_palette(frame.picture) or frame.picture
-        faces = [regions.with_exact_margin(face, options, *frame.size) for face in (faces_by_frame[index] if faces_by_frame else [])]
-        # (a TIFF's later page may have another size: fractions are of its own size, boxes clipped to it)
-        asked = work.targets if frame.size == work.size else regions.manual_targets(options, *frame.size, strict=False)
+        faces = [regions.with_exact_margin(face, options, *frame.size) for face in found]
+        asked = work.targets if not pages or frame.size == work.size else regions.manual_targets(options, *frame.size, first=work.size)
         targets = [regions.with_exact_margin(target, options, *frame.size) for target in asked] + faces
         if count == 1:
             work.pixelated = [target.describe() for target in targets]  # (in the order asked: regions, then faces)
@@ -214,48 +224,97 @@ def _loaded(image: Image.Image) -> Image.Image:
 
 
 def _screen_rgb(picture: Image.Image, image: Image.Image) -> Image.Image:
-    """The picture in RGB for the detector (transparent parts over mid grey, CMYK through the file's profile)."""
+    """The picture in RGB for the detector (transparent parts over mid grey, CMYK through the file's profile, grey
+    of more than 8 bits stretched over 8: ``_eight_bit_grey``)."""
     if picture.mode == "CMYK":
         from pixelate.image.decode import cmyk_to_rgb
 
         picture = cmyk_to_rgb(picture, image.info.get("icc_profile"))
     if picture.mode == "RGB":
         return picture
-    rgba = ops.working_mode(picture).convert("RGBA")
+    working = ops.working_mode(picture)
+    rgba = (_eight_bit_grey(working) if working.mode in ("I", "F") else working).convert("RGBA")
     background = Image.new("RGBA", rgba.size, (128, 128, 128, 255))
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
-def _faces_of(picture: Image.Image, scale: float, work: Work) -> list[regions.Target]:
-    """The faces in ``picture`` (the upright image at ``scale``), as targets in full-size pixels."""
+def _eight_bit_grey(wide: Image.Image) -> Image.Image:
+    """A grey picture of 16 or 32 bits (``I``, ``F``) in 8, its values' range stretched over 0-255 (``L``, or ``LA``
+    with its transparent grey value as alpha). Converted as it is, Pillow clips every value over 255 to white and
+    the detector saw a white picture. Stretched, a photo using the whole 16-bit range is what a viewer shows (its
+    values >> 8); 12-bit data in a 16-bit file, or a 32-bit TIFF of any range, is what a viewer's auto-levels
+    show: a face in the data is looked for however the file is displayed."""
+    low, high = wide.getextrema()
+    scale = 255 / (high - low) if high > low else 0.0
+    grey = wide.point(lambda value: value * scale - low * scale).convert("L")  # (a linear map: Pillow's C path)
+    if "transparency" not in wide.info:
+        return grey
+    grey.putalpha(wide.convert("RGBA").getchannel("A"))  # (Pillow takes the transparent value as alpha 0)
+    return grey
+
+
+def _faces_of(picture: Image.Image, scale: float, size: tuple[int, int], options: Options,
+              stands_for: tuple[int, int] | None = None) -> list[regions.Target]:
+    """The faces in ``picture`` (an upright ``size`` frame or page at ``scale``), as targets in its full-size pixels,
+    clipped to ``size``; ``stands_for``: the size of the photo a reduced copy stands for (``find_faces``)."""
     from pixelate.image import faces
 
-    width, height = work.size
+    width, height = size
     found = []
-    for face in faces.detect_faces(picture, full_size=work.stands_for or work.size):
+    for face in faces.detect_faces(picture, full_size=stands_for or size):
         # outward: a face found on the preview covers at least the same pixels at full size
         box = Box(max(0, math.floor(face.x / scale)), max(0, math.floor(face.y / scale)),
                   min(width, math.ceil((face.x + face.w) / scale)), min(height, math.ceil((face.y + face.h) / scale)))
         if box.width > 0 and box.height > 0:
             found.append((box, face.score))
-    return regions.face_targets(found, work.options)
+    return regions.face_targets(found, options)
 
 
 def _faces_of_frames(work: Work, count: int) -> list[list[regions.Target]]:
     """The faces of each frame of an animation: looked for on the frames ``face_track`` picks (every frame of a
-    short one), each frame between two looks taking the boxes ``face_track.between`` them."""
-    image, looked = work.image, {}
-    wanted = face_track.first_looks(count, work.limits.max_face_looks)
-    while wanted:
+    short one, the cadence, every frame unlike the looks around it, halfway where looks disagree), each frame
+    between two looks taking the boxes ``face_track.between`` them. Boxes are of the first frame's canvas."""
+    from pixelate.image.faces import detector
+
+    image, options, looked = work.image, work.options, {}
+    smallest_face = detector.min_face_size(work.size)
+    cadence = set(face_track.first_looks(count, work.limits.max_face_looks))
+    signatures = []
+    for index in guard.checked_frames(image, count, work.limits):  # every frame once: its signature, the cadence's faces
+        picture = _canvas_rgb(work)
+        signatures.append(face_track.signature(picture, smallest_face))
+        if index in cadence:
+            looked[index] = _faces_of(picture, 1.0, work.size, options)
+    changes_left = face_track.CHANGE_LOOKS * work.limits.max_face_looks
+    halfway_left = work.limits.max_face_looks - len(looked)
+    while True:  # until every frame is like a look around it and neighbouring looks agree, or the budgets are spent
+        wanted = face_track.changed(signatures, looked, changes_left)
+        changes_left -= len(wanted)
+        if not wanted:
+            wanted = face_track.halfway(looked, halfway_left)
+            halfway_left -= len(wanted)
+        if not wanted:
+            break
         for index in wanted:  # in order, one sweep a round: seeking back decodes again from the first frame
             if index < image.tell():
                 _rewind(image, count)
             guard.decoding(image.seek, index)
-            frame = decode_frame(image, work.orientation, 1, False)
-            looked[index] = _faces_of(_screen_rgb(frame.picture, image), 1.0, work)
-        wanted = face_track.halfway(looked, work.limits.max_face_looks - len(looked))
+            looked[index] = _faces_of(_canvas_rgb(work), 1.0, work.size, options)
     _rewind(image, count)
-    return face_track.per_frame(looked, count, work.options)
+    return face_track.per_frame(looked, count, options)
+
+
+def _canvas_rgb(work: Work) -> Image.Image:
+    """The current frame of an animation as the detector sees it (``_screen_rgb``), on the first frame's canvas."""
+    return _on_canvas(_screen_rgb(decode_frame(work.image, work.orientation, 1, False).picture, work.image), work.size)
+
+
+def _on_canvas(picture: Image.Image, canvas: tuple[int, int]) -> Image.Image:
+    """An animation's frame on its first frame's canvas. Pillow grows a GIF's canvas for a frame that reaches past
+    it, and keeps it grown once it has seeked back: every frame then came out the size of the grown one (and a face
+    beyond the first canvas, clipped to it, was left there as it was). The output is the first frame's canvas (a
+    GIF's logical screen, which the output's header gives)."""
+    return picture if picture.size == canvas else picture.crop((0, 0, *canvas))
 
 
 def _rewind(image: Image.Image, count: int) -> None:

@@ -20,7 +20,6 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from pixelate.image.errors import PixelateError
 from pixelate.image.options import Box, Options
 
 
@@ -42,20 +41,26 @@ class Target:
         return entry
 
 
-def manual_targets(options: Options, width: int, height: int, strict: bool = True) -> list[Target]:
+def manual_targets(options: Options, width: int, height: int, first: tuple[int, int] | None = None) -> list[Target]:
     """The regions asked for, in pixels of a ``width``×``height`` upright image, with the pixel size asked (a region
-    marked as a face with a face's block, ``face_block``). A region wholly outside is ``invalid-option``, or with
-    ``strict`` off left out (a later page of a TIFF, smaller than the first, which the regions were checked on)."""
+    marked as a face with a face's block, ``face_block``); ``invalid-option`` for one wholly outside.
+
+    ``first``: the size of a TIFF's first page, when this is a later page of another size. A region is then the
+    same share of this page as of the first: one in pixels is of the first page (checked there), scaled by this
+    page's size over the first's and rounded outward, so that a reduced copy (a preview, a pyramid's level, an
+    overview) gets it on the same content; one in fractions is of this page's own size (the same share)."""
     targets = []
     for region in options.regions:
-        try:
-            box = region.box(width, height)
-        except PixelateError:
-            if strict:
-                raise
-            continue
+        box = region.box(width, height) if first is None or region.fraction else _scaled(region.box(*first), first, (width, height))
         targets.append(Target(box, face_block(box, options), "face") if region.face else Target(box, options.pixel_size))
     return targets
+
+
+def _scaled(box: Box, first: tuple[int, int], size: tuple[int, int]) -> Box:
+    """``box`` of a ``first``-sized image on one of ``size``, rounded outward (every pixel it covers, in part too)."""
+    (first_width, first_height), (width, height) = first, size
+    return Box(box.x0 * width // first_width, box.y0 * height // first_height,
+               -(-box.x1 * width // first_width), -(-box.y1 * height // first_height))
 
 
 #: A block raised for a face is a multiple of this: a multiple of 8 keeps a JPEG's face in the DCT domain's exact

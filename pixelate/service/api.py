@@ -63,9 +63,12 @@ SYNC_MAX_BYTES = 4 * 1024 * 1024
 #: POST /api/uploads.
 SYNC_MAX_PIXELS = 16_000_000
 SYNC_MAX_TOTAL_PIXELS = 32_000_000
-#: An animation's faces in a request: the 12 frames spread over it and its last, no more (a 1280×720 frame takes
-#: ~0.2 s to look at here, twice that on the api function's 1024 MB; the function has 10 s)
-SYNC_MAX_FACE_LOOKS = 13
+#: An animation's faces in a request: 4 frames spread over it and its last, and at most twice as many where its
+#: content changes between them (``image.face_track``): 15 looks at most. A 1280×720 frame takes ~0.2 s to look at
+#: here, twice that on the api function's 1024 MB, and the function has 10 s: 66 frames of 800×600 (its 32 MP)
+#: with a moving cursor took 5.1 s of CPU here with the 13 spread looks it had before looks for changes, 12.8 s
+#: with 13 and their 26, and 5.7 s with these 5 and 10 (1.4 s without faces).
+SYNC_MAX_FACE_LOOKS = 5
 #: Largest pixelated image it answers with: the same arithmetic (pixelated output is rarely larger than its input).
 SYNC_MAX_OUTPUT_BYTES = SYNC_MAX_BYTES
 #: How long a presigned upload stays valid. The page posts the moment it has the answer, and S3 checks the

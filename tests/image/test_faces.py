@@ -325,3 +325,78 @@ def test_a_jpeg_without_faces_keeps_every_scan_past_fill_and_stray_bytes():
         assert result.regions == ()
         assert Image.open(io.BytesIO(result.data)).convert("RGB").tobytes() == \
             Image.open(io.BytesIO(changed)).convert("RGB").tobytes()
+
+
+def sixteen_bit(kind: str) -> bytes:
+    """The astronaut in grey of 16 bits (or 32, or 12 bits in 16), encoded as ``kind`` says."""
+    import numpy as np
+
+    grey = np.asarray(astronaut().convert("L"), np.uint16)
+    values = grey * 16 if "12-bit" in kind else grey * 257
+    if "32-bit" in kind:
+        return encoded(Image.fromarray(values.astype(np.int32), "I"), "TIFF")
+    mode, order = ("I;16B", ">u2") if "I;16B" in kind else ("I;16", "<u2")
+    image = Image.new(mode, (512, 512))
+    image.frombytes(values.astype(order).tobytes())
+    key = {"transparency": int(values[0, 0])} if "transparent" in kind else {}  # (the background's grey: seen through)
+    return encoded(image, kind.split()[0], **key)
+
+
+@pytest.mark.parametrize("kind", ["PNG I;16", "TIFF I;16", "TIFF I;16B", "PNG I;16 transparent", "TIFF 32-bit",
+                                  "PNG I;16 12-bit"])
+def test_a_face_is_found_in_grey_of_more_than_8_bits_and_the_output_keeps_them(kind):
+    """The detector's copy was converted as it was, every value over 255 clipped to white: no face was ever found
+    in 16-bit grey. Its range is now stretched over 8 bits (12-bit data in 16 bits too: a viewer's auto-levels
+    show that face). The output keeps 16-bit grey, and every pixel outside the face's box."""
+    import numpy as np
+
+    data = sixteen_bit(kind)
+    result = pixelate_bytes(data, 16, faces=True)
+    assert [region for region in result.regions if covers(region, (185, 70, 265, 175))], result.regions
+    before, after = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(result.data))
+    assert after.mode.startswith("I;16") and after.size == (512, 512)
+    (region,) = result.regions
+    inside = np.zeros((512, 512), bool)
+    inside[region["y"]:region["y"] + region["h"], region["x"]:region["x"] + region["w"]] = True
+    source, output = np.asarray(before.convert("I")), np.asarray(after.convert("I"))
+    assert (source[~inside] == output[~inside]).all() and (source[inside] != output[inside]).mean() > 0.5
+
+
+def tiff_pages(pages: list[Image.Image]) -> bytes:
+    return encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+
+
+def head(width: int = 100) -> Image.Image:
+    """The astronaut's head and shoulders, ``width`` px wide (a face of ~3/4 of it)."""
+    return astronaut().crop((150, 30, 300, 210)).resize((width, width * 6 // 5))
+
+
+def face_kept(result, data: bytes, page: int, core: tuple[int, int, int, int]) -> bool:
+    """Whether page ``page`` of the output kept ``core`` (a face's eyes to mouth) as the input had it."""
+    before, after = Image.open(io.BytesIO(data)), Image.open(io.BytesIO(result.data))
+    before.seek(page)
+    after.seek(page)
+    return before.convert("RGB").crop(core).tobytes() == after.convert("RGB").crop(core).tobytes()
+
+
+def test_every_page_of_a_tiff_is_looked_at_for_faces():
+    """A TIFF's pages are unrelated pictures (a scanned file, an ID photo on page 6): each is looked at. They were
+    looked at as an animation's frames, 12 spread over them and the last: page 6 never was, its face kept."""
+    pages = [Image.new("RGB", (300, 220), (245, 245, 240)) for _ in range(14)]
+    pages[5].paste(head(), (150, 40))
+    data = tiff_pages(pages)
+    result = pixelate_bytes(data, 16, faces=True)
+    assert [region["frames"] for region in result.regions] == [[5, 5]]
+    assert not face_kept(result, data, 5, (185, 85, 215, 135))
+
+
+def test_a_face_on_a_later_tiff_page_larger_than_the_first_is_found_at_that_pages_size():
+    """Faces were clipped to the first page's size (and the smallest face looked for was the first page's): a
+    face beyond a 300×200 first page, on an 800×600 second page, was dropped."""
+    cover, large = Image.new("RGB", (300, 200), (240, 240, 240)), Image.new("RGB", (800, 600), (240, 240, 240))
+    large.paste(head(), (100, 60))  # within the first page's extent
+    large.paste(head(), (500, 350))  # beyond it
+    data = tiff_pages([cover, large])
+    result = pixelate_bytes(data, 16, faces=True)
+    assert len(result.regions) == 2 and all(region["frames"] == [1, 1] for region in result.regions)
+    assert not face_kept(result, data, 1, (135, 105, 165, 155)) and not face_kept(result, data, 1, (535, 395, 565, 445))

@@ -282,31 +282,27 @@ def test_a_palette_png_with_an_alpha_per_index_keeps_its_transparency_in_a_regio
     assert changed_outside(before, after, result) == 0
 
 
-def test_a_tiffs_smaller_later_page_gets_the_regions_on_its_own_size():
-    """Regions are checked on the first page; on a smaller page a box is clipped (black padding went into its
-    blocks' means), a fraction is of that page's size, and a box wholly outside that page is left out there."""
-    first = Image.effect_noise((100, 80), 40).convert("RGB")
-    second = Image.new("RGB", (40, 30), (200, 200, 200))
-    second.paste(Image.effect_noise((20, 30), 60).convert("RGB"), (20, 0))  # its right half: detail
+def test_a_tiffs_page_of_another_size_gets_each_region_on_the_same_share_of_it():
+    """A scanner's or a camera's TIFF holds reduced copies of its first page (a preview, a pyramid): a region in
+    pixels is of the first page, scaled to a page of another size (rounded outward), a fraction of each page's
+    own size. Before, pixels were applied as they were, clipped: the preview's copy of the region came out as it
+    went in, bit for bit."""
+    first = Image.effect_noise((400, 300), 60).convert("RGB")
+    preview = first.resize((200, 150), Image.Resampling.LANCZOS)
+    larger = first.resize((800, 600))
     buffer = io.BytesIO()
-    first.save(buffer, "TIFF", save_all=True, append_images=[second])
+    first.save(buffer, "TIFF", save_all=True, append_images=[preview, larger])
     data = buffer.getvalue()
-
-    def second_page(asked) -> Image.Image:
-        pages = frames(pixelate_bytes(data, 8, regions=asked).data)
-        assert [page.size for page in pages] == [(100, 80), (40, 30)]
-        return pages[1].convert("RGB")
-
-    # clipped: the flat grey stays grey (no block took black from past the page's edge)
-    clipped = second_page([(0, 20, 16, 40)])
-    assert clipped.crop((0, 0, 20, 30)).getcolors() == [(600, (200, 200, 200))]
-    # half the page as fractions: its own right half, in flat blocks; the left half as it was
-    half = second_page([(0.5, 0.0, 0.5, 1.0)])
-    assert half.crop((0, 0, 20, 30)).tobytes() == second.crop((0, 0, 20, 30)).tobytes()
-    assert_flat_blocks(half, {"x": 20, "y": 0, "w": 20, "h": 30, "block": 8})
-    assert half.crop((20, 0, 40, 30)).tobytes() != second.crop((20, 0, 40, 30)).tobytes()
-    # wholly outside the small page: left out there
-    assert second_page([(50, 50, 20, 20)]).tobytes() == second.tobytes()
+    for asked, on_preview, on_larger in (((100, 100, 200, 100), (50, 50, 150, 100), (200, 200, 600, 400)),
+                                         ((0.25, 1 / 3, 0.5, 1 / 3), (50, 49, 150, 100), (200, 199, 600, 400)),
+                                         ((101, 99, 99, 3), (50, 49, 100, 51), (202, 198, 400, 204))):
+        pages = frames(pixelate_bytes(data, 8, regions=[asked]).data)
+        assert [page.size for page in pages] == [(400, 300), (200, 150), (800, 600)]
+        for page, source, (x0, y0, x1, y1) in ((pages[1], preview, on_preview), (pages[2], larger, on_larger)):
+            box = {"x": x0, "y": y0, "w": x1 - x0, "h": y1 - y0, "block": 8}
+            assert_flat_blocks(page.convert("RGB"), box)  # (blocks from the scaled box's corner)
+            result = SimpleNamespace(regions=[box])
+            assert changed_outside(source.convert("RGBA"), page, result) == 0, asked
 
 
 def test_regions_are_in_the_upright_image_of_an_oriented_jpeg():

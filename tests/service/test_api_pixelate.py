@@ -198,7 +198,7 @@ def test_synchronous_limits_are_tighter_than_the_pipeline(events, monkeypatch):
     assert (limits.max_bytes, limits.max_pixels, limits.max_total_pixels) == (
         api.SYNC_MAX_BYTES, api.SYNC_MAX_PIXELS, api.SYNC_MAX_TOTAL_PIXELS)
     assert api.sync_limits(Limits(max_pixels=1000)).max_pixels == 1000
-    assert limits.max_face_looks == 13 and api.sync_limits(Limits(max_face_looks=5)).max_face_looks == 5
+    assert limits.max_face_looks == 5 and api.sync_limits(Limits(max_face_looks=3)).max_face_looks == 3
     monkeypatch.setattr(api, "SYNC_MAX_PIXELS", 128 * 128 - 1)
     assert error_of(call(events, "POST", "/api/pixelate", HOPPER)) == (413, "too-large")
 
