@@ -137,7 +137,7 @@ def backfill(args) -> int:
         function = outputs.get("PixelateFunctionArn")
         if not function:
             raise StackProblem("the stack file names no PixelateFunctionArn: redeploy (or restart `pixelate up`)")
-        defaults, version_key = plan.function_settings(stack_client(outputs, "lambda"), function)
+        defaults, version_key = plan.processing_settings(stack_client(outputs, "lambda"), function)
         listing = plan.expected_statuses(s3, bucket, keys, chosen, defaults, readers)
         if listing.gone:
             print(f"{len(listing.gone)} listed objects expect no status (gone since listed), e.g. {listing.gone[0]!r}")

@@ -171,7 +171,7 @@ def list_keys(s3, bucket: str, prefix: str = "") -> list[str]:
 
 
 
-def function_settings(lambda_client, function_arn: str) -> tuple[Options, str]:
+def processing_settings(lambda_client, function_arn: str) -> tuple[Options, str]:
     """The processing function's default options, read from its environment as the function reads them, and the
     key of the versions its records name (``status.source_version``)."""
     configuration = lambda_client.get_function_configuration(FunctionName=function_arn)

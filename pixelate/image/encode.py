@@ -97,8 +97,12 @@ def on_first_canvas(frames: list[Image.Image]) -> list[Image.Image]:
     a frame reached the encoder larger than the first, and the exact-colour GIF frames below, comparing each frame
     with the one before pixel for pixel, raised ValueError ("images do not match"); Pillow's writer kept what lay
     past the first canvas in a transparent GIF, and left it out of an opaque one."""
-    size = frames[0].size
-    return [frame if frame.size == size else frame.crop((0, 0, *size)) for frame in frames]
+    return [on_canvas(frame, frames[0].size) for frame in frames]
+
+
+def on_canvas(picture: Image.Image, canvas: tuple[int, int]) -> Image.Image:
+    """``picture`` cut (or padded) to a ``canvas``-sized canvas whose origin is its own (``on_first_canvas``)."""
+    return picture if picture.size == canvas else picture.crop((0, 0, *canvas))
 
 
 def to_palette(image: Image.Image) -> Image.Image:

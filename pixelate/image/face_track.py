@@ -51,6 +51,12 @@ CHANGE_LEVELS = 24
 CHANGE_LOOKS = 2
 
 
+def most_looks(max_face_looks: int) -> int:
+    """Most frames or pages looked at for faces under a budget of ``max_face_looks`` (``Limits.max_face_looks``):
+    the cadence and halfway looks, and the looks for changes (108 by default, 15 for ``POST /api/pixelate``)."""
+    return (1 + CHANGE_LOOKS) * max_face_looks
+
+
 def first_looks(count: int, most: int = SPREAD + 1) -> list[int]:
     """The frames of a ``count``-frame animation to look at first: every frame up to ``SPREAD``, else ``SPREAD``
     spread evenly, and the last; never more than ``most`` (at least the first and the last)."""

@@ -18,6 +18,7 @@ from PIL import Image
 
 from pixelate.image import encode, face_track, guard, ops, orient, regions
 from pixelate.image.decode import decode_frame, frame_duration
+from pixelate.image.errors import PixelateError
 from pixelate.image.options import Box, Options
 from pixelate.image.result import Result
 from pixelate.image.work import Work
@@ -88,13 +89,23 @@ def pixelate_region_frames(work: Work) -> None:
     # stay where they are on every frame, and the frames looked at stand for those between (``face_track``).
     pages = image.format == "TIFF"
     looking = options.faces and not work.found_faces
+    if looking and pages and count > face_track.most_looks(work.limits.max_face_looks):
+        # (every page is a picture of its own: none may go unlooked at, and each look costs a detection)
+        raise PixelateError(
+            "too-many-frames",
+            f"Faces are looked for on every page of a TIFF, {face_track.most_looks(work.limits.max_face_looks)} pages at "
+            f"most{work.limits.scope}; this one has {count}. Choose regions instead, or split the file.",
+        )
     faces_by_frame = _faces_of_frames(work, count) if looking and not pages else None
     drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
     for index in guard.checked_frames(image, count, work.limits):
         frame = work.still if index == 0 and work.still is not None else decode_frame(image, work.orientation, 1, count == 1)
         work.durations.append(frame_duration(image))
-        if not pages and frame.size != work.size:  # cut back to the first frame's canvas (``_on_canvas``)
-            frame.picture, frame.size = _on_canvas(frame.picture, work.size), work.size
+        if not pages and frame.size != work.size:
+            # Pillow grows a GIF's canvas for a frame that reaches past it, and keeps it grown once it has seeked
+            # back: every frame then came out that size (and a face beyond the first canvas, clipped to it, was
+            # left as it was). The output is the first frame's canvas, as the GIF's header gives it.
+            frame.picture, frame.size = encode.on_canvas(frame.picture, work.size), work.size
         if looking and pages:
             found = _faces_of(_screen_rgb(frame.picture, image), 1.0, frame.size, options)
         else:
@@ -306,15 +317,7 @@ def _faces_of_frames(work: Work, count: int) -> list[list[regions.Target]]:
 
 def _canvas_rgb(work: Work) -> Image.Image:
     """The current frame of an animation as the detector sees it (``_screen_rgb``), on the first frame's canvas."""
-    return _on_canvas(_screen_rgb(decode_frame(work.image, work.orientation, 1, False).picture, work.image), work.size)
-
-
-def _on_canvas(picture: Image.Image, canvas: tuple[int, int]) -> Image.Image:
-    """An animation's frame on its first frame's canvas. Pillow grows a GIF's canvas for a frame that reaches past
-    it, and keeps it grown once it has seeked back: every frame then came out the size of the grown one (and a face
-    beyond the first canvas, clipped to it, was left there as it was). The output is the first frame's canvas (a
-    GIF's logical screen, which the output's header gives)."""
-    return picture if picture.size == canvas else picture.crop((0, 0, *canvas))
+    return encode.on_canvas(_screen_rgb(decode_frame(work.image, work.orientation, 1, False).picture, work.image), work.size)
 
 
 def _rewind(image: Image.Image, count: int) -> None:

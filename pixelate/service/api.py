@@ -241,7 +241,7 @@ def pixelate_now() -> Response:
 def detect_faces() -> Response:
     """The faces in the image sent (its first frame, upright): ``{width, height, faces: [{x, y, w, h, score}]}``.
     The page sends a reduced copy, with ``?width=&height=`` its photo's upright size (the faces to look for are
-    the photo's: 1.5 % of its long side), and scales the boxes back to its photo."""
+    the photo's: ``faces.detector.min_face_size``), and scales the boxes back to its photo."""
     from pixelate.image.pipeline import find_faces
 
     stands_for = photo_size(app.current_event.query_string_parameters or {})

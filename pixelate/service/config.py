@@ -25,6 +25,13 @@ def is_true(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _required(env, name: str) -> str:
+    value = env.get(name)
+    if not value:
+        raise RuntimeError(f"{name} is not set")
+    return value
+
+
 #: the processing function's environment variable holding ``HandlerConfig.source_version_key``
 SOURCE_VERSION_KEY = "SOURCE_VERSION_KEY"
 
@@ -39,22 +46,20 @@ class HandlerConfig:
     delete_originals: bool
     topic_arn: str | None
     #: the key of the versions records and outputs name (``status.source_version``); the template sets it from
-    #: the stack's id, which only the account sees
+    #: the stack's id, which only the account sees. Required: with no key anyone could compute a version from a
+    #: guessed original's MD5, and the records written would not match the stack's key later.
     source_version_key: str = ""
 
     @classmethod
     def from_env(cls, environ=None) -> "HandlerConfig":
         env = os.environ if environ is None else environ
-        bucket = env.get("PROCESSED_BUCKET")
-        if not bucket:
-            raise RuntimeError("PROCESSED_BUCKET is not set")
         return cls(
-            processed_bucket=bucket,
+            processed_bucket=_required(env, "PROCESSED_BUCKET"),
             defaults=default_options(env),
             limits=Limits.from_env(env),
             delete_originals=is_true(env.get("DELETE_ORIGINALS")),
             topic_arn=(env.get("NOTIFICATION_TOPIC_ARN") or "").strip() or None,
-            source_version_key=env.get(SOURCE_VERSION_KEY, ""),
+            source_version_key=_required(env, SOURCE_VERSION_KEY),
         )
 
 

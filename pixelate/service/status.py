@@ -126,7 +126,11 @@ def is_same_work(record: dict | None, etag: str, options: dict, secret: str) -> 
     """
     if not isinstance(record, dict) or record.get("state") not in TERMINAL_STATES:
         return False
-    return is_same_source(record.get("source"), etag, secret) and record.get("options") == options
+    source = record.get("source")
+    # A record written before versions (its source names the bucket and the ETag, public) is the work once more:
+    # the next event or backfill rewrites it without them.
+    return isinstance(source, dict) and "version" in source and is_same_source(source, etag, secret) \
+        and record.get("options") == options
 
 
 def to_json(record: dict) -> bytes:

@@ -9,6 +9,9 @@ import { detectFaces } from "./network.js";
 // MB: the api takes at most 4 MiB; a longer panorama's smallest faces are then looked for on the server only).
 const DETECT_LONG_SIDE = 1344;
 const DETECT_MAX_PIXELS = 4_000_000;
+// POST /api/detect takes at most this (api.SYNC_MAX_BYTES): a copy of a noisy panorama that comes out larger is
+// made again, smaller by the share it is over
+const DETECT_MAX_BYTES = 4 * 1024 * 1024;
 const DETECT_QUALITY = 0.9;
 // The detector's rule of the smallest face (pixelate/image/faces/detector.py, min_face_size and preview_side).
 const MIN_FACE_PX = 30;
@@ -28,9 +31,17 @@ export function detectLongSide(width, height) {
 }
 
 // The photo in `img` (upright: see preview.js, loadWorkingCopy), as a JPEG `detectLongSide` pixels on its longer
-// side; transparent parts over mid grey, as the server does.
-function reducedCopy(img, width, height) {
-  const scale = Math.min(1, detectLongSide(width, height) / Math.max(width, height));
+// side (smaller if that JPEG is over DETECT_MAX_BYTES); transparent parts over mid grey, as the server does.
+async function reducedCopy(img, width, height) {
+  let scale = Math.min(1, detectLongSide(width, height) / Math.max(width, height));
+  for (;;) {
+    const blob = await jpegCopy(img, width, height, scale);
+    if (blob.size <= DETECT_MAX_BYTES || scale * Math.max(width, height) <= DETECT_LONG_SIDE) return blob;
+    scale *= Math.sqrt(DETECT_MAX_BYTES / blob.size) * 0.95;
+  }
+}
+
+function jpegCopy(img, width, height, scale) {
   const canvas = document.createElement("canvas");
   canvas.width = Math.max(1, Math.round(width * scale));
   canvas.height = Math.max(1, Math.round(height * scale));

@@ -522,6 +522,13 @@ def test_the_results_alt_text_says_what_was_pixelated(browser, site):
         context.close()
 
 
+def focused_on(page, label: str) -> None:
+    """Waits (a few seconds at most) until the focused element is named ``label``: focus moves once the page has
+    removed a card, which the click does not wait for."""
+    page.wait_for_function("(label) => document.activeElement?.getAttribute('aria-label') === label", arg=label,
+                           timeout=5000)
+
+
 @browser_test
 def test_focus_goes_to_the_next_photo_when_one_goes_and_find_faces_names_itself_while_busy(browser, site, tmp_path):
     """Remove and "Clear finished" sent focus to the file input at the top of the page: it goes to the card now in
@@ -556,21 +563,23 @@ def test_focus_goes_to_the_next_photo_when_one_goes_and_find_faces_names_itself_
 
         for card in cards[:2]:
             card.get_by_test_id("add-area").click()
+        cards[0].locator(".announcer").filter(has_text="Added area 1").wait_for(state="attached")
         assert cards[0].locator(".announcer").text_content().startswith("Added area 1")
         page.get_by_test_id("upload-button").click()  # photo-3 has nothing chosen: it stays
         for card in cards[:2]:
             wait_for_result(card)
+        cards[0].locator(".announcer").filter(has_text="photo-1.png: Done").wait_for(state="attached")
         assert cards[0].locator(".announcer").text_content().startswith("photo-1.png: Done")
 
         page.get_by_role("button", name="Clear finished").click()
         assert cards[0].count() == 0 and cards[1].count() == 0
-        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Remove photo-3.png"
+        focused_on(page, "Remove photo-3.png")
 
         page.get_by_test_id("file-input").set_input_files([str(p) for p in photos[3:]])  # photos 3, 4, 5
         page.get_by_role("button", name="Remove photo-4.png").click()
-        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Remove photo-5.png"
+        focused_on(page, "Remove photo-5.png")
         page.get_by_role("button", name="Remove photo-5.png").click()  # the last: the one before it
-        assert page.evaluate("() => document.activeElement.getAttribute('aria-label')") == "Remove photo-3.png"
+        focused_on(page, "Remove photo-3.png")
         page.get_by_role("button", name="Remove photo-3.png").click()  # none left
         assert page.evaluate("() => document.activeElement.dataset.testid") == "file-input"
         assert problems.problems == []

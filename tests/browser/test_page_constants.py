@@ -47,6 +47,9 @@ def test_the_pages_copy_for_finding_faces_is_as_long_as_the_detectors_finest_pas
     assert float(constant("faces.js", "MIN_FACE_FRACTION")) == detector.MIN_FACE_FRACTION
     assert float(constant("faces.js", "PANORAMA_ASPECT")) == detector.PANORAMA_ASPECT
     assert float(constant("faces.js", "NET_MIN_FACE_PX")) == detector.NET_MIN_FACE_PX
+    from pixelate.service import api
+
+    assert constant("faces.js", "DETECT_MAX_BYTES") == "4 * 1024 * 1024" and api.SYNC_MAX_BYTES == 4 * 1024 * 1024
     sizes = [(4032, 3024), (3024, 4032), (6000, 4000), (1920, 1080), (8000, 1000), (1000, 8000), (4000, 1000),
              (12000, 3000), (2000, 1000), (1999, 1000), (33000, 1500), (640, 480), (500, 375)]
     context, page, problems = open_page(browser, site)

@@ -100,7 +100,7 @@ def buckets(moto_endpoint, unique_name):
 VERSION_KEY = "stack-id-part"
 
 
-def commit(s3, processed, originals, key, etag, options, state="done"):
+def commit(s3, processed, key, etag, options, state="done"):
     source = status.source_of(key, etag, VERSION_KEY)
     record = (status.done_record(source, options, {"key": status.output_key(key)}, 5) if state == "done"
               else status.failed_record(source, options, "corrupt", "cut short", 5))
@@ -130,23 +130,23 @@ def test_the_watch_waits_for_these_options_and_rereads_only_what_changed(buckets
     listing = plan.expected_statuses(s3, originals, keys, {"pixel-size": "24"}, DEFAULTS)
     new, old = {"pixel_size": 24, "method": "average", "regions": [], "faces": False}, {"pixel_size": 16, "method": "average", "regions": [], "faces": False}
     for key in keys:  # an earlier run's records, for other options
-        commit(s3, processed, originals, key, listing.expected[key].etag, old)
+        commit(s3, processed, key, listing.expected[key].etag, old)
     reads = []
     s3.meta.events.register("before-parameter-build.s3.GetObject", lambda params, **_: reads.append(params["Key"]))
     watch = plan.StatusWatch(s3, processed, listing.expected, source_version_key=VERSION_KEY)
     assert watch.poll() == 0 and len(reads) == 25  # each old record read once ...
     assert watch.poll() == 0 and len(reads) == 25  # ... and not again while unchanged
     for key in keys[:10]:
-        commit(s3, processed, originals, key, listing.expected[key].etag, new)
-    commit(s3, processed, originals, keys[10], listing.expected[keys[10]].etag, new, state="failed")
-    commit(s3, processed, originals, keys[11], "another-etag", new)  # a record of another version: not this one
+        commit(s3, processed, key, listing.expected[key].etag, new)
+    commit(s3, processed, keys[10], listing.expected[keys[10]].etag, new, state="failed")
+    commit(s3, processed, keys[11], "another-etag", new)  # a record of another version: not this one
     assert watch.poll() == 11 and len(reads) == 25 + 12
     summary = watch.summary()
     assert (summary.done, summary.failed, len(summary.pending), summary.exit_code) == (10, {"corrupt": 1}, 14, 1)
 
     def finish_the_rest():
         for key in keys[11:]:
-            commit(s3, processed, originals, key, listing.expected[key].etag, new)
+            commit(s3, processed, key, listing.expected[key].etag, new)
 
     finished = []
     worker = threading.Timer(0.05, finish_the_rest)
@@ -164,7 +164,7 @@ def test_all_done_exits_zero_and_a_timeout_names_what_is_missing(buckets):
     watch = plan.StatusWatch(s3, processed, listing.expected, source_version_key=VERSION_KEY)
     summary = plan.wait_for_statuses(watch, poll_s=0.01, timeout=0.05)
     assert summary.pending == ["one.png"] and summary.exit_code == 1
-    commit(s3, processed, originals, "one.png", listing.expected["one.png"].etag, listing.expected["one.png"].options)
+    commit(s3, processed, "one.png", listing.expected["one.png"].etag, listing.expected["one.png"].options)
     other_stack = plan.StatusWatch(s3, processed, listing.expected, source_version_key="another-stack")
     assert plan.wait_for_statuses(other_stack, poll_s=0.01, timeout=0.05).pending == ["one.png"]  # the key counts
     assert plan.wait_for_statuses(watch, poll_s=0.01, timeout=5).exit_code == 0

@@ -214,3 +214,11 @@ def test_alarms_watch_the_dead_letter_queue_and_function_errors(tpl):
     body = tpl["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     for metric in ("ImagesDone", "ImagesFailed", "ProcessingMs", "InputMegapixels"):
         assert f'"Pixelator", "{metric}"' in body
+
+
+def test_results_served_do_not_carry_the_original_etag_of_an_output_written_before_versions(tpl):
+    """Outputs written until 2026-12-07 carry x-amz-meta-source-etag (a single-part upload's MD5), and CloudFront
+    passes S3 user metadata on to viewers."""
+    config = resources_of_type(tpl, "AWS::CloudFront::ResponseHeadersPolicy")["ResultsResponseHeadersPolicy"]
+    removed = config["Properties"]["ResponseHeadersPolicyConfig"]["RemoveHeadersConfig"]["Items"]
+    assert {"Header": "x-amz-meta-source-etag"} in removed

@@ -192,7 +192,7 @@ def test_the_looks_stay_within_their_bounds(monkeypatch):
     data = io.BytesIO()
     alike[0].save(data, "GIF", save_all=True, append_images=alike[1:], duration=50, loop=0)
     pixelate_bytes(data.getvalue(), 8, faces=True, limits=Limits(max_face_looks=13))
-    assert len(looks) == 13  # frames alike: the 12 spread and the last, what POST /api/pixelate allows
+    assert len(looks) == 13  # frames alike: the 12 spread and the last
     looks.clear()
     pixelate_bytes(slideshow(40).getvalue(), 8, faces=True, limits=Limits(max_face_looks=5))
     assert len(looks) == 5 + face_track.CHANGE_LOOKS * 5  # every frame unlike the others: the changes' bound

@@ -400,3 +400,25 @@ def test_a_face_on_a_later_tiff_page_larger_than_the_first_is_found_at_that_page
     result = pixelate_bytes(data, 16, faces=True)
     assert len(result.regions) == 2 and all(region["frames"] == [1, 1] for region in result.regions)
     assert not face_kept(result, data, 1, (135, 105, 165, 155)) and not face_kept(result, data, 1, (535, 395, 565, 445))
+
+
+def test_a_tiff_of_more_pages_than_faces_can_be_looked_for_on_is_refused_with_faces_only():
+    """Every page of a TIFF is looked at for faces (a page is a picture of its own); past the looks a budget allows
+    (15 in POST /api/pixelate's), a TIFF was looked at page after page: 190 pages took 30 s of CPU in a request
+    that has 10 s. It is refused, with regions it is pixelated."""
+    import dataclasses
+
+    from pixelate.image import face_track
+    from pixelate.image.errors import PixelateError
+    from pixelate.image.limits import Limits
+
+    limits = dataclasses.replace(Limits(), max_face_looks=5)
+    most = face_track.most_looks(5)
+    pages = [Image.new("RGB", (32, 24), (10 * i, 90, 120)) for i in range(most + 1)]
+    data = encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    with pytest.raises(PixelateError) as refused:
+        pixelate_bytes(data, 8, faces=True, limits=limits)
+    assert refused.value.reason == "too-many-frames" and f"{most} pages at most" in refused.value.message
+    assert pixelate_bytes(data, 8, regions="0,0,8,8", limits=limits).frames == most + 1
+    fewer = encoded(pages[0], "TIFF", save_all=True, append_images=pages[1:most])
+    assert pixelate_bytes(fewer, 8, faces=True, limits=limits).frames == most

@@ -437,3 +437,19 @@ def test_the_lambda_cold_path_imports_no_numpy_or_onnxruntime_for_whole_images()
         "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_record_written_before_versions_is_rewritten_without_the_bucket_and_the_md5(pipeline, events):
+    """Records written until 2026-12-07 name the bucket and the original's ETag (public through status/): the next
+    event for the object (or a backfill) processes it once more and writes a record without them."""
+    from pixelate.service import status
+
+    key = "old/photo.png"
+    etag = pipeline.put(key, HOPPER)
+    old = status.done_record({"bucket": pipeline.originals, "key": key, "etag": etag},
+                             {"pixel_size": 16, "method": "average", "regions": [], "faces": False},
+                             {"key": status.output_key(key)}, 5)
+    pipeline.s3.put_object(Bucket=pipeline.processed, Key=status.status_key(key), Body=status.to_json(old))
+    assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["done"]}
+    assert_done(pipeline, key, etag)
+    assert run(events.s3(pipeline.originals, key)) == {"outcomes": ["skipped-already-done"]}

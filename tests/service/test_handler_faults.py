@@ -204,7 +204,8 @@ def test_a_failing_status_write_sends_no_notification(pipeline, events):
     assert pipeline.status("s.png")["state"] == "done"
 
 
-@pytest.mark.parametrize("name,value", [("DEFAULT_PIXEL_SIZE", "0"), ("DEFAULT_METHOD", "blur"), ("PROCESSED_BUCKET", "")])
+@pytest.mark.parametrize("name,value", [("DEFAULT_PIXEL_SIZE", "0"), ("DEFAULT_METHOD", "blur"), ("PROCESSED_BUCKET", ""),
+                                        ("SOURCE_VERSION_KEY", "")])
 def test_a_bad_deployment_setting_fails_the_batch_for_the_dlq(pipeline, events, monkeypatch, name, value):
     """A broken configuration is no property of any image: no failed status, the messages go round to the DLQ."""
     monkeypatch.setenv(name, value)
