@@ -89,12 +89,13 @@ def pixelate_region_frames(work: Work) -> None:
     # stay where they are on every frame, and the frames looked at stand for those between (``face_track``).
     pages = image.format == "TIFF"
     looking = options.faces and not work.found_faces
-    if looking and pages and count > face_track.most_looks(work.limits.max_face_looks):
+    most_pages = face_track.most_looks(work.limits.max_face_looks)
+    if looking and pages and count > most_pages:
         # (every page is a picture of its own: none may go unlooked at, and each look costs a detection)
         raise PixelateError(
             "too-many-frames",
-            f"Faces are looked for on every page of a TIFF, {face_track.most_looks(work.limits.max_face_looks)} pages at "
-            f"most{work.limits.scope}; this one has {count}. Choose regions instead, or split the file.",
+            f"Faces are looked for on every page of a TIFF, {most_pages} pages at most{work.limits.scope}; "
+            f"this one has {count}. Choose regions instead, or split the file.",
         )
     faces_by_frame = _faces_of_frames(work, count) if looking and not pages else None
     drawn_faces: list[list[regions.Target]] = []  # an animation's faces, frame by frame, as drawn
