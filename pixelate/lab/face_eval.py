@@ -223,8 +223,9 @@ def misses(results: dict[str, list[dict]]) -> list[str]:
     lines = []
     for rows in results.values():
         for row in rows:
-            lines += [f"missed: {row['name']} {kind} face {width} px at {box}"
-                      for (kind, width, box), hidden in zip(row["faces"], row["hidden"]) if not hidden]
+            lines += [f"missed: {row['name']} {kind} face {width} px at {box}, {cover:.0%} of it pixelated"
+                      for (kind, width, box), hidden, cover in zip(row["faces"], row["hidden"], row["cover"])
+                      if not hidden]
             if not row["faces"] and row["regions"]:
                 lines.append(f"negative {row['name']}: {row['regions']} face boxes, {_pct(row['outside'])} changed")
     return lines
