@@ -70,7 +70,7 @@ def reshaped(side: float, top: float, bottom: float):
     """``boxes_of`` for the detector's boxes with their edges moved (shares of the box's width and height)."""
     def boxes_of(size, dets, truth):
         return [(x0 - side * (x1 - x0), y0 + top * (y1 - y0), x1 + side * (x1 - x0), y1 + bottom * (y1 - y0))
-                for x0, y0, x1, y1, _score in dets]
+                for x0, y0, x1, y1, *_rest in dets]
     return boxes_of
 
 

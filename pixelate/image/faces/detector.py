@@ -11,7 +11,8 @@ own size, mirrored, and upscaled 1.5× for the small faces (test-time augmentati
 panorama (2:1 or wider, or taller) is looked at as 4:3 photos of its short side side by side: the smallest face is
 1.5 % of such a photo's long side (2 % of the panorama's short side), and a copy longer than ``TILE_SIDE_PX`` is
 run in overlapping tiles, so that memory does not grow with the panorama's length.
-Detections of every pass are merged (NMS), enlarged about their centre (hair, ears, box jitter) and clipped.
+Detections of every pass are merged (NMS, one face's landmarks averaged), boxed (``boxes``: from the landmarks
+when the face is near upright), enlarged about their centre (hair, ears, box jitter) and clipped.
 Recall comes first: a face missed is a face left recognisable.
 """
 from __future__ import annotations
@@ -23,12 +24,14 @@ from typing import NamedTuple
 
 from PIL import Image
 
+from pixelate.image.faces.boxes import Face, to_faces
+
 MODEL_ENV = "PIXELATE_FACE_MODEL"
 #: the model, made by ``pixelate.deploy.face_model`` (``make install``; the Lambda zip holds it)
 MODEL_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model", "centerface.onnx")
 
 _INPUT = "input.1"
-_OUTPUTS = ("537", "538", "539")  # heatmap, log-scale (h, w), offset (y, x)
+_OUTPUTS = ("537", "538", "539", "540")  # heatmap, log-scale (h, w), offset (y, x), landmarks (y, x) × 5
 _STRIDE = 4  # output map stride in pixels
 _ALIGN = 32  # network input sides must be multiples of this
 
@@ -74,16 +77,6 @@ TILE_OVERLAP_PX = 384
 #: A tile's box that comes this close to a side it shares with a neighbour (or crosses it) may be part of a face
 #: cut by the tile: it is dropped, the neighbour or the coarser pass sees that face whole.
 TILE_EDGE_PX = 8
-
-
-class Face(NamedTuple):
-    """A face box in the image's pixel coordinates (already enlarged)."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-    score: float
 
 
 # --------------------------------------------------------------------------
@@ -180,12 +173,14 @@ def _to_blob(image: Image.Image, flip: bool):
     return blob
 
 
-def _decode(heatmap, log_scale, offset, threshold: float, item: int = 0):
-    """Network maps of batch ``item`` -> ``(N, 5)`` x1, y1, x2, y2, score.
+def _decode(heatmap, log_scale, offset, landmarks, threshold: float, item: int = 0):
+    """Network maps of batch ``item`` -> ``(N, 15)`` x1, y1, x2, y2, score, then x, y of the five landmarks
+    (eyes, nose, mouth corners: ``boxes``).
 
     Each heatmap cell above ``threshold`` is a face centre candidate: its
     centre is the cell position plus the predicted sub-cell offset, its size
-    is ``exp(log_scale) * stride``.  Coordinates are in network-input pixels.
+    is ``exp(log_scale) * stride``; each landmark is given as a share of the
+    box from its top-left corner.  Coordinates are in network-input pixels.
     """
     import numpy as np
 
@@ -195,10 +190,21 @@ def _decode(heatmap, log_scale, offset, threshold: float, item: int = 0):
     bw = np.exp(log_scale[item, 1, rows, cols]) * _STRIDE
     cy = (rows + offset[item, 0, rows, cols] + 0.5) * _STRIDE
     cx = (cols + offset[item, 1, rows, cols] + 0.5) * _STRIDE
+    x1, y1 = cx - bw / 2, cy - bh / 2
+    points = []
+    for j in range(5):
+        points += [x1 + landmarks[item, 2 * j + 1, rows, cols] * bw, y1 + landmarks[item, 2 * j, rows, cols] * bh]
     return np.stack(
-        [cx - bw / 2, cy - bh / 2, cx + bw / 2, cy + bh / 2, hm[rows, cols]],
+        [x1, y1, x1 + bw, y1 + bh, hm[rows, cols], *points],
         axis=1,
-    ).astype(np.float32).reshape(-1, 5)
+    ).astype(np.float32).reshape(-1, 15)
+
+
+#: the columns of a detection that are x (and y) coordinates
+_X_COLUMNS = [0, 2, 5, 7, 9, 11, 13]
+_Y_COLUMNS = [1, 3, 6, 8, 10, 12, 14]
+#: a mirrored copy's detection, its columns put back in order: box edges, then each left/right pair swapped
+_MIRRORED = [2, 1, 0, 3, 4, 7, 8, 5, 6, 9, 10, 13, 14, 11, 12]
 
 
 def _run(image: Image.Image, threshold: float, flip: bool = False):
@@ -208,8 +214,9 @@ def _run(image: Image.Image, threshold: float, flip: bool = False):
     blob = _to_blob(image, flip)
     maps = get_session().run(list(_OUTPUTS), {_INPUT: blob})
     dets = [_decode(*maps, threshold, item) for item in range(len(blob))]
-    if flip:  # mirror boxes of the flipped copy back
-        dets[1][:, [0, 2]] = image.width - dets[1][:, [2, 0]]
+    if flip:  # mirror the flipped copy's boxes and landmarks back
+        dets[1][:, _X_COLUMNS] = image.width - dets[1][:, _X_COLUMNS]
+        dets[1] = dets[1][:, _MIRRORED]
     return np.concatenate(dets)
 
 
@@ -264,11 +271,12 @@ def _run_tiled(image: Image.Image, threshold: float, flip: bool = False):
         return _run(image, threshold, flip)
     along_x = image.width >= image.height
     low, high = (0, 2) if along_x else (1, 3)  # the box coordinates along the tiled side
+    along = _X_COLUMNS if along_x else _Y_COLUMNS
     found = []
     for i, (start, end) in enumerate(spans):
         tile = image.crop((start, 0, end, image.height) if along_x else (0, start, image.width, end))
         dets = _run(tile, threshold, flip)
-        dets[:, [low, high]] += start
+        dets[:, along] += start
         centre = (dets[:, low] + dets[:, high]) / 2
         own_from = (spans[i - 1][1] + start) / 2 if i > 0 else 0
         own_to = (end + spans[i + 1][0]) / 2 if i < len(spans) - 1 else length
@@ -295,8 +303,8 @@ def _multi_scale(image: Image.Image, passes: list[Pass], threshold: float):
             source = image  # upscaling: start from the original
         source = _resized(source, p.side)
         dets = _run_tiled(source, threshold, p.flip)
-        dets[:, 0:4:2] *= image.width / source.width
-        dets[:, 1:4:2] *= image.height / source.height
+        dets[:, _X_COLUMNS] *= image.width / source.width
+        dets[:, _Y_COLUMNS] *= image.height / source.height
         results.append(dets[dets[:, 2] - dets[:, 0] < p.max_face])
     return np.concatenate(results)
 
@@ -305,8 +313,12 @@ def _multi_scale(image: Image.Image, passes: list[Pass], threshold: float):
 # Box post-processing
 # --------------------------------------------------------------------------
 
+#: detections of one face (IoU above this with the best one) whose landmarks are averaged
+LANDMARK_VOTE_IOU = 0.5
+
+
 def nms(dets, iou_threshold: float = 0.3):
-    """Greedy non-maximum suppression on ``(N, 5)`` x1,y1,x2,y2,score.
+    """Greedy non-maximum suppression on rows of x1,y1,x2,y2,score (and any columns after, kept with their row).
 
     A box is dropped when it overlaps a higher-scored kept box by IoU above
     ``iou_threshold`` or is mostly (> 70 %) inside it; the latter merges the
@@ -333,23 +345,14 @@ def nms(dets, iou_threshold: float = 0.3):
         inter = iw * ih
         iou = inter / (area[i] + area[rest] - inter + 1e-9)
         inside = inter / (area[rest] + 1e-9)
+        same = rest[iou > LANDMARK_VOTE_IOU]
+        if dets.shape[1] > 5 and same.size:
+            # the landmarks of one face, seen by several passes and cells, jitter by a few pixels each (a 37 px
+            # face's eyes by 2-3 px): their mean, weighted by score, is steadier than the best one's alone
+            voters = np.concatenate([[i], same])
+            dets[i, 5:] = np.average(dets[voters, 5:], axis=0, weights=dets[voters, 4])
         keep[rest[(iou > iou_threshold) | (inside > 0.7)]] = False
     return dets[keep]
-
-
-def _to_faces(dets, size: tuple[int, int], enlarge) -> list[Face]:
-    """Enlarge boxes about their centre, clip to the image, make Faces."""
-    ex, ey = enlarge if isinstance(enlarge, tuple) else (enlarge, enlarge)
-    width, height = size
-    faces = []
-    for x1, y1, x2, y2, score in dets.tolist():
-        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-        hw, hh = (x2 - x1) * ex / 2, (y2 - y1) * ey / 2
-        left, top = max(0, int(cx - hw)), max(0, int(cy - hh))
-        right, bottom = min(width, int(cx + hw + 0.999)), min(height, int(cy + hh + 0.999))
-        if right > left and bottom > top:
-            faces.append(Face(left, top, right - left, bottom - top, round(score, 4)))
-    return faces
 
 
 # --------------------------------------------------------------------------
@@ -421,7 +424,7 @@ def plan_passes(size: tuple[int, int], min_face: float | None = None) -> list[Pa
 
 def detect_raw(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
                passes: list[Pass] | None = None):
-    """Merged network boxes before enlargement: ``(N, 5)`` x1,y1,x2,y2,score.
+    """Merged network boxes before enlargement: ``(N, 15)`` x1,y1,x2,y2,score and the landmarks (``_decode``).
 
     Useful for evaluation sweeps: greedy NMS never lets a lower score
     suppress a higher one, so filtering this output by a higher threshold
@@ -454,7 +457,7 @@ def boxes_to_faces(dets, size: tuple[int, int],
                    threshold: float = 0.0, min_face: float | None = None) -> list[Face]:
     """Boxes from :func:`detect_raw` that score what their width needs at ``threshold`` (:func:`confident`;
     ``min_face`` defaults to :func:`min_face_size` of ``size``) as Faces."""
-    return _to_faces(confident(dets, min_face or min_face_size(size), threshold), size, enlarge)
+    return to_faces(confident(dets, min_face or min_face_size(size), threshold), size, enlarge)
 
 
 def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
@@ -486,4 +489,4 @@ def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
         # judged against that (score_needed, SMALLEST_BOX), as they were before panoramas had a rule of their own;
         # against the photo's 5 px, a 30 px box would need a score of 0.5 and 3 px boxes would be kept.
         min_face = max(min_face, NET_MIN_FACE_PX * max(image.size) / max(p.side for p in passes))
-    return _to_faces(confident(detect_raw(image, threshold, passes), min_face, threshold), image.size, enlarge)
+    return to_faces(confident(detect_raw(image, threshold, passes), min_face, threshold), image.size, enlarge)

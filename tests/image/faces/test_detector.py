@@ -115,7 +115,9 @@ def test_the_faces_of_a_panorama_are_hidden(tall):
     were left as they were, the smallest face looked for being 120 px; a 1000×1000 crop around one found it."""
     canvas, boxes = astronaut_panorama(tall)
     result = pixelate_bytes(jpeg(canvas), 16, faces=True)
-    assert [round(share_hidden(box, result.regions), 2) for box in boxes] == [1.0] * len(boxes)
+    # each box, drawn from the hairline, at least 95 % pixelated (face boxes come from the eyes and mouth: the top
+    # of a forehead may stay, as on every photo)
+    assert [share for share in (share_hidden(box, result.regions) for box in boxes) if share < 0.95] == []
     assert len(result.regions) == len(boxes)  # and nothing on the grey around them
 
 
@@ -145,9 +147,11 @@ def test_a_box_is_taken_from_the_tile_a_face_lies_wholly_in_and_once(monkeypatch
          [1645 - 1642, 100, 2100 - 1642, 600, 0.7]],  # wider than the overlap, cut by the second tile's start
         [],
     ])
-    monkeypatch.setattr(detector, "_run",
-                        lambda tile, threshold, flip=False: np.array(next(per_tile), dtype=np.float32).reshape(-1, 5))
-    found = sorted(detector._run_tiled(Image.new("RGB", (5333, 667)), 0.25).tolist())
+    def run(tile, threshold, flip=False):  # the boxes, with landmarks (ten columns, not looked at here)
+        return np.pad(np.array(next(per_tile), dtype=np.float32).reshape(-1, 5), ((0, 0), (0, 10)))
+
+    monkeypatch.setattr(detector, "_run", run)
+    found = sorted(row[:5] for row in detector._run_tiled(Image.new("RGB", (5333, 667)), 0.25).tolist())
     assert found == [[1700, 300, 1760, 370, pytest.approx(0.9)], [2000, 300, 2100, 400, pytest.approx(0.8)]]
 
 
@@ -175,7 +179,7 @@ def test_a_long_copy_runs_in_tiles_and_a_face_across_two_tiles_is_found_once(mon
     result = pixelate_bytes(jpeg(canvas), 16, faces=True)
     assert max(max(tile) for tile in seen) <= detector.TILE_SIDE_PX
     assert seen.count((spans[0][1], 667)) == len(spans) == 3
-    assert [round(share_hidden(box, result.regions), 2) for box in boxes] == [1.0, 1.0]
+    assert [share for share in (share_hidden(box, result.regions) for box in boxes) if share < 0.95] == []
     assert len(result.regions) == 2  # each face once: not a box per tile
 
 
