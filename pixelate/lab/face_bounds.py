@@ -9,6 +9,8 @@ Three figures, each for the "real" group (dlib's group photos, faces boxed by ha
 - **the best reshaped box**: the detector's own boxes, each edge moved by a share of the box, over a grid of
   shapes, fitted on these same faces (in-sample: a bound on what any fixed reshaping could do, not a setting to
   adopt), the least area for each coverage asked of every face;
+- **the service's boxes**: what the pipeline pixelates (near-upright faces boxed from their landmarks), grown the
+  same way;
 - **the spread of the hand-drawn edges** around where the detector's box puts them (standard deviation per
   edge, as a share of the hand-drawn box's width): what a margin has to absorb.
 
@@ -22,6 +24,8 @@ import itertools
 import math
 import statistics
 
+from pixelate.image.faces.boxes import to_faces
+from pixelate.image.faces.detector import DEFAULT_ENLARGE
 from pixelate.image.regions import iou
 from pixelate.lab import real_photos
 from pixelate.lab.face_eval import box_mask
@@ -74,6 +78,14 @@ def reshaped(side: float, top: float, bottom: float):
     return boxes_of
 
 
+def service_boxes(size, dets, truth):
+    """``boxes_of`` for the boxes the service pixelates (``boxes.to_faces`` at the default enlargement)."""
+    import numpy as np
+
+    return [(face.x, face.y, face.x + face.w, face.y + face.h)
+            for face in to_faces(np.array(dets, dtype=float).reshape(-1, 15), size, DEFAULT_ENLARGE)]
+
+
 def edge_spread(photos) -> dict[str, float]:
     """Standard deviation of each hand-drawn edge from the matched detector box's, in hand-drawn widths."""
     offsets: dict[str, list[float]] = {"left": [], "top": [], "right": [], "bottom": []}
@@ -104,6 +116,10 @@ def report(photos, cell: int = 8) -> list[str]:
                          f" sides {side:+.3f}, top {top:+.3f}, bottom {bottom:+.3f})")
         else:
             lines.append(f"  every face >= {needed:.0%}: no shape of the grid")
+    covers, outside = measure(photos, service_boxes, cell)
+    lines.append(f"the service's boxes (from the landmarks where the face is near upright, x{DEFAULT_ENLARGE}): outside"
+                 f" {statistics.mean(outside):.2%}, least cover {min(covers):.0%},"
+                 f" {sum(c >= 0.95 for c in covers)}/{len(covers)} at 95 %")
     spread = edge_spread(photos)
     lines.append("spread of the hand-drawn edges from the detector's (sd, hand-drawn widths): "
                  + ", ".join(f"{name} {value:.3f}" for name, value in spread.items()))
