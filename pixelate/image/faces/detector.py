@@ -313,8 +313,10 @@ def _multi_scale(image: Image.Image, passes: list[Pass], threshold: float):
 # Box post-processing
 # --------------------------------------------------------------------------
 
-#: detections of one face (IoU above this with the best one) whose landmarks are averaged
+#: detections of one face (IoU above this with the best one, their eyes' midpoint within this share of its box's
+#: width of the best one's) whose landmarks are averaged
 LANDMARK_VOTE_IOU = 0.5
+LANDMARK_VOTE_NEAR = 0.15
 
 
 def nms(dets, iou_threshold: float = 0.3):
@@ -348,7 +350,12 @@ def nms(dets, iou_threshold: float = 0.3):
         same = rest[iou > LANDMARK_VOTE_IOU]
         if dets.shape[1] > 5 and same.size:
             # the landmarks of one face, seen by several passes and cells, jitter by a few pixels each (a 37 px
-            # face's eyes by 2-3 px): their mean, weighted by score, is steadier than the best one's alone
+            # face's eyes by 2-3 px): their mean, weighted by score, is steadier than the best one's alone. Only
+            # detections whose eyes are where the best one's are vote: two faces whose boxes overlap (a head
+            # behind another) keep their own.
+            eyes = (dets[same, 5:9:2].mean(axis=1), dets[same, 6:9:2].mean(axis=1))
+            near = np.hypot(eyes[0] - dets[i, 5:9:2].mean(), eyes[1] - dets[i, 6:9:2].mean())
+            same = same[near <= LANDMARK_VOTE_NEAR * (x2[i] - x1[i])]
             voters = np.concatenate([[i], same])
             dets[i, 5:] = np.average(dets[voters, 5:], axis=0, weights=dets[voters, 4])
         keep[rest[(iou > iou_threshold) | (inside > 0.7)]] = False
@@ -426,9 +433,9 @@ def detect_raw(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
                passes: list[Pass] | None = None):
     """Merged network boxes before enlargement: ``(N, 15)`` x1,y1,x2,y2,score and the landmarks (``_decode``).
 
-    Useful for evaluation sweeps: greedy NMS never lets a lower score
-    suppress a higher one, so filtering this output by a higher threshold
-    equals running at that threshold.
+    Greedy NMS never lets a lower score suppress a higher one, so filtering this output's boxes by a higher
+    threshold gives the boxes running at it would; not quite their landmarks, which are averaged over every
+    detection of a face above the threshold run at.
     """
     if image.mode != "RGB":
         image = image.convert("RGB")
@@ -471,7 +478,7 @@ def detect_faces(image: Image.Image, threshold: float = DEFAULT_THRESHOLD,
             smallest face to find need more (:func:`score_needed`).
         enlarge: box side multiplier about the box centre (hair, ears, and
             the detector's box jitter); a float, or (width, height) factors;
-            1.0 = raw network boxes.
+            1.0 = the face's box as found (the network's, or the one its landmarks give, ``boxes``), not enlarged.
         passes: network passes; default :func:`plan_passes`.
         full_size: when ``image`` is a reduced copy, the size of the image it stands for: the smallest face
             to find is then reckoned at full size (a reduced copy of at least ``preview_side(full_size)``

@@ -204,3 +204,21 @@ def test_a_copy_too_small_for_a_panoramas_smallest_face_judges_boxes_by_what_it_
     assert detector.preview_side((4032, 3024)) <= 1344
     found = detector.detect_faces(Image.new("RGB", (1344, 1008)), full_size=(4032, 3024))
     assert sorted(f.score for f in found) == [0.3, 0.6]
+
+
+@pytest.mark.parametrize("tall", [False, True], ids=["wide", "tall"])
+def test_a_tiles_landmarks_are_moved_with_its_boxes(tall):
+    """A face in the second tile of a long copy: its box and its landmarks (eyes, nose, mouth) from the tiled run
+    are where a run on a piece of the copy around it puts them, moved by where that piece lies."""
+    size = (667, 5333) if tall else (5333, 667)
+    canvas = noisy_grey(size, seed=2)
+    place = (200, 2600) if tall else (2600, 200)
+    paste_face(canvas, 90, *place)
+    tiled = detector._run_tiled(canvas, 0.5)
+    piece_box = (0, 2300, 667, 3300) if tall else (2300, 0, 3300, 667)
+    alone = detector._run(canvas.crop(piece_box), 0.5)
+    assert len(detector.tile_spans(max(size))) == 3 and len(tiled) and len(alone)
+    best, reference = tiled[np.argmax(tiled[:, 4])], alone[np.argmax(alone[:, 4])].copy()
+    reference[detector._Y_COLUMNS if tall else detector._X_COLUMNS] += 2300
+    # (the network sees the face padded differently in the two runs: a few pixels apart; unmoved, 2300 px)
+    assert np.abs(best[:4] - reference[:4]).max() < 8 and np.abs(best[5:] - reference[5:]).max() < 8
