@@ -24,8 +24,7 @@ import itertools
 import math
 import statistics
 
-from pixelate.image.faces.boxes import to_faces
-from pixelate.image.faces.detector import DEFAULT_ENLARGE
+from pixelate.image.faces.boxes import DEFAULT_ENLARGE
 from pixelate.image.regions import iou
 from pixelate.lab import real_photos
 from pixelate.lab.face_eval import box_mask
@@ -79,11 +78,13 @@ def reshaped(side: float, top: float, bottom: float):
 
 
 def service_boxes(size, dets, truth):
-    """``boxes_of`` for the boxes the service pixelates (``boxes.to_faces`` at the default enlargement)."""
+    """``boxes_of`` for the boxes the service pixelates (``detector.boxes_to_faces`` at its defaults)."""
     import numpy as np
 
+    from pixelate.image.faces import detector
+
     return [(face.x, face.y, face.x + face.w, face.y + face.h)
-            for face in to_faces(np.array(dets, dtype=float).reshape(-1, 15), size, DEFAULT_ENLARGE)]
+            for face in detector.boxes_to_faces(np.array(dets, dtype=float).reshape(-1, 15), size)]
 
 
 def edge_spread(photos) -> dict[str, float]:

@@ -8,12 +8,11 @@
 docs/faces.md for its provenance and licence).
 Importing this package loads neither numpy nor onnxruntime: the first detection does.
 """
+from pixelate.image.faces.boxes import DEFAULT_ENLARGE, Face
 from pixelate.image.faces.detector import (
-    DEFAULT_ENLARGE,
     DEFAULT_THRESHOLD,
     MODEL_ENV,
     MODEL_PATH,
-    Face,
     detect_faces,
     model_path,
     preview_side,

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from PIL import Image
 
-from pixelate.image.faces.boxes import Face, to_faces
+from pixelate.image.faces.boxes import DEFAULT_ENLARGE, Face, to_faces
 
 MODEL_ENV = "PIXELATE_FACE_MODEL"
 #: the model, made by ``pixelate.deploy.face_model`` (``make install``; the Lambda zip holds it)
@@ -45,10 +45,6 @@ LARGE_FROM, LARGE_AT, LARGE_THRESHOLD = 1.5, 3.0, 0.5
 #: face that small cannot be recognised, and what the upscaled pass finds there is mostly texture, faces on
 #: posters and figurines (11 of the 13 false boxes on the real group photos, docs/faces.md)
 SMALLEST_BOX = 0.5
-#: box side factor (hair, ears, the network's box jitter). The pixelated box is snapped outward to its block grid
-#: on top of this, which adds half a block on each side on average (docs/faces.md: ×1.15 hides the same faces as
-#: ×1.2 on the evaluation set, with a sixth less of the area around them changed; ×1.1 starts to miss)
-DEFAULT_ENLARGE = 1.15
 
 # Scale plan (see plan_passes)
 MIN_FACE_PX = 30  # smallest face to find in any photo ...
